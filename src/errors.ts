@@ -1,0 +1,55 @@
+// The coded error catalogue. Every layer throws MogError with one of these codes; the CLI prints
+// the message, and the FTP facade maps the code to a reply in one place (src/ftp/replies.ts).
+
+export const ErrorCodes = {
+  NOT_FOUND: 'MOGFTP_ERR_NOT_FOUND',
+  EXISTS: 'MOGFTP_ERR_EXISTS',
+  NOT_EMPTY: 'MOGFTP_ERR_NOT_EMPTY',
+  INVALID_NAME: 'MOGFTP_ERR_INVALID_NAME',
+  INVALID_ARGUMENT: 'MOGFTP_ERR_INVALID_ARGUMENT',
+  NOT_A_DIRECTORY: 'MOGFTP_ERR_NOT_A_DIRECTORY',
+  IS_A_DIRECTORY: 'MOGFTP_ERR_IS_A_DIRECTORY',
+  INVALID_MOVE: 'MOGFTP_ERR_INVALID_MOVE',
+  IN_USE: 'MOGFTP_ERR_IN_USE',
+  PERMISSION_DENIED: 'MOGFTP_ERR_PERMISSION_DENIED',
+  AUTH_FAILED: 'MOGFTP_ERR_AUTH_FAILED',
+  QUOTA_EXCEEDED: 'MOGFTP_ERR_QUOTA_EXCEEDED',
+  NO_DEVICES: 'MOGFTP_ERR_NO_DEVICES',
+  QUORUM_LOST: 'MOGFTP_ERR_QUORUM_LOST',
+  INVALID_OFFSET: 'MOGFTP_ERR_INVALID_OFFSET',
+  UPLOAD_ABORTED: 'MOGFTP_ERR_UPLOAD_ABORTED',
+  NODE_UNAVAILABLE: 'MOGFTP_ERR_NODE_UNAVAILABLE',
+  DEVICE_FULL: 'MOGFTP_ERR_DEVICE_FULL',
+  CHECKSUM_MISMATCH: 'MOGFTP_ERR_CHECKSUM_MISMATCH',
+  LENGTH_MISMATCH: 'MOGFTP_ERR_LENGTH_MISMATCH',
+  NO_REPLICAS: 'MOGFTP_ERR_NO_REPLICAS',
+  DB_UNAVAILABLE: 'MOGFTP_ERR_DB_UNAVAILABLE',
+  BAD_DB_URL: 'MOGFTP_ERR_BAD_DB_URL',
+  SCHEMA_TOO_NEW: 'MOGFTP_ERR_SCHEMA_TOO_NEW',
+  INTERNAL: 'MOGFTP_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class MogError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MogError';
+    this.code = code;
+  }
+}
+
+export function mogError(code: ErrorCode, message: string, cause?: unknown): MogError {
+  return new MogError(code, message, cause === undefined ? undefined : { cause });
+}
+
+export function isMogError(err: unknown, code?: ErrorCode): err is MogError {
+  return err instanceof MogError && (code === undefined || err.code === code);
+}
+
+/** A message fit for a user: a MogError's own words, anything else reduced to its first line. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
+  return String(err);
+}

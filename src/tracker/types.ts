@@ -1,0 +1,257 @@
+// The metadata store's data types and interface. Two implementations (MySQL/MariaDB through
+// mysql2, SQLite through better-sqlite3) pass one conformance suite: test/tracker/store.conformance.ts.
+// All times are milliseconds since the epoch (integers). All ids are positive integers.
+// Every method throws MogError (src/errors.ts) for expected failures; a lost database
+// connection surfaces as MOGFTP_ERR_DB_UNAVAILABLE.
+
+export type HostStatus = 'alive' | 'down' | 'dead';
+export type DeviceStatus = 'alive' | 'readonly' | 'drain' | 'down' | 'dead';
+/** What the monitor saw, kept apart from the operator's status. */
+export type ObservedState = 'unknown' | 'writeable' | 'readonly' | 'unreachable';
+export type ChecksumAlg = 'sha256' | 'md5' | 'none';
+export type EntryKind = 'file' | 'dir';
+export type QueueName = 'replicate' | 'delete' | 'fsck';
+
+/** The parent id of a domain's top-level entries: the root directory itself has no row. */
+export const ROOT_ID = 0;
+
+export interface Domain {
+  id: number;
+  name: string;
+}
+
+export interface FileClass {
+  id: number;
+  domainId: number;
+  name: string;
+  mindevcount: number;
+  /** Replicas that must succeed before an upload is acknowledged; 1..mindevcount. */
+  writeQuorum: number;
+  checksum: ChecksumAlg;
+}
+
+export interface Host {
+  id: number;
+  name: string;
+  /** IPv4 or IPv6 literal, or a host name. */
+  address: string;
+  httpPort: number;
+  status: HostStatus;
+}
+
+export interface Device {
+  id: number; // the devid, never reused
+  hostId: number;
+  status: DeviceStatus;
+  weight: number;
+  mbTotal: number | null;
+  mbUsed: number | null;
+  observed: ObservedState;
+  /** When the monitor last recorded an observation (ms), null if never. */
+  observedAt: number | null;
+  /** When `observed` last changed value (ms), null if never; used by auto-dead. */
+  observedSince: number | null;
+}
+
+/** A device with its host, as placement and readers need it. */
+export interface DeviceView extends Device {
+  hostName: string;
+  hostAddress: string;
+  hostPort: number;
+  hostStatus: HostStatus;
+}
+
+export interface FileRow {
+  fid: number;
+  domainId: number;
+  classId: number;
+  length: number;
+  /** Lower-case hex digest in the class's algorithm, null when the class has 'none'. */
+  checksum: string | null;
+  checksumAlg: ChecksumAlg;
+  /** Cached replica count (number of replica rows). */
+  devcount: number;
+  createdAt: number;
+}
+
+export interface Entry {
+  id: number;
+  domainId: number;
+  parentId: number;
+  name: string;
+  kind: EntryKind;
+  /** The file's current fid; null for directories. */
+  fid: number | null;
+  /** The file's length (from its fid); 0 for directories. */
+  size: number;
+  mtime: number;
+  /** Unix permission bits as stored (SITE CHMOD); default 0o644 files, 0o755 dirs. */
+  mode: number;
+}
+
+export interface Reservation {
+  fid: number;
+  domainId: number;
+  classId: number;
+  devids: number[];
+  createdAt: number;
+}
+
+export interface QueueItem {
+  queue: QueueName;
+  fid: number;
+  /** Extra data, e.g. the devices an aborted upload may have written to. */
+  devids: number[];
+  failcount: number;
+  nextTry: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}
+
+export interface User {
+  id: number;
+  name: string;
+  /** `scrypt$N$r$p$saltB64$hashB64`, made by src/tracker/passwords.ts. */
+  passwordHash: string;
+  domainId: number;
+  /** Absolute path inside the domain, e.g. '/' or '/alice'. */
+  homeDir: string;
+  readOnly: boolean;
+  quotaBytes: number | null;
+}
+
+export interface CommitUploadInput {
+  fid: number;
+  parentId: number;
+  name: string;
+  length: number;
+  checksum: string | null;
+  /** Devices that hold a verified copy; may be fewer than mindevcount (then replication is queued). */
+  devids: number[];
+  mtime: number;
+  /** Mode for a new entry; an overwritten entry keeps its mode. */
+  mode?: number;
+}
+
+export interface CommitResult {
+  entry: Entry;
+  /** The fid the entry pointed at before, now queued for deletion. */
+  replacedFid: number | null;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mysql';
+  /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
+  migrate(): Promise<number>;
+  /** The schema version in the database, 0 when there is none yet. */
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+
+  // --- domains and classes --------------------------------------------------------------
+  /** Creating a domain also creates its class 'default' (mindevcount 2, quorum 2, sha256). */
+  createDomain(name: string): Promise<Domain>;
+  listDomains(): Promise<Domain[]>;
+  getDomain(name: string): Promise<Domain | null>;
+  /** IN_USE while the domain has any entry or file; NOT_FOUND if unknown. Removes its classes. */
+  removeDomain(name: string): Promise<void>;
+
+  createClass(domainId: number, name: string, opts: { mindevcount: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass>;
+  listClasses(domainId?: number): Promise<FileClass[]>;
+  getClass(domainId: number, name: string): Promise<FileClass | null>;
+  getClassById(id: number): Promise<FileClass | null>;
+  updateClass(id: number, changes: { mindevcount?: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass>;
+  /** IN_USE while files use the class. */
+  removeClass(id: number): Promise<void>;
+
+  // --- hosts and devices ----------------------------------------------------------------
+  createHost(h: { name: string; address: string; httpPort: number; status?: HostStatus }): Promise<Host>;
+  listHosts(): Promise<Host[]>;
+  getHost(nameOrId: string | number): Promise<Host | null>;
+  updateHost(id: number, changes: { address?: string; httpPort?: number; status?: HostStatus; name?: string }): Promise<Host>;
+  /** IN_USE while it has devices that are not dead. */
+  removeHost(id: number): Promise<void>;
+
+  /** devid may be given (MogileFS lets the operator choose); EXISTS if taken, even by a removed device. */
+  createDevice(d: { hostId: number; devid?: number; status?: DeviceStatus; weight?: number }): Promise<Device>;
+  listDevices(): Promise<DeviceView[]>;
+  getDevice(devid: number): Promise<DeviceView | null>;
+  updateDevice(devid: number, changes: { status?: DeviceStatus; weight?: number }): Promise<Device>;
+  /** Records a monitor observation; touches observedSince only when the state changes. */
+  observeDevice(devid: number, obs: { observed: ObservedState; mbTotal?: number | null; mbUsed?: number | null; at: number }): Promise<void>;
+  /** IN_USE while replicas reference it. The devid stays reserved forever. */
+  removeDevice(devid: number): Promise<void>;
+
+  // --- files and replicas ---------------------------------------------------------------
+  getFile(fid: number): Promise<FileRow | null>;
+  replicasOf(fid: number): Promise<number[]>;
+  /** Idempotent; keeps files.devcount in step. */
+  addReplica(fid: number, devid: number): Promise<void>;
+  /** Idempotent; keeps files.devcount in step. */
+  removeReplica(fid: number, devid: number): Promise<void>;
+  /** Fids with a replica on the device, ascending, paged by fid. */
+  fidsOnDevice(devid: number, afterFid: number, limit: number): Promise<number[]>;
+  /** All live fids ascending, paged (fsck walks them). */
+  listFids(afterFid: number, limit: number): Promise<FileRow[]>;
+
+  // --- uploads --------------------------------------------------------------------------
+  /** Allocates a fid unique across processes (never reused) and records the reservation. */
+  reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number }): Promise<Reservation>;
+  getReservation(fid: number): Promise<Reservation | null>;
+  /** Reservations created before `olderThan`, for the reaper. */
+  staleReservations(olderThan: number, limit: number): Promise<Reservation[]>;
+  /**
+   * One transaction: file row, replica rows, namespace entry (new, or an existing file entry
+   * swapped to the new fid with the old fid queued for deletion), reservation removed,
+   * a replicate item queued when devids.length < the class's mindevcount.
+   * NOT_FOUND if the reservation or the parent directory is gone; IS_A_DIRECTORY if the name is a directory.
+   */
+  commitUpload(c: CommitUploadInput): Promise<CommitResult>;
+  /** Removes the reservation and queues a delete of `fid` on the reserved devices. */
+  abortUpload(fid: number): Promise<void>;
+
+  // --- namespace ------------------------------------------------------------------------
+  getEntry(id: number): Promise<Entry | null>;
+  lookup(domainId: number, parentId: number, name: string): Promise<Entry | null>;
+  /** Walks names from the root; null if any component is missing or a non-final one is a file. */
+  resolvePath(domainId: number, names: string[]): Promise<Entry | null>;
+  /** One page of children ordered by name (binary order), strictly after `after` when given. */
+  listDir(domainId: number, parentId: number, opts: { after?: string; limit: number }): Promise<Entry[]>;
+  /** EXISTS if the name is taken; NOT_FOUND if the parent is gone. */
+  mkdir(domainId: number, parentId: number, name: string, opts: { mtime: number; mode?: number }): Promise<Entry>;
+  /** NOT_EMPTY if it has children; NOT_A_DIRECTORY if a file. */
+  rmdir(id: number): Promise<void>;
+  /** Removes a file entry and queues its fid for deletion. IS_A_DIRECTORY if a directory. */
+  removeFile(id: number): Promise<void>;
+  /**
+   * Atomic move/rename. A file may replace an existing file at the target (whose fid is then
+   * queued for deletion); any other clash is EXISTS. Moving a directory under itself is INVALID_MOVE.
+   */
+  rename(id: number, toParentId: number, toName: string): Promise<{ entry: Entry; replacedFid: number | null }>;
+  setMtime(id: number, mtime: number): Promise<void>;
+  setMode(id: number, mode: number): Promise<void>;
+  /** Sum of file sizes under a directory (recursive), for quotas and AVBL. */
+  usageUnder(domainId: number, dirId: number): Promise<number>;
+
+  // --- queues ---------------------------------------------------------------------------
+  /** Upsert: an item already queued keeps its failcount; its nextTry becomes the earlier one; devids merge. */
+  enqueue(queue: QueueName, fid: number, opts?: { devids?: number[]; delayMs?: number; now?: number }): Promise<void>;
+  /**
+   * Leases up to `limit` due items (nextTry <= now, not leased or lease expired) to `owner`
+   * until now + leaseMs. Safe across processes: an item is never leased to two owners at once.
+   */
+  claim(queue: QueueName, owner: string, opts: { limit: number; leaseMs: number; now: number }): Promise<QueueItem[]>;
+  /** Removes the item if `owner` still holds its lease; returns whether it did. */
+  complete(queue: QueueName, fid: number, owner: string): Promise<boolean>;
+  /** Releases the lease, failcount + 1, nextTry = now + delayMs. */
+  retry(queue: QueueName, fid: number, owner: string, opts: { delayMs: number; now: number }): Promise<boolean>;
+  queueDepth(queue: QueueName): Promise<number>;
+
+  // --- users and settings ---------------------------------------------------------------
+  createUser(u: Omit<User, 'id'>): Promise<User>;
+  getUser(name: string): Promise<User | null>;
+  listUsers(): Promise<User[]>;
+  updateUser(name: string, changes: Partial<Omit<User, 'id' | 'name'>>): Promise<User>;
+  removeUser(name: string): Promise<void>;
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+}
