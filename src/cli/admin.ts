@@ -1,10 +1,43 @@
-// Placeholder until its issue lands; replaced by the real command module.
-import type { CommandModule } from 'yargs';
+// `mogftp admin ...`: the operator's commands (MogileFS's mogadm): init, host, device, domain,
+// class, user. Each verb parses its flags, calls the store, and prints; see src/cli/admin/.
+import type { Argv, CommandModule } from 'yargs';
+import { mogError, ErrorCodes } from '../errors.ts';
+import { initCommand } from './admin/init.ts';
+import { hostCommand } from './admin/host.ts';
+import { deviceCommand } from './admin/device.ts';
+import { domainCommand } from './admin/domain.ts';
+import { classCommand } from './admin/class.ts';
+import { userCommand } from './admin/user.ts';
+
+/**
+ * yargs validation failures (missing flag, bad choice, unknown verb) become one MogError, which
+ * main.ts prints as a single line with a nonzero exit; handler errors pass through untouched.
+ */
+function failOnOneLine(msg: string | null, err: Error | undefined): never {
+  if (err) throw err;
+  let text = (msg ?? 'Invalid arguments').replace(/\s*\n\s*/g, ' ');
+  if (text.startsWith('Did you mean')) text = `Unknown command. ${text}`;
+  throw mogError(ErrorCodes.INVALID_ARGUMENT, `${text} (see 'mogftp admin --help')`);
+}
 
 export const adminCommand: CommandModule = {
   command: 'admin',
-  describe: '(not yet available)',
-  handler: () => {
-    throw new Error('mogftp admin is not available yet');
-  },
+  describe: 'Manage hosts, devices, domains, classes and users (needs --db or MOGFTP_DB)',
+  builder: (y: Argv) =>
+    y
+      .option('db', {
+        type: 'string',
+        global: true,
+        describe: 'Database URL, e.g. sqlite:/var/lib/mogftp.db or mysql://user:pw@host/mogftp (default: $MOGFTP_DB)',
+      })
+      .command(initCommand)
+      .command(hostCommand)
+      .command(deviceCommand)
+      .command(domainCommand)
+      .command(classCommand)
+      .command(userCommand)
+      .demandCommand(1, 'Name an admin command: init, host, device, domain, class or user')
+      .strict()
+      .fail(failOnOneLine),
+  handler: () => {},
 };
