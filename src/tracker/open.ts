@@ -1,0 +1,83 @@
+// Opens the metadata store named by a database URL:
+//   sqlite:/abs/path.db   sqlite:relative/path.db   sqlite:///abs/path.db   sqlite::memory:
+//   mysql://user:pass@host:port/dbname   (mariadb:// is the same; port defaults to 3306)
+// The store comes back unmigrated: call store.migrate() before use.
+import { resolve } from 'node:path';
+import { mogError, ErrorCodes } from '../errors.ts';
+import type { Store } from './types.ts';
+import { openSqliteStore } from './store/sqlite.ts';
+import { openMysqlStore } from './store/mysql.ts';
+import type { MysqlConfig } from './store/mysql.ts';
+
+export type DbLocation = { kind: 'sqlite'; path: string } | ({ kind: 'mysql' } & MysqlConfig);
+
+const badUrl = (url: string, why: string) =>
+  mogError(
+    ErrorCodes.BAD_DB_URL,
+    `Cannot use database URL "${redactDbUrl(url)}": ${why}. Expected sqlite:/path/to/file.db, sqlite::memory: or mysql://user:password@host:port/database`,
+  );
+
+/** Parses a database URL; throws BAD_DB_URL with the reason. Relative SQLite paths resolve against the working directory. */
+export function parseDbUrl(url: string): DbLocation {
+  if (typeof url !== 'string' || url.trim() === '') throw badUrl(String(url), 'it is empty');
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite') {
+    let rest = url.slice('sqlite:'.length);
+    if (rest === ':memory:') return { kind: 'sqlite', path: ':memory:' };
+    if (rest.startsWith('//')) {
+      if (!rest.startsWith('///')) throw badUrl(url, 'a SQLite URL names a file, not a host (use sqlite:/abs/path.db)');
+      rest = rest.slice(2);
+    }
+    if (rest === '') throw badUrl(url, 'no file name');
+    if (rest.includes('\0')) throw badUrl(url, 'the path contains NUL');
+    return { kind: 'sqlite', path: resolve(rest) };
+  }
+  if (scheme === 'mysql' || scheme === 'mariadb') {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw badUrl(url, 'it is not a valid URL');
+    }
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (!host) throw badUrl(url, 'no host');
+    const port = u.port === '' ? 3306 : Number(u.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw badUrl(url, `bad port ${u.port}`);
+    let user: string, password: string, database: string;
+    try {
+      user = decodeURIComponent(u.username);
+      password = decodeURIComponent(u.password);
+      database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    } catch {
+      throw badUrl(url, 'bad percent-encoding');
+    }
+    if (!user) throw badUrl(url, 'no user name');
+    if (!database) throw badUrl(url, 'no database name');
+    if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) throw badUrl(url, `database name "${database}" must be 1-64 letters, digits, _, $ or -`);
+    let connectionLimit: number | undefined;
+    for (const [key, value] of u.searchParams) {
+      if (key !== 'connectionLimit') throw badUrl(url, `unknown option "${key}" (only connectionLimit is understood)`);
+      connectionLimit = Number(value);
+      if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) throw badUrl(url, 'connectionLimit must be 1-1000');
+    }
+    return { kind: 'mysql', host, port, user, password, database, ...(connectionLimit !== undefined && { connectionLimit }) };
+  }
+  throw badUrl(url, scheme ? `unknown scheme "${scheme}:"` : 'no scheme');
+}
+
+/**
+ * Opens the store. With createDatabase a missing MySQL database (utf8mb4, binary collation) or a
+ * missing SQLite file and its directory are created. Unreachable server or failed login: DB_UNAVAILABLE.
+ */
+export async function openStore(url: string, opts: { createDatabase?: boolean } = {}): Promise<Store> {
+  const loc = parseDbUrl(url);
+  if (loc.kind === 'sqlite') return openSqliteStore(loc.path, opts);
+  const { kind: _kind, ...cfg } = loc;
+  return openMysqlStore(cfg, opts);
+}
+
+/** The URL with its password replaced by ***, fit for logs. */
+export function redactDbUrl(url: string): string {
+  // Greedy up to the last '@': a password with a stray '@' is hidden whole, never half shown.
+  return String(url).replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:).*@/i, '$1***@');
+}

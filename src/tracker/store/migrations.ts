@@ -1,0 +1,286 @@
+// The versioned schema, one list of steps per dialect. A step is applied once, in order, and
+// recorded in `schema_version`; a database newer than this code is refused rather than guessed at.
+//
+// Choices that hold across both dialects:
+// - Names that must be unique and byte-exact (namespace entries, domains, classes, hosts, users,
+//   setting keys) are VARBINARY on MariaDB/MySQL: utf8mb4_bin is a PAD SPACE collation there, so
+//   'a' and 'a ' would collide in a unique index and sort as equals. VARBINARY compares and sorts
+//   bytes, exactly like SQLite's default BINARY collation on UTF-8 text.
+// - Times are integer milliseconds; sizes and fids are 64-bit.
+// - No foreign keys: the root directory (parent 0) has no row, and the store checks references
+//   itself, under the row locks its transactions take.
+import { mogError, ErrorCodes } from '../../errors.ts';
+import type { Driver, MigrationSession, Work } from './driver.ts';
+import { get } from './driver.ts';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sqlite: string[];
+  mysql: string[];
+}
+
+const MYSQL_TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'domains, classes, files, replicas, hosts, devices, namespace, uploads, queues, users, settings',
+    sqlite: [
+      `CREATE TABLE domains (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         name TEXT NOT NULL UNIQUE)`,
+      `CREATE TABLE classes (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         domain_id INTEGER NOT NULL,
+         name TEXT NOT NULL,
+         mindevcount INTEGER NOT NULL CHECK (mindevcount >= 1),
+         write_quorum INTEGER NOT NULL CHECK (write_quorum >= 1 AND write_quorum <= mindevcount),
+         checksum TEXT NOT NULL CHECK (checksum IN ('sha256', 'md5', 'none')),
+         UNIQUE (domain_id, name))`,
+      `CREATE TABLE files (
+         fid INTEGER PRIMARY KEY,
+         domain_id INTEGER NOT NULL,
+         class_id INTEGER NOT NULL,
+         length INTEGER NOT NULL,
+         checksum TEXT,
+         checksum_alg TEXT NOT NULL,
+         devcount INTEGER NOT NULL DEFAULT 0,
+         created_at INTEGER NOT NULL)`,
+      `CREATE INDEX files_class ON files (class_id)`,
+      `CREATE INDEX files_domain ON files (domain_id)`,
+      `CREATE TABLE replicas (
+         fid INTEGER NOT NULL,
+         devid INTEGER NOT NULL,
+         PRIMARY KEY (fid, devid)) WITHOUT ROWID`,
+      `CREATE INDEX replicas_devid ON replicas (devid, fid)`,
+      `CREATE TABLE hosts (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         name TEXT NOT NULL UNIQUE,
+         address TEXT NOT NULL,
+         http_port INTEGER NOT NULL,
+         status TEXT NOT NULL)`,
+      `CREATE TABLE devices (
+         devid INTEGER PRIMARY KEY,
+         host_id INTEGER NOT NULL,
+         status TEXT NOT NULL,
+         weight INTEGER NOT NULL,
+         mb_total INTEGER,
+         mb_used INTEGER,
+         observed TEXT NOT NULL DEFAULT 'unknown',
+         observed_at INTEGER,
+         observed_since INTEGER)`,
+      `CREATE INDEX devices_host ON devices (host_id)`,
+      // Tombstones: a removed device's devid is never handed out again.
+      `CREATE TABLE retired_devids (
+         devid INTEGER PRIMARY KEY,
+         retired_at INTEGER NOT NULL)`,
+      `CREATE TABLE entries (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         domain_id INTEGER NOT NULL,
+         parent_id INTEGER NOT NULL,
+         name TEXT NOT NULL,
+         kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+         fid INTEGER,
+         size INTEGER NOT NULL DEFAULT 0,
+         mtime INTEGER NOT NULL,
+         mode INTEGER NOT NULL,
+         UNIQUE (domain_id, parent_id, name))`,
+      `CREATE TABLE reservations (
+         fid INTEGER PRIMARY KEY,
+         domain_id INTEGER NOT NULL,
+         class_id INTEGER NOT NULL,
+         devids TEXT NOT NULL,
+         created_at INTEGER NOT NULL)`,
+      `CREATE INDEX reservations_created ON reservations (created_at)`,
+      `CREATE TABLE queue (
+         queue TEXT NOT NULL,
+         fid INTEGER NOT NULL,
+         devids TEXT NOT NULL,
+         nexttry INTEGER NOT NULL,
+         failcount INTEGER NOT NULL DEFAULT 0,
+         lease_owner TEXT,
+         lease_until INTEGER,
+         PRIMARY KEY (queue, fid)) WITHOUT ROWID`,
+      `CREATE INDEX queue_due ON queue (queue, nexttry)`,
+      `CREATE TABLE users (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         name TEXT NOT NULL UNIQUE,
+         password_hash TEXT NOT NULL,
+         domain_id INTEGER NOT NULL,
+         home_dir TEXT NOT NULL,
+         read_only INTEGER NOT NULL DEFAULT 0,
+         quota_bytes INTEGER)`,
+      `CREATE INDEX users_domain ON users (domain_id)`,
+      `CREATE TABLE settings (
+         key TEXT PRIMARY KEY,
+         value TEXT NOT NULL) WITHOUT ROWID`,
+      // Monotonic counters for fids and devids: never reused, even when the highest row is deleted.
+      `CREATE TABLE counters (
+         name TEXT PRIMARY KEY,
+         v INTEGER NOT NULL) WITHOUT ROWID`,
+      `INSERT INTO counters (name, v) VALUES ('fid', 0), ('devid', 0)`,
+    ],
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS domains (
+         id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+         name VARBINARY(255) NOT NULL,
+         PRIMARY KEY (id),
+         UNIQUE KEY domains_name (name)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS classes (
+         id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+         domain_id INT UNSIGNED NOT NULL,
+         name VARBINARY(255) NOT NULL,
+         mindevcount SMALLINT UNSIGNED NOT NULL,
+         write_quorum SMALLINT UNSIGNED NOT NULL,
+         checksum VARCHAR(8) NOT NULL,
+         PRIMARY KEY (id),
+         UNIQUE KEY classes_name (domain_id, name),
+         CONSTRAINT classes_counts CHECK (mindevcount >= 1 AND write_quorum >= 1 AND write_quorum <= mindevcount),
+         CONSTRAINT classes_checksum CHECK (checksum IN ('sha256', 'md5', 'none'))) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS files (
+         fid BIGINT UNSIGNED NOT NULL,
+         domain_id INT UNSIGNED NOT NULL,
+         class_id INT UNSIGNED NOT NULL,
+         length BIGINT UNSIGNED NOT NULL,
+         checksum VARCHAR(128) NULL,
+         checksum_alg VARCHAR(8) NOT NULL,
+         devcount SMALLINT UNSIGNED NOT NULL DEFAULT 0,
+         created_at BIGINT NOT NULL,
+         PRIMARY KEY (fid),
+         KEY files_class (class_id),
+         KEY files_domain (domain_id)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS replicas (
+         fid BIGINT UNSIGNED NOT NULL,
+         devid INT UNSIGNED NOT NULL,
+         PRIMARY KEY (fid, devid),
+         KEY replicas_devid (devid, fid)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS hosts (
+         id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+         name VARBINARY(255) NOT NULL,
+         address VARCHAR(255) NOT NULL,
+         http_port INT UNSIGNED NOT NULL,
+         status VARCHAR(8) NOT NULL,
+         PRIMARY KEY (id),
+         UNIQUE KEY hosts_name (name)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS devices (
+         devid INT UNSIGNED NOT NULL,
+         host_id INT UNSIGNED NOT NULL,
+         status VARCHAR(8) NOT NULL,
+         weight INT UNSIGNED NOT NULL,
+         mb_total BIGINT UNSIGNED NULL,
+         mb_used BIGINT UNSIGNED NULL,
+         observed VARCHAR(16) NOT NULL DEFAULT 'unknown',
+         observed_at BIGINT NULL,
+         observed_since BIGINT NULL,
+         PRIMARY KEY (devid),
+         KEY devices_host (host_id)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS retired_devids (
+         devid INT UNSIGNED NOT NULL,
+         retired_at BIGINT NOT NULL,
+         PRIMARY KEY (devid)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS entries (
+         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+         domain_id INT UNSIGNED NOT NULL,
+         parent_id BIGINT UNSIGNED NOT NULL,
+         name VARBINARY(255) NOT NULL,
+         kind VARCHAR(4) NOT NULL,
+         fid BIGINT UNSIGNED NULL,
+         size BIGINT UNSIGNED NOT NULL DEFAULT 0,
+         mtime BIGINT NOT NULL,
+         mode INT UNSIGNED NOT NULL,
+         PRIMARY KEY (id),
+         UNIQUE KEY entries_path (domain_id, parent_id, name),
+         CONSTRAINT entries_kind CHECK (kind IN ('file', 'dir'))) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS reservations (
+         fid BIGINT UNSIGNED NOT NULL,
+         domain_id INT UNSIGNED NOT NULL,
+         class_id INT UNSIGNED NOT NULL,
+         devids VARCHAR(4096) NOT NULL,
+         created_at BIGINT NOT NULL,
+         PRIMARY KEY (fid),
+         KEY reservations_created (created_at)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS queue (
+         queue VARCHAR(16) NOT NULL,
+         fid BIGINT UNSIGNED NOT NULL,
+         devids VARCHAR(4096) NOT NULL,
+         nexttry BIGINT NOT NULL,
+         failcount INT UNSIGNED NOT NULL DEFAULT 0,
+         lease_owner VARCHAR(255) NULL,
+         lease_until BIGINT NULL,
+         PRIMARY KEY (queue, fid),
+         KEY queue_due (queue, nexttry)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS users (
+         id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+         name VARBINARY(255) NOT NULL,
+         password_hash VARCHAR(512) NOT NULL,
+         domain_id INT UNSIGNED NOT NULL,
+         home_dir TEXT NOT NULL,
+         read_only TINYINT(1) NOT NULL DEFAULT 0,
+         quota_bytes BIGINT UNSIGNED NULL,
+         PRIMARY KEY (id),
+         UNIQUE KEY users_name (name),
+         KEY users_domain (domain_id)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS settings (
+         \`key\` VARBINARY(255) NOT NULL,
+         value MEDIUMTEXT NOT NULL,
+         PRIMARY KEY (\`key\`)) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS counters (
+         name VARCHAR(16) NOT NULL,
+         v BIGINT UNSIGNED NOT NULL,
+         PRIMARY KEY (name)) ${MYSQL_TABLE}`,
+      `INSERT IGNORE INTO counters (name, v) VALUES ('fid', 0), ('devid', 0)`,
+    ],
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+function versionTableExistsSql(kind: 'sqlite' | 'mysql'): string {
+  return kind === 'sqlite'
+    ? `SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`
+    : `SELECT 1 AS x FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'schema_version'`;
+}
+
+/** The schema version in place, 0 for an empty database. */
+export function* schemaVersionWork(kind: 'sqlite' | 'mysql'): Work<number> {
+  if (!(yield* get(versionTableExistsSql(kind)))) return 0;
+  const row = yield* get('SELECT MAX(version) AS v FROM schema_version');
+  return row?.v == null ? 0 : Number(row.v);
+}
+
+async function currentVersion(s: MigrationSession, kind: 'sqlite' | 'mysql'): Promise<number> {
+  if ((await s.rows(versionTableExistsSql(kind))).length === 0) return 0;
+  const [row] = await s.rows('SELECT MAX(version) AS v FROM schema_version');
+  return row?.v == null ? 0 : Number(row.v);
+}
+
+/**
+ * Brings the schema up to the last of `migrations` (tests pass a longer or shorter list).
+ * Idempotent; safe when several processes start at once (the driver serialises sessions).
+ */
+export async function runMigrations(driver: Driver, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
+  const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
+  return driver.migrationSession(async (s) => {
+    let version = await currentVersion(s, driver.kind);
+    if (version > latest) {
+      throw mogError(
+        ErrorCodes.SCHEMA_TOO_NEW,
+        `The database schema is version ${version}, newer than this mogftp understands (${latest}); upgrade mogftp before using this database`,
+      );
+    }
+    if (version === latest) return version;
+    await s.exec(
+      driver.kind === 'sqlite'
+        ? 'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)'
+        : `CREATE TABLE IF NOT EXISTS schema_version (version INT UNSIGNED NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ${MYSQL_TABLE}`,
+    );
+    for (const m of migrations) {
+      if (m.version <= version) continue;
+      for (const sql of m[driver.kind]) await s.exec(sql);
+      await s.exec('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', m.version, Date.now());
+      version = m.version;
+    }
+    return version;
+  });
+}
