@@ -1,10 +1,52 @@
-// Placeholder until its issue lands; replaced by the real command module.
+// `mogftp storage`: run one storage node over the device directories under --root.
 import type { CommandModule } from 'yargs';
+import { ErrorCodes, mogError } from '../errors.ts';
+import { startStorageNode } from '../storage/node.ts';
 
-export const storageCommand: CommandModule = {
+interface StorageArgs {
+  root: string;
+  listen: string;
+  token?: string;
+  grace: number;
+}
+
+export const storageCommand: CommandModule<object, StorageArgs> = {
   command: 'storage',
-  describe: '(not yet available)',
-  handler: () => {
-    throw new Error('mogftp storage is not available yet');
+  describe: 'Run a storage node serving the device directories DIR/dev<N>/ over HTTP',
+  builder: (y) =>
+    y
+      .option('root', { type: 'string', demandOption: true, describe: 'Directory holding the dev<N> device directories (mkdir DIR/dev7 adds device 7)' })
+      .option('listen', { type: 'string', default: '0.0.0.0:7500', describe: 'HOST:PORT to listen on ([::1]:PORT for IPv6; port 0 picks a free one)' })
+      .option('token', { type: 'string', describe: 'Require "Authorization: Bearer TOKEN" on every request (default: $MOGFTP_STORAGE_TOKEN)' })
+      .option('grace', { type: 'number', default: 5, describe: 'Seconds in-flight requests may take to finish on SIGTERM/SIGINT' }),
+  handler: async (args) => {
+    const { host, port } = parseListen(args.listen);
+    const node = await startStorageNode({
+      root: args.root,
+      host,
+      port,
+      token: args.token ?? process.env.MOGFTP_STORAGE_TOKEN,
+      graceMs: Math.max(0, args.grace) * 1000,
+    });
+    process.stdout.write(`mogftp storage listening on ${node.url}\n`);
+    await new Promise<void>((resolve) => {
+      const onSignal = () => {
+        // A second signal while we drain means "now".
+        process.once('SIGTERM', () => process.exit(1));
+        process.once('SIGINT', () => process.exit(1));
+        void node.close().then(resolve);
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+    });
   },
 };
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `--listen wants HOST:PORT (e.g. 0.0.0.0:7500 or [::1]:7500), not '${listen}'`);
+  }
+  return { host: m[1] ?? m[2]!, port };
+}

@@ -1,0 +1,445 @@
+// The storage node daemon: plain HTTP over device directories DIR/dev<devid>/, in MogileFS's
+// replica layout. Uploads are streamed to a temp file beside the target, hashed on the way,
+// fsynced (file and directory) and renamed into place, so a replica is either whole or absent.
+// Memory stays constant whatever the size: request bodies are read one chunk at a time and the
+// socket is paused until the chunk is on disk; downloads are piped with backpressure.
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
+import { basename, dirname, join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCodes, describeError, mogError } from '../errors.ts';
+import { parseChecksumAlg, parseContentDigest } from './digest.ts';
+import { parseTarget } from './node-target.ts';
+import type { Target } from './node-target.ts';
+import { parseRange } from './range.ts';
+import { renderUsage } from './usage.ts';
+
+export interface StorageNodeOptions {
+  /** The directory holding dev<devid>/ subdirectories; must exist. */
+  root: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** A connection idle this long in the middle of a request is dropped. Default 120 s. */
+  idleTimeoutMs?: number;
+  /** How long close() lets in-flight requests finish before cutting them off. Default 5 s. */
+  graceMs?: number;
+  /** Where unexpected errors are reported. Default: stderr. */
+  log?: (msg: string) => void;
+}
+
+export interface StorageNode {
+  url: string;
+  host: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to graceMs), then cuts the rest. */
+  close(): Promise<void>;
+}
+
+/** An HTTP answer with a JSON body {error, message}; `error` is a stable token the client maps. */
+class HttpFail extends Error {
+  constructor(
+    readonly status: number,
+    readonly token: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const CLIENT_GONE = 'client_gone';
+
+export async function startStorageNode(opts: StorageNodeOptions): Promise<StorageNode> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.log ?? ((msg: string) => process.stderr.write(`mogftp storage: ${msg}\n`));
+  const graceMs = opts.graceMs ?? 5000;
+  let rootReal: string;
+  try {
+    rootReal = await realpath(opts.root);
+    if (!(await stat(rootReal)).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `storage root ${opts.root} is not a usable directory: ${describeError(err)}`, err);
+  }
+  const expectedAuth = opts.token ? sha256(`Bearer ${opts.token}`) : null;
+
+  /** Temp files being written, removed on shutdown whatever state their request is in. */
+  const tempFiles = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+
+  // No whole-request timeout (a 2 GiB upload may take long); the idle timeout guards stalls.
+  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
+    const p = serve(req, res);
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  });
+  // Keep-alive sockets outlive the client agent's idle timeout, so the client, not us, closes
+  // them: a client never reuses a socket we are closing at the same moment.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.setTimeout(opts.idleTimeoutMs ?? 120_000);
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (expectedAuth && !authorized(req.headers.authorization, expectedAuth)) {
+        throw new HttpFail(401, 'unauthorized', 'this storage node needs Authorization: Bearer <token>');
+      }
+      const target = parseTarget(req.url ?? '');
+      if (!target) throw new HttpFail(400, 'bad_path', 'not a storage path');
+      const devDir = await deviceDir(target.devid);
+      await dispatch(req, res, target, devDir);
+    } catch (err) {
+      const fail = toHttpFail(err);
+      const clientGone = (err as NodeJS.ErrnoException | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+      if (fail.status >= 500 && fail.status !== 507 && !clientGone) log(`${req.method} ${req.url}: ${describeError(err)}`);
+      sendFail(res, fail);
+    }
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse, target: Target, devDir: string): Promise<void> {
+    const method = req.method ?? '';
+    if (target.kind === 'usage') {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+      const body = await renderUsage(devDir, target.devid);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (target.kind === 'dir') {
+      if (method !== 'MKCOL') return methodNotAllowed(res, 'MKCOL');
+      // PUT creates parents itself; MKCOL is accepted so WebDAV-style callers work unchanged.
+      const dir = join(devDir, target.rel);
+      await mkdir(dir, { recursive: true });
+      await assertInside(devDir, dir);
+      res.writeHead(201, { 'content-length': 0 }).end();
+      return;
+    }
+    const file = join(devDir, target.rel);
+    switch (method) {
+      case 'GET':
+      case 'HEAD':
+        return serveFile(req, res, devDir, file, method === 'HEAD');
+      case 'PUT':
+        return receiveFile(req, res, devDir, file);
+      case 'DELETE':
+        return deleteFile(res, devDir, file);
+      default:
+        return methodNotAllowed(res, 'GET, HEAD, PUT, DELETE');
+    }
+  }
+
+  /** realpath of DIR/dev<devid>, which must be a directory inside DIR (symlinks included). */
+  async function deviceDir(devid: number): Promise<string> {
+    let real: string;
+    try {
+      real = await realpath(join(rootReal, `dev${devid}`));
+    } catch (err) {
+      if (isMissing(err)) throw new HttpFail(404, 'unknown_device', `no device dev${devid} on this node`);
+      throw err;
+    }
+    if (!inside(rootReal, real)) throw new HttpFail(400, 'bad_path', `dev${devid} leads outside the storage root`);
+    if (!(await stat(real)).isDirectory()) throw new HttpFail(404, 'unknown_device', `dev${devid} is not a directory`);
+    return real;
+  }
+
+  async function serveFile(req: IncomingMessage, res: ServerResponse, devDir: string, file: string, head: boolean): Promise<void> {
+    let fh: FileHandle;
+    try {
+      const real = await realpath(file);
+      if (!inside(devDir, real)) throw new HttpFail(400, 'bad_path', 'path leads outside the device');
+      fh = await open(real, 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new HttpFail(404, 'not_found', 'no such file');
+      throw err;
+    }
+    let streaming = false;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new HttpFail(404, 'not_found', 'no such file');
+      const size = st.size;
+      const range = parseRange(req.headers.range, size);
+      const headers: http.OutgoingHttpHeaders = {
+        'content-type': 'application/octet-stream',
+        'accept-ranges': 'bytes',
+        'last-modified': st.mtime.toUTCString(),
+      };
+      if (range.kind === 'unsatisfiable') {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}`, 'content-length': 0 }).end();
+        return;
+      }
+      const start = range.kind === 'partial' ? range.start : 0;
+      const end = range.kind === 'partial' ? range.end : size - 1;
+      if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
+      headers['content-length'] = end - start + 1;
+      res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+      if (head || size === 0) {
+        res.end();
+        return;
+      }
+      streaming = true;
+      await pipeline(fh.createReadStream({ start, end, highWaterMark: 64 * 1024 }), res);
+    } finally {
+      if (!streaming) await fh.close().catch(() => {});
+    }
+  }
+
+  async function receiveFile(req: IncomingMessage, res: ServerResponse, devDir: string, file: string): Promise<void> {
+    const alg = parseChecksumAlg(header(req, 'x-checksum-alg'));
+    if (!alg) throw new HttpFail(400, 'bad_request', 'X-Checksum-Alg must be sha256, md5 or none');
+    let expected: ReturnType<typeof parseContentDigest>;
+    try {
+      expected = parseContentDigest(header(req, 'content-digest'));
+    } catch (err) {
+      throw new HttpFail(400, 'bad_request', describeError(err));
+    }
+    const cl = header(req, 'content-length');
+    const declared = cl === undefined ? null : Number(cl);
+
+    const dir = dirname(file);
+    await mkdir(dir, { recursive: true });
+    await assertInside(devDir, dir);
+    const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await open(tmp, 'wx', 0o644);
+    tempFiles.add(tmp);
+    let open_ = true;
+    let renamed = false;
+    try {
+      const hash = alg === 'none' ? null : createHash(alg);
+      const verify = expected && expected.alg !== alg ? createHash(expected.alg) : null;
+      const length = await readBody(req, async (chunk) => {
+        hash?.update(chunk);
+        verify?.update(chunk);
+        await writeAll(fh, chunk);
+      });
+      if (declared !== null && length !== declared) {
+        throw new HttpFail(400, 'length_mismatch', `received ${length} bytes, Content-Length said ${declared}`);
+      }
+      const hex = hash ? hash.digest('hex') : null;
+      if (expected) {
+        const actual = verify ? verify.digest() : Buffer.from(hex!, 'hex');
+        if (!actual.equals(expected.bytes)) {
+          throw new HttpFail(422, 'checksum_mismatch', `the body's ${expected.alg} does not match Content-Digest`);
+        }
+      }
+      await fh.sync();
+      open_ = false;
+      await fh.close();
+      await rename(tmp, file);
+      renamed = true;
+      tempFiles.delete(tmp);
+      await fsyncDir(dir);
+      sendJson(res, 201, { length, checksum: hex, alg });
+    } catch (err) {
+      if (open_) await fh.close().catch(() => {});
+      await unlink(renamed ? file : tmp).catch(() => {});
+      tempFiles.delete(tmp);
+      throw err;
+    }
+  }
+
+  async function deleteFile(res: ServerResponse, devDir: string, file: string): Promise<void> {
+    try {
+      await assertInside(devDir, dirname(file));
+      await unlink(file);
+    } catch (err) {
+      if (isMissing(err)) throw new HttpFail(404, 'not_found', 'no such file');
+      throw err;
+    }
+    res.writeHead(204).end();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: opts.port ?? 0 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that finish their request while we wait must not carry another one.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      try {
+        server.closeIdleConnections();
+        if (!(await settleWithin(inFlight, graceMs))) {
+          server.closeAllConnections();
+          await settleWithin(inFlight, 2000);
+        }
+        server.closeAllConnections();
+        await closed;
+      } finally {
+        clearInterval(sweep);
+        // Belt and braces: a handler that never got to its own cleanup leaves no temp file.
+        for (const tmp of tempFiles) {
+          try {
+            unlinkSync(tmp);
+          } catch {
+            // already gone
+          }
+        }
+        tempFiles.clear();
+      }
+    })();
+    return closing;
+  }
+
+  return { url, host, port, close };
+}
+
+/**
+ * Reads the request body one chunk at a time: the socket stays paused until `onChunk` has
+ * finished with the chunk, which is what bounds memory. Resolves with the byte count once the
+ * body is complete; rejects if the client goes away first or `onChunk` fails (then the rest of
+ * the body is drained and discarded, so the error answer can still reach the client).
+ */
+function readBody(req: IncomingMessage, onChunk: (chunk: Buffer) => Promise<void>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let count = 0;
+    let busy = false;
+    let ended = false;
+    let done = false;
+    const finish = (err: unknown) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onGone);
+      req.off('close', onClose);
+      if (err) {
+        req.on('error', () => {});
+        req.resume();
+        reject(err);
+      } else {
+        resolve(count);
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      count += chunk.length;
+      busy = true;
+      req.pause();
+      onChunk(chunk).then(
+        () => {
+          busy = false;
+          if (ended) finish(null);
+          else if (!done) req.resume();
+        },
+        (err: unknown) => finish(err),
+      );
+    };
+    const onEnd = () => {
+      ended = true;
+      if (!busy) finish(null);
+    };
+    const onGone = () => finish(new HttpFail(400, CLIENT_GONE, 'the client went away mid-body'));
+    const onClose = () => {
+      if (!req.complete) onGone();
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onGone);
+    req.on('close', onClose);
+  });
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+async function assertInside(devDir: string, dir: string): Promise<void> {
+  const real = await realpath(dir);
+  if (real !== devDir && !inside(devDir, real)) throw new HttpFail(400, 'bad_path', 'path leads outside the device');
+}
+
+function inside(parent: string, child: string): boolean {
+  return child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function toHttpFail(err: unknown): HttpFail {
+  if (err instanceof HttpFail) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new HttpFail(507, 'device_full', 'no space left on the device');
+  if (code === 'EROFS') return new HttpFail(500, 'read_only', 'the device is mounted read-only');
+  return new HttpFail(500, 'internal', describeError(err));
+}
+
+function sendFail(res: ServerResponse, fail: HttpFail): void {
+  if (fail.token === CLIENT_GONE || res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  if (fail.status === 401) res.setHeader('www-authenticate', 'Bearer');
+  sendJson(res, fail.status, { error: fail.token, message: fail.message });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow);
+  sendJson(res, 405, { error: 'method_not_allowed', message: `allowed: ${allow}` });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Compares digests, not strings, so neither content nor length leaks through timing. */
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  return header !== undefined && timingSafeEqual(sha256(header.trim()), expected);
+}
+
+/** Resolves true once every promise in the (live) set has settled, false after `ms`. */
+async function settleWithin(set: Set<Promise<void>>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (set.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...set]),
+      new Promise((r) => {
+        timer = setTimeout(r, left);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  return true;
+}

@@ -1,0 +1,321 @@
+// Storage nodes for tests, as real processes: our `mogftp storage` and nginx with WebDAV.
+// Both come back in one shape. Each lives in its own temp directory:
+//   <base>/root/dev<N>/   the served root (handle.root)
+//   <base>/...            anything else (nginx config, temp files, logs), outside the root
+// stop() ends the process and removes <base>; kill() ends it but keeps root and port, so that
+// restart() brings the same node back. Whatever a test forgets is killed and removed at exit.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NodeHandle {
+  /** The served root: device directories go here as dev<N>/. */
+  readonly root: string;
+  readonly url: string;
+  readonly port: number;
+  /** The current process (a new one after restart()). */
+  readonly proc: ChildProcess;
+  /** Creates DIR/dev<devid>/ and returns its path. */
+  addDevice(devid: number): string;
+  /** Ends the process (SIGTERM, SIGKILL after 5 s) and removes every file of the node. */
+  stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL) and waits for the exit; root and port are kept. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the node again on the same root and port (ending it first if it runs). */
+  restart(): Promise<void>;
+  /** What the process wrote to stderr lately (and nginx's error log), for failure messages. */
+  diagnostics(): string;
+}
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(REPO, 'bin', 'mogftp.js');
+export const NGINX = '/usr/sbin/nginx';
+
+const live = new Set<{ proc: ChildProcess | null; base: string }>();
+process.once('exit', () => {
+  for (const n of live) {
+    try {
+      n.proc?.kill('SIGKILL');
+    } catch {
+      // gone already
+    }
+    rmSync(n.base, { recursive: true, force: true });
+  }
+});
+
+export interface NodeProcessOptions {
+  token?: string;
+  /** Device directories to create up front. Default none. */
+  devids?: number[];
+  /** Seconds the node lets in-flight requests run on SIGTERM (its --grace). */
+  graceSeconds?: number;
+  /** Extra environment for the process. */
+  env?: Record<string, string>;
+}
+
+/** `node bin/mogftp.js storage --root <tmp>/root --listen 127.0.0.1:0`, waiting for its listening line. */
+export async function startNodeProcess(opts: NodeProcessOptions = {}): Promise<NodeHandle> {
+  const base = mkdtempSync(join(tmpdir(), 'mogftp-node-'));
+  const root = join(base, 'root');
+  mkdirSync(root);
+  for (const id of opts.devids ?? []) mkdirSync(join(root, `dev${id}`));
+  let port = 0;
+  const launch = async (): Promise<ChildProcess> => {
+    const args = [BIN, 'storage', '--root', root, '--listen', `127.0.0.1:${port}`];
+    if (opts.token) args.push('--token', opts.token);
+    if (opts.graceSeconds !== undefined) args.push('--grace', String(opts.graceSeconds));
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    stderr.attach(proc.stderr!);
+    const url = await waitForLine(proc, /^mogftp storage listening on (http:\/\/\S+)$/, 20_000, () => stderr.text());
+    port = Number(new URL(url).port);
+    return proc;
+  };
+  const stderr = new Tail();
+  return managed(base, root, async () => {
+    // A restart may find the port still held for a moment by the old process's last sockets.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const proc = await launch();
+        return { proc, port };
+      } catch (err) {
+        if (port === 0 || attempt >= 20 || !stderr.text().includes('EADDRINUSE')) throw err;
+        await sleep(100);
+      }
+    }
+  }, () => stderr.text());
+}
+
+/**
+ * nginx (Debian's nginx-light) as a WebDAV storage node: single process, own config, temp
+ * paths, pid file and error log under the node's temp directory.
+ */
+export async function startNginxNode(opts: { devids?: number[] } = {}): Promise<NodeHandle> {
+  const base = mkdtempSync(join(tmpdir(), 'mogftp-nginx-'));
+  const root = join(base, 'root');
+  const tmp = join(base, 'tmp');
+  mkdirSync(root);
+  mkdirSync(tmp);
+  for (const id of opts.devids ?? []) mkdirSync(join(root, `dev${id}`));
+  const conf = join(base, 'nginx.conf');
+  const errorLog = join(base, 'error.log');
+  let port = 0;
+  const stderr = new Tail();
+  const diagnostics = () => {
+    let log = '';
+    try {
+      log = readFileSync(errorLog, 'utf8').slice(-4000);
+    } catch {
+      // no log yet
+    }
+    return `${stderr.text()}${log}`;
+  };
+  const launch = async (): Promise<{ proc: ChildProcess; port: number }> => {
+    for (let attempt = 0; ; attempt++) {
+      const fresh = port === 0;
+      const p = fresh ? await freePort() : port;
+      writeFileSync(conf, nginxConfig({ base, root, tmp, errorLog, port: p }));
+      const proc = spawn(NGINX, ['-p', base, '-c', conf, '-e', errorLog], { stdio: ['ignore', 'ignore', 'pipe'] });
+      stderr.attach(proc.stderr!);
+      try {
+        await waitForPort(proc, p, 10_000, diagnostics);
+        port = p;
+        return { proc, port };
+      } catch (err) {
+        proc.kill('SIGKILL');
+        // Someone took the port between our probe and nginx's bind: try another (or wait for ours).
+        if (attempt >= 20 || !diagnostics().includes('Address already in use')) throw err;
+        await sleep(fresh ? 0 : 100);
+      }
+    }
+  };
+  return managed(base, root, launch, diagnostics);
+}
+
+function nginxConfig(c: { base: string; root: string; tmp: string; errorLog: string; port: number }): string {
+  return `# written by test/harness/nodes.ts
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${join(c.base, 'nginx.pid')};
+error_log ${c.errorLog} warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path ${join(c.tmp, 'body')};
+  proxy_temp_path ${join(c.tmp, 'proxy')};
+  fastcgi_temp_path ${join(c.tmp, 'fastcgi')};
+  uwsgi_temp_path ${join(c.tmp, 'uwsgi')};
+  scgi_temp_path ${join(c.tmp, 'scgi')};
+  client_max_body_size 0;
+  # Refuse to read through symlinks (writes still follow them: keep device trees symlink-free).
+  disable_symlinks on;
+  server {
+    listen 127.0.0.1:${c.port};
+    root ${c.root};
+    location / {
+      dav_methods PUT DELETE MKCOL;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+    }
+  }
+}
+`;
+}
+
+async function managed(
+  base: string,
+  root: string,
+  launch: () => Promise<{ proc: ChildProcess; port: number }>,
+  diagnostics: () => string,
+): Promise<NodeHandle> {
+  const entry: { proc: ChildProcess | null; base: string } = { proc: null, base };
+  live.add(entry);
+  let port = 0;
+  const start = async () => {
+    const r = await launch();
+    entry.proc = r.proc;
+    port = r.port;
+  };
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const proc = entry.proc;
+    if (!proc) return;
+    await endProcess(proc, signal);
+    entry.proc = null;
+  };
+  try {
+    await start();
+  } catch (err) {
+    live.delete(entry);
+    rmSync(base, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    root,
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    get proc() {
+      if (!entry.proc) throw new Error('the node is not running (killed; call restart())');
+      return entry.proc;
+    },
+    addDevice(devid) {
+      const dir = join(root, `dev${devid}`);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    },
+    async stop() {
+      try {
+        await kill('SIGTERM');
+      } finally {
+        live.delete(entry);
+        rmSync(base, { recursive: true, force: true });
+      }
+    },
+    kill,
+    async restart() {
+      await kill('SIGKILL');
+      await start();
+    },
+    diagnostics,
+  };
+}
+
+/** Sends `signal`, waits for the exit, escalates to SIGKILL after 5 s. */
+async function endProcess(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill(signal);
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+function waitForLine(proc: ChildProcess, re: RegExp, timeoutMs: number, why: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => done(new Error(`no listening line within ${timeoutMs} ms\n${why()}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        const m = re.exec(line);
+        if (m) return done(null, m[1]!);
+      }
+    };
+    const onExit = (code: number | null, sig: string | null) => {
+      // Let stderr arrive before reporting it.
+      setTimeout(() => done(new Error(`storage node exited (${code ?? sig}) before listening\n${why()}`)), 50);
+    };
+    const done = (err: Error | null, url?: string) => {
+      clearTimeout(timer);
+      proc.stdout!.off('data', onData);
+      proc.off('exit', onExit);
+      proc.stdout!.resume(); // keep draining: a full pipe would stall the node
+      if (err) {
+        proc.kill('SIGKILL');
+        reject(err);
+      } else resolve(url!);
+    };
+    proc.stdout!.on('data', onData);
+    proc.once('exit', onExit);
+  });
+}
+
+async function waitForPort(proc: ChildProcess, port: number, timeoutMs: number, why: () => string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`nginx exited (${proc.exitCode ?? proc.signalCode})\n${why()}`);
+    if (await canConnect(port)) return;
+    await sleep(25);
+  }
+  throw new Error(`nginx did not listen on ${port} within ${timeoutMs} ms\n${why()}`);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Binds port 0 to learn a free port, then releases it for the caller. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Keeps the last few KB written to a stream (and keeps the pipe drained). */
+class Tail {
+  private buf = '';
+  attach(stream: NodeJS.ReadableStream): void {
+    stream.on('data', (c: Buffer) => {
+      this.buf = (this.buf + c.toString('utf8')).slice(-8000);
+    });
+  }
+  text(): string {
+    return this.buf;
+  }
+}

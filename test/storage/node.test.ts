@@ -1,0 +1,177 @@
+// The storage-node conformance suite against (a) our `mogftp storage` as a real child process
+// and (b) nginx with WebDAV; then what only our daemon does: ENOSPC, graceful shutdown, CLI.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { ErrorCodes, isMogError } from '../../src/errors.ts';
+import { StorageClient } from '../../src/storage/client.ts';
+import { fidPath } from '../../src/storage/layout.ts';
+import { NGINX, startNginxNode, startNodeProcess } from '../harness/nodes.ts';
+import type { NodeHandle } from '../harness/nodes.ts';
+import { filesUnder, runNodeConformance, sleep, waitFor } from './node.conformance.ts';
+
+runNodeConformance({
+  name: 'mogftp storage',
+  caps: {
+    checksums: true,
+    usage: true,
+    strictPaths: true,
+    auth: true,
+    refusesUnknownDevice: true,
+    symlinkSafeWrites: true,
+    tempBesideTarget: true,
+  },
+  start: (opts = {}) => startNodeProcess({ devids: [1], ...opts }),
+});
+
+if (existsSync(NGINX)) {
+  runNodeConformance({
+    name: 'nginx (WebDAV)',
+    caps: {
+      checksums: false,
+      usage: false,
+      strictPaths: false,
+      auth: false,
+      refusesUnknownDevice: false,
+      symlinkSafeWrites: false,
+      tempBesideTarget: false,
+    },
+    start: () => startNginxNode({ devids: [1] }),
+  });
+} else {
+  test('nginx conformance', (t) => t.skip(`${NGINX} is not installed`));
+}
+
+/** Starts a PUT of `total` bytes and sends the first `first` of them; the caller finishes it. */
+function partialPut(node: NodeHandle, fid: number, total: number, first: number) {
+  const req = http.request({ host: '127.0.0.1', port: node.port, path: fidPath(1, fid), method: 'PUT', agent: false, headers: { 'content-length': total } });
+  const answer = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+  answer.catch(() => {});
+  req.write(randomBytes(first));
+  return { req, answer };
+}
+
+function exited(node: NodeHandle): Promise<number | null> {
+  const p = node.proc;
+  if (p.exitCode !== null) return Promise.resolve(p.exitCode);
+  return new Promise((resolve) => p.once('exit', (code) => resolve(code)));
+}
+
+describe('mogftp storage daemon', () => {
+  test('ENOSPC mid-upload answers 507 and leaves nothing', async (t) => {
+    const node = await startNodeProcess();
+    const dev = join(node.root, 'dev7');
+    mkdirSync(dev);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dev]).status === 0;
+    const client = new StorageClient();
+    try {
+      if (!mounted) {
+        t.skip('needs permission to mount a small tmpfs');
+        return;
+      }
+      const url = node.url + fidPath(7, 1);
+      await assert.rejects(client.put(url, randomBytes(1024 * 1024)), (e) => isMogError(e, ErrorCodes.DEVICE_FULL));
+      // Without a length too (chunked), and the device still takes a small file afterwards.
+      await assert.rejects(client.put(url, Readable.from([randomBytes(1024 * 1024)])), (e) => isMogError(e, ErrorCodes.DEVICE_FULL));
+      assert.deepEqual(await filesUnder(dev), []);
+      assert.equal((await client.put(url, Buffer.from('fits'))).length, 4);
+    } finally {
+      client.close();
+      if (mounted) spawnSync('umount', ['-l', dev]);
+      await node.stop();
+    }
+  });
+
+  test('SIGTERM: stops accepting, lets an in-flight upload finish, then exits 0', async () => {
+    const node = await startNodeProcess({ devids: [1], graceSeconds: 5 });
+    try {
+      const { req, answer } = partialPut(node, 1, 200_000, 100_000);
+      await waitFor('the upload to start', async () => (await filesUnder(join(node.root, 'dev1'))).length > 0);
+      const exit = exited(node);
+      node.proc.kill('SIGTERM');
+      await sleep(300);
+      await assert.rejects(
+        new Promise((resolve, reject) => http.get(`${node.url}/dev1/usage`, resolve).on('error', reject)),
+        /ECONNREFUSED/,
+        'a stopping node accepts no new connection',
+      );
+      req.end(randomBytes(100_000));
+      assert.equal(await answer, 201);
+      assert.equal(await exit, 0);
+      assert.equal(existsSync(join(node.root, fidPath(1, 1))), true);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('SIGTERM: an upload still running after the grace period is cut off and its temp file removed', async () => {
+    const node = await startNodeProcess({ devids: [1], graceSeconds: 1 });
+    try {
+      const { answer } = partialPut(node, 2, 1_000_000, 100_000);
+      await waitFor('the upload to start', async () => (await filesUnder(join(node.root, 'dev1'))).length > 0);
+      const started = Date.now();
+      const exit = exited(node);
+      node.proc.kill('SIGTERM');
+      assert.equal(await exit, 0);
+      assert.ok(Date.now() - started < 4500, `took ${Date.now() - started} ms to exit`);
+      await assert.rejects(answer);
+      assert.deepEqual(await filesUnder(join(node.root, 'dev1')), []);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('harness restart() brings the node back on the same port and root', async () => {
+    const node = await startNodeProcess({ devids: [1] });
+    const client = new StorageClient();
+    try {
+      const url = node.url + fidPath(1, 3);
+      await client.put(url, Buffer.from('kept'));
+      const port = node.port;
+      await node.kill();
+      await assert.rejects(client.head(url), (e) => isMogError(e, ErrorCodes.NODE_UNAVAILABLE));
+      await node.restart();
+      assert.equal(node.port, port);
+      assert.deepEqual(await client.head(url), { length: 4 });
+    } finally {
+      client.close();
+      await node.stop();
+    }
+  });
+
+  test('CLI: refuses a missing root or a bad --listen with a one-line error', async () => {
+    const run = promisify(execFile);
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'mogftp.js');
+    const dir = mkdtempSync(join(tmpdir(), 'mogftp-cli-'));
+    try {
+      for (const [args, pattern] of [
+        [['--root', join(dir, 'nope'), '--listen', '127.0.0.1:0'], /storage root .* is not a usable directory/],
+        [['--root', dir, '--listen', 'nonsense'], /--listen wants HOST:PORT/],
+      ] as const) {
+        const r = await run(process.execPath, [bin, 'storage', ...args]).then(
+          () => null,
+          (e: { code: number; stderr: string }) => e,
+        );
+        assert.ok(r, `${args.join(' ')} should fail`);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, pattern);
+        assert.equal(r.stderr.trim().split('\n').length, 1);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
