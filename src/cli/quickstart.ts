@@ -1,10 +1,50 @@
-// Placeholder until its issue lands; replaced by the real command module.
+// `mogftp quickstart`: the whole system on this machine with nothing installed (SQLite, three
+// local storage nodes, jobs, FTP). `npm start` runs it too.
 import type { CommandModule } from 'yargs';
+import { startQuickstart, untilSignal } from '../cluster.ts';
+import { parsePortRange } from './options.ts';
 
-export const quickstartCommand: CommandModule = {
+interface QuickstartArgs {
+  data: string;
+  port: number;
+  host: string;
+  'pasv-ports': string;
+  'log-level': string;
+}
+
+export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
   command: 'quickstart',
-  describe: '(not yet available)',
-  handler: () => {
-    throw new Error('mogftp quickstart is not available yet');
+  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP) in one process',
+  builder: (y) =>
+    y
+      .option('data', { type: 'string', default: './mogftp-data', describe: 'Data directory (database and node storage)' })
+      .option('port', { type: 'number', default: 2121, describe: 'FTP control port' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'FTP listen address' })
+      .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
+      .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
+  handler: async (args) => {
+    const qs = await startQuickstart({
+      dataDir: args.data,
+      host: args.host,
+      port: args.port,
+      pasvPorts: parsePortRange(args['pasv-ports']),
+      logLevel: args['log-level'] as 'warn',
+    });
+    const url = `ftp://demo:demo@${args.host}:${qs.ftp.port}`;
+    process.stdout.write(
+      [
+        `mogftp quickstart is running (data in ${args.data}, database ${qs.dbUrl}).`,
+        `  FTP:       ${url}/   (user demo, password demo)`,
+        `  curl:      curl -T myfile ${url}/   then   curl ${url}/myfile -o copy`,
+        `  lftp:      lftp -u demo,demo -p ${qs.ftp.port} ${args.host}`,
+        `  FileZilla: filezilla ftp://demo:demo@${args.host}:${qs.ftp.port}`,
+        `  admin:     npx mogftp admin --db ${qs.dbUrl} device list`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+    await untilSignal();
+    process.stdout.write('Stopping...\n');
+    await qs.stop();
   },
 };

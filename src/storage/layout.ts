@@ -26,3 +26,8 @@ export function nodeBaseUrl(address: string, port: number): string {
   const host = address.includes(':') ? `[${address}]` : address;
   return `http://${host}:${port}`;
 }
+
+/** The URL of fid's replica on a device of the node at address:port. */
+export function replicaUrl(target: { address: string; port: number; devid: number }, fid: number): string {
+  return nodeBaseUrl(target.address, target.port) + fidPath(target.devid, fid);
+}

@@ -1,0 +1,158 @@
+// Composition: wires the store, tracker, storage client, front-end and jobs into running
+// services. The CLI commands, the quickstart and the test harness all start things through here,
+// so what the tests run is what users run.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, mogError } from './errors.ts';
+import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
+import { startJobs } from './jobs/index.ts';
+import { createLogger, type LogFn, type LogLevel } from './log.ts';
+import { StorageClient } from './storage/client.ts';
+import { startStorageNode } from './storage/node.ts';
+import { openStore } from './tracker/open.ts';
+import { hashPassword } from './tracker/passwords.ts';
+import { Tracker } from './tracker/tracker.ts';
+import type { Store } from './tracker/types.ts';
+
+export interface Services {
+  store: Store;
+  tracker: Tracker;
+  client: StorageClient;
+  close(): Promise<void>;
+}
+
+/** Opens the database (which must already have the schema) and the shared clients. */
+export async function openServices(opts: { dbUrl: string; storageToken?: string; createDatabase?: boolean; migrate?: boolean }): Promise<Services> {
+  const store = await openStore(opts.dbUrl, { createDatabase: opts.createDatabase });
+  try {
+    if (opts.migrate) await store.migrate();
+    else if ((await store.schemaVersion()) === 0)
+      throw mogError(ErrorCodes.INVALID_ARGUMENT, "The database has no mogftp schema yet: run 'mogftp admin init' first");
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const tracker = new Tracker(store);
+  const client = new StorageClient({ token: opts.storageToken });
+  return {
+    store,
+    tracker,
+    client,
+    close: async () => {
+      client.close();
+      await store.close();
+    },
+  };
+}
+
+export interface FtpFrontendOptions {
+  dbUrl: string;
+  host: string;
+  port: number;
+  pasvAddress?: string;
+  pasvPorts: [number, number];
+  storageToken?: string;
+  logLevel?: LogLevel | 'silent';
+}
+
+/** `mogftp ftp`: serves until SIGINT/SIGTERM. */
+export async function runFtpFrontend(opts: FtpFrontendOptions): Promise<void> {
+  const log = createLogger({ level: opts.logLevel, name: 'ftp' });
+  const services = await openServices({ dbUrl: opts.dbUrl, storageToken: opts.storageToken });
+  const ftp = await startFtpServer({ ...services, ...opts, log });
+  process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}\n`);
+  await untilSignal();
+  log('info', 'shutting down');
+  await ftp.close();
+  await services.close();
+}
+
+export interface QuickstartOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  pasvPorts: [number, number];
+  nodes?: number;
+  logLevel?: LogLevel | 'silent';
+}
+
+export interface RunningQuickstart {
+  ftp: RunningFtpServer;
+  dbUrl: string;
+  services: Services;
+  stop(): Promise<void>;
+}
+
+const QS_DOMAIN = 'default';
+
+/**
+ * The embedded default: SQLite in DATA/mogftp.db, three storage nodes (each its own "host") on
+ * loopback, the background jobs, and an FTP server. Re-running reuses DATA; node ports are
+ * chosen anew each time and recorded on the hosts.
+ */
+export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQuickstart> {
+  const log: LogFn = createLogger({ level: opts.logLevel ?? 'warn', name: 'quickstart' });
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const dbUrl = `sqlite:${join(dataDir, 'mogftp.db')}`;
+  const services = await openServices({ dbUrl, createDatabase: true, migrate: true });
+  const { store } = services;
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    let domain = await store.getDomain(QS_DOMAIN);
+    if (!domain) domain = await store.createDomain(QS_DOMAIN);
+    const cls = await store.getClass(domain.id, 'default');
+    if (!cls) await store.createClass(domain.id, 'default', { mindevcount: 2 });
+    if (!(await store.getUser('demo')))
+      await store.createUser({ name: 'demo', passwordHash: await hashPassword('demo'), domainId: domain.id, homeDir: '/', readOnly: false, quotaBytes: null });
+
+    for (let i = 1; i <= (opts.nodes ?? 3); i++) {
+      const name = `node${i}`;
+      const root = join(dataDir, name);
+      let host = await store.getHost(name);
+      const devid = host ? (await store.listDevices()).find((d) => d.hostId === host!.id)?.id : undefined;
+      const node = await startStorageNode({ root, host: '127.0.0.1', port: 0 });
+      stops.push(() => node.close());
+      if (!host) host = await store.createHost({ name, address: '127.0.0.1', httpPort: node.port });
+      else await store.updateHost(host.id, { address: '127.0.0.1', httpPort: node.port });
+      if (devid === undefined) {
+        const dev = await store.createDevice({ hostId: host.id });
+        await mkdir(join(root, `dev${dev.id}`), { recursive: true });
+      } else {
+        await mkdir(join(root, `dev${devid}`), { recursive: true });
+      }
+    }
+    services.tracker.invalidateDevices();
+
+    const jobs = startJobs(store, { client: services.client, log: (msg: string) => log('info', msg) });
+    stops.push(() => jobs.stop());
+    const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log });
+    stops.push(() => ftp.close());
+    return {
+      ftp,
+      dbUrl,
+      services,
+      stop: async () => {
+        for (const stop of stops.reverse()) await stop().catch(() => {});
+        await services.close();
+      },
+    };
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await services.close();
+    throw err;
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

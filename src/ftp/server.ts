@@ -1,0 +1,118 @@
+// The FTP front-end: ftp-srv for the protocol, one Volume per login for everything else.
+// Front-ends keep no state of their own beyond open connections: any number can serve one cluster.
+import type { AddressInfo, Socket } from 'node:net';
+import { describeError } from '../errors.ts';
+import type { StorageClient } from '../storage/client.ts';
+import type { Tracker } from '../tracker/tracker.ts';
+import { Volume } from '../vfs/volume.ts';
+import { fileCommands } from './commands.ts';
+import type { FtpConn } from './connection.ts';
+import { FtpSrv, patchFtpSrv } from './internals.ts';
+
+export interface FtpServerOptions {
+  tracker: Tracker;
+  client: StorageClient;
+  host: string;
+  port: number;
+  /** Address announced in PASV replies; loopback clients are told their own address. */
+  pasvAddress?: string;
+  /** Passive port range; [0, 0] lets the OS pick (tests). */
+  pasvPorts?: [number, number];
+  greeting?: string;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface RunningFtpServer {
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtpServer> {
+  patchFtpSrv(fileCommands);
+  const log = opts.log ?? (() => {});
+  const [pasvMin, pasvMax] = opts.pasvPorts ?? [0, 0];
+  const before = signalListeners();
+  const server = new FtpSrv({
+    url: `ftp://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+    pasv_url: (clientIp: string) => pasvAddressFor(clientIp, opts.pasvAddress ?? opts.host),
+    pasv_min: pasvMin,
+    pasv_max: pasvMax,
+    anonymous: false,
+    greeting: opts.greeting ?? 'mogftp ready',
+    log: bunyanShim(log),
+  });
+  // ftp-srv installs SIGTERM/SIGINT/SIGQUIT handlers that call process.exit: mogftp owns shutdown.
+  removeNewSignalListeners(before);
+
+  server.on('connect', ({ connection }: { connection: FtpConn }) => {
+    (connection.commandSocket as Socket).setNoDelay(true);
+  });
+  server.on(
+    'login',
+    async (
+      { connection, username, password }: { connection: FtpConn; username: string; password: string },
+      resolve: (r: { fs: { volume: Volume } }) => void,
+      reject: (err: Error) => void,
+    ) => {
+      try {
+        const user = await opts.tracker.authenticate(username, password);
+        const volume = await Volume.open({ tracker: opts.tracker, client: opts.client }, user);
+        log('info', 'login', { user: username, ip: connection.ip });
+        resolve({ fs: { volume } });
+      } catch (err) {
+        log('warn', 'login failed', { user: username, ip: connection.ip, error: describeError(err) });
+        reject(new Error(describeError(err)));
+      }
+    },
+  );
+  server.on('client-error', ({ context, error }: { context: string; error: Error }) => {
+    log('debug', 'client error', { context, error: error?.message });
+  });
+
+  await server.listen();
+  const address = server.server.address() as AddressInfo;
+  return {
+    port: address.port,
+    host: opts.host,
+    close: () => Promise.resolve(server.close()).then(() => undefined),
+  };
+}
+
+function pasvAddressFor(clientIp: string, configured: string): string {
+  const ip = clientIp.replace(/^::ffff:/, '');
+  // A loopback client must be sent to loopback, whatever the public address is.
+  if (ip.startsWith('127.') || ip === '::1') return ip === '::1' ? '127.0.0.1' : ip;
+  return configured;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+
+function signalListeners(): Map<string, Function[]> {
+  return new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
+}
+
+function removeNewSignalListeners(before: Map<string, Function[]>): void {
+  for (const s of SIGNALS) {
+    for (const l of process.listeners(s)) {
+      if (!before.get(s)!.includes(l)) process.removeListener(s, l as (...args: unknown[]) => void);
+    }
+  }
+}
+
+/** ftp-srv wants a bunyan logger; give it one that forwards to ours. */
+function bunyanShim(log: NonNullable<FtpServerOptions['log']>, fields: Record<string, unknown> = {}): unknown {
+  const emit = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
+    const msg = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).filter(Boolean).join(' ');
+    log(level, msg || 'ftp-srv', fields);
+  };
+  return {
+    child: (extra: Record<string, unknown>) => bunyanShim(log, { ...fields, ...extra }),
+    trace: () => {},
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    fatal: emit('error'),
+  };
+}

@@ -1,0 +1,166 @@
+// The tracker API the front-ends and jobs use: the store plus placement policy, read ordering
+// and authentication. It holds no state that another front-end could disagree with, except a
+// short-lived cache of the device table (admin changes are seen within `deviceCacheMs`).
+import { ErrorCodes, mogError } from '../errors.ts';
+import { chooseDevicesForUpload } from './policy.ts';
+import { verifyPassword } from './passwords.ts';
+import type { DeviceView, FileClass, FileRow, Reservation, Store, User } from './types.ts';
+
+export interface TrackerOptions {
+  /** How long the device list may be reused before it is read again. */
+  deviceCacheMs?: number;
+  maxFullPercent?: number;
+  minFreeMb?: number;
+}
+
+/** A device to read from or write to; src/storage/layout.ts turns it into a replica URL. */
+export interface UploadTarget {
+  devid: number;
+  hostId: number;
+  address: string;
+  port: number;
+}
+
+export interface UploadReservation extends Reservation {
+  cls: FileClass;
+  targets: UploadTarget[];
+  /** Devices on other hosts to use instead of a target that fails before any byte is sent. */
+  spares: UploadTarget[];
+}
+
+const SPARE_TARGETS = 2;
+/** How long a device that refused a write is left out of placement by this front-end. */
+const SUSPECT_MS = 10_000;
+
+export class Tracker {
+  private deviceCache: { at: number; devices: Promise<DeviceView[]> } | null = null;
+  private readonly classCache = new Map<number, { at: number; cls: Promise<FileClass | null> }>();
+  /** Devices this process saw fail, until the monitor's view catches up. */
+  private readonly suspects = new Map<number, number>();
+
+  constructor(
+    readonly store: Store,
+    private readonly opts: TrackerOptions = {},
+  ) {}
+
+  async authenticate(name: string, password: string): Promise<User> {
+    const user = await this.store.getUser(name);
+    // Verify against a dummy hash for unknown users, so timing does not reveal which names exist.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) throw mogError(ErrorCodes.AUTH_FAILED, 'Login incorrect');
+    return user;
+  }
+
+  /** Devices with their hosts, cached briefly: placement and reads consult them on every transfer. */
+  devices(): Promise<DeviceView[]> {
+    const ttl = this.opts.deviceCacheMs ?? 2000;
+    const now = Date.now();
+    if (!this.deviceCache || now - this.deviceCache.at > ttl) {
+      const devices = this.store.listDevices();
+      this.deviceCache = { at: now, devices };
+      devices.catch(() => (this.deviceCache = null));
+    }
+    return this.deviceCache.devices;
+  }
+
+  invalidateDevices(): void {
+    this.deviceCache = null;
+  }
+
+  async classById(id: number): Promise<FileClass> {
+    const now = Date.now();
+    let hit = this.classCache.get(id);
+    if (!hit || now - hit.at > (this.opts.deviceCacheMs ?? 2000)) {
+      hit = { at: now, cls: this.store.getClassById(id) };
+      this.classCache.set(id, hit);
+      hit.cls.catch(() => this.classCache.delete(id));
+    }
+    const cls = await hit.cls;
+    if (!cls) throw mogError(ErrorCodes.NOT_FOUND, `File class ${id} does not exist`);
+    return cls;
+  }
+
+  async defaultClass(domainId: number): Promise<FileClass> {
+    const cls = await this.store.getClass(domainId, 'default');
+    if (!cls) throw mogError(ErrorCodes.NOT_FOUND, 'The domain has no "default" class');
+    return cls;
+  }
+
+  /**
+   * Reserves a fid and picks up to mindevcount devices on distinct hosts. Fails with NO_DEVICES
+   * when fewer hosts than the write quorum can take the file: such an upload could never be durable.
+   */
+  async reserveUpload(domainId: number, cls: FileClass): Promise<UploadReservation> {
+    const now = Date.now();
+    const devices = (await this.devices()).filter((d) => !((this.suspects.get(d.id) ?? 0) > now));
+    const picked = chooseDevicesForUpload(devices, cls.mindevcount + SPARE_TARGETS, {
+      maxFullPercent: this.opts.maxFullPercent,
+      minFreeMb: this.opts.minFreeMb,
+    });
+    const chosen = picked.slice(0, cls.mindevcount);
+    const spares = picked.slice(cls.mindevcount);
+    if (chosen.length < cls.writeQuorum) {
+      throw mogError(
+        ErrorCodes.NO_DEVICES,
+        `Not enough writable storage: ${chosen.length} host(s) available, ${cls.writeQuorum} needed`,
+      );
+    }
+    const reservation = await this.store.reserveUpload({
+      domainId,
+      classId: cls.id,
+      devids: picked.map((d) => d.id),
+      now,
+    });
+    return { ...reservation, cls, targets: chosen.map(toTarget), spares: spares.map(toTarget) };
+  }
+
+  /** A device refused a write or a read: leave it out of this process's placement for a while. */
+  reportDeviceFailure(devid: number): void {
+    this.suspects.set(devid, Date.now() + SUSPECT_MS);
+  }
+
+  /**
+   * The devices holding `fid`, best first: readable devices on live hosts, those the monitor
+   * last saw as reachable before the unknown, unreachable ones last (they may have come back).
+   */
+  async replicasFor(fid: number): Promise<UploadTarget[]> {
+    const [devids, devices] = await Promise.all([this.store.replicasOf(fid), this.devices()]);
+    const byId = new Map(devices.map((d) => [d.id, d]));
+    const usable = devids
+      .map((id) => byId.get(id))
+      .filter((d): d is DeviceView => !!d && isReadable(d));
+    const now = Date.now();
+    const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0);
+    usable.sort((a, b) => rank(a) - rank(b));
+    return usable.map(toTarget);
+  }
+
+  getFile(fid: number): Promise<FileRow | null> {
+    return this.store.getFile(fid);
+  }
+
+  /** Reports a replica that served bad bytes; fsck will check and repair the fid. */
+  async reportBadReplica(fid: number): Promise<void> {
+    await this.store.enqueue('fsck', fid, { now: Date.now() });
+  }
+}
+
+function isReadable(d: DeviceView): boolean {
+  return (
+    (d.status === 'alive' || d.status === 'readonly' || d.status === 'drain') &&
+    d.hostStatus === 'alive'
+  );
+}
+
+function readRank(d: DeviceView): number {
+  const observed = d.observed === 'unreachable' ? 2 : d.observed === 'unknown' ? 1 : 0;
+  return observed * 2 + (d.status === 'drain' ? 1 : 0);
+}
+
+function toTarget(d: DeviceView): UploadTarget {
+  return { devid: d.id, hostId: d.hostId, address: d.hostAddress, port: d.hostPort };
+}
+
+// A well-formed hash of a random password nobody knows (scrypt N=16384, r=8, p=1).
+const DUMMY_HASH =
+  'scrypt$16384$8$1$c29tZS1zYWx0LXZhbHVlIQ==$3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

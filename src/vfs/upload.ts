@@ -1,0 +1,159 @@
+// An upload as a Writable the protocol adapter pipes client bytes into. Bytes fan out to every
+// reserved device while the class's checksum is computed; `_final` (which gates the protocol's
+// success reply) verifies each node's length and checksum and commits the metadata in one
+// transaction. Anything else — an error, abort(), destroy() — commits nothing and queues the
+// reservation's partial replicas for deletion.
+import { createHash, type Hash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { ErrorCodes, MogError, mogError } from '../errors.ts';
+import { FanoutWriter, type FanoutSuccess } from '../storage/fanout.ts';
+import type { StorageClient } from '../storage/client.ts';
+import { replicaUrl } from '../storage/layout.ts';
+import type { Tracker, UploadReservation, UploadTarget } from '../tracker/tracker.ts';
+import type { CommitResult } from '../tracker/types.ts';
+
+export interface UploadOptions {
+  parentId: number;
+  name: string;
+  /** Refuses the upload once this many bytes would be exceeded (quota). */
+  maxBytes?: number;
+  /** Asked just before the commit: true when the client went away and must not get a file. */
+  isCancelled?: () => boolean;
+  /** Called once with the outcome, for transfer logs. */
+  onDone?: (outcome: { ok: boolean; bytes: number; fid: number; replicas: number; error?: unknown }) => void;
+}
+
+export class Upload extends Writable {
+  private readonly fanout: FanoutWriter;
+  private readonly hash: Hash | null;
+  private bytes = 0;
+  private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
+  private abortion: Promise<void> | null = null;
+  commitResult: CommitResult | null = null;
+  /** How many verified replicas the committed version has. */
+  storedReplicas = 0;
+
+  constructor(
+    private readonly tracker: Tracker,
+    client: StorageClient,
+    readonly reservation: UploadReservation,
+    private readonly opts: UploadOptions,
+  ) {
+    super({ highWaterMark: 256 * 1024 });
+    const alg = reservation.cls.checksum;
+    this.hash = alg === 'none' ? null : createHash(alg);
+    const target = (t: UploadTarget) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
+    this.fanout = new FanoutWriter(reservation.targets.map(target), client, {
+      quorum: reservation.cls.writeQuorum,
+      checksumAlg: alg,
+      spares: reservation.spares.map(target),
+      onFailure: (devid) => tracker.reportDeviceFailure(devid),
+    });
+  }
+
+  get fid(): number {
+    return this.reservation.fid;
+  }
+
+  get bytesWritten(): number {
+    return this.bytes;
+  }
+
+  /** Feeds bytes that do not come from the client (the kept prefix of a resumed upload). */
+  async feed(chunk: Buffer): Promise<void> {
+    await this.accept(chunk);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.accept(chunk).then(() => cb(), (err) => cb(err));
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.commit().then(
+      () => cb(),
+      (err) => cb(err),
+    );
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.state === 'committed') return cb(err);
+    this.abort(err ?? mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted')).then(
+      () => cb(err),
+      () => cb(err),
+    );
+  }
+
+  /** Abandons the upload: nothing becomes visible and the partial replicas are queued for deletion. */
+  abort(reason?: unknown): Promise<void> {
+    if (this.state === 'committed') return Promise.resolve();
+    if (!this.abortion) {
+      this.state = 'aborted';
+      this.fanout.destroy();
+      this.abortion = this.tracker.store.abortUpload(this.fid).catch(() => {
+        // The database is unreachable: the reaper removes the reservation later.
+      });
+      this.opts.onDone?.({ ok: false, bytes: this.bytes, fid: this.fid, replicas: 0, error: reason });
+    }
+    return this.abortion;
+  }
+
+  private async accept(chunk: Buffer): Promise<void> {
+    if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
+    if (this.opts.maxBytes !== undefined && this.bytes + chunk.length > this.opts.maxBytes)
+      throw mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: the file does not fit in your remaining space');
+    this.bytes += chunk.length;
+    this.hash?.update(chunk);
+    try {
+      await this.fanout.write(chunk);
+    } catch (err) {
+      await this.abort(err);
+      throw err;
+    }
+  }
+
+  private async commit(): Promise<void> {
+    if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
+    this.state = 'committing';
+    const { cls } = this.reservation;
+    const checksum = this.hash ? this.hash.digest('hex') : null;
+    try {
+      const stored = await this.fanout.end();
+      const good = stored.filter((s) => this.verified(s, checksum));
+      if (good.length < cls.writeQuorum) {
+        throw mogError(
+          ErrorCodes.QUORUM_LOST,
+          `Only ${good.length} of ${this.reservation.targets.length} replicas were stored intact (need ${cls.writeQuorum})`,
+        );
+      }
+      if (this.opts.isCancelled?.()) throw mogError(ErrorCodes.UPLOAD_ABORTED, 'The client went away before the upload completed');
+      const goodIds = good.map((g) => g.devid);
+      this.commitResult = await this.tracker.store.commitUpload({
+        fid: this.fid,
+        parentId: this.opts.parentId,
+        name: this.opts.name,
+        length: this.bytes,
+        checksum,
+        devids: goodIds,
+        mtime: Date.now(),
+      });
+      this.state = 'committed';
+      this.storedReplicas = goodIds.length;
+      const leftovers = this.fanout.attempted.filter((d) => !goodIds.includes(d));
+      if (leftovers.length) {
+        // Devices that failed mid-way may hold a partial copy; the delete job removes only those.
+        await this.tracker.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch(() => {});
+      }
+      this.opts.onDone?.({ ok: true, bytes: this.bytes, fid: this.fid, replicas: good.length });
+    } catch (err) {
+      this.state = 'open';
+      await this.abort(err);
+      throw err instanceof MogError ? err : mogError(ErrorCodes.INTERNAL, `Upload failed: ${String(err)}`, err);
+    }
+  }
+
+  private verified(s: FanoutSuccess, checksum: string | null): boolean {
+    if (s.result.length !== this.bytes) return false;
+    // Nodes that do not report a checksum (nginx) are trusted on length; fsck checks them later.
+    return s.result.checksum === null || checksum === null || s.result.checksum === checksum;
+  }
+}

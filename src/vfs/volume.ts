@@ -1,0 +1,273 @@
+// The protocol-neutral volume one logged-in user sees: paths are resolved inside the user's
+// home (nothing can climb out of it), and every operation is a tracker call. Protocol adapters
+// (src/ftp, later src/dav) translate their commands into these methods and map MogError codes
+// to their own replies.
+import type { Readable } from 'node:stream';
+import { ErrorCodes, isMogError, mogError } from '../errors.ts';
+import type { StorageClient } from '../storage/client.ts';
+import { resolvePathComponents } from '../tracker/names.ts';
+import type { Tracker } from '../tracker/tracker.ts';
+import { ROOT_ID, type Entry, type User } from '../tracker/types.ts';
+import { openDownload } from './download.ts';
+import { Upload, type UploadOptions } from './upload.ts';
+
+export interface VolumeDeps {
+  tracker: Tracker;
+  client: StorageClient;
+}
+
+/** What a listing or stat shows: an entry, plus the ftp-srv-compatible isDirectory(). */
+export interface VolumeStat {
+  id: number;
+  name: string;
+  kind: 'file' | 'dir';
+  size: number;
+  mtime: Date;
+  mode: number;
+  fid: number | null;
+  isDirectory(): boolean;
+}
+
+const LIST_PAGE = 1000;
+
+export class Volume {
+  /** Current directory, as components below the home. */
+  private cwd: string[] = [];
+
+  private constructor(
+    private readonly deps: VolumeDeps,
+    readonly user: User,
+    private readonly homeNames: string[],
+    private readonly homeId: number,
+  ) {}
+
+  /** Opens a user's volume, creating the home directory when it does not exist yet. */
+  static async open(deps: VolumeDeps, user: User): Promise<Volume> {
+    const homeNames = resolvePathComponents([], user.homeDir);
+    let parentId = ROOT_ID;
+    for (const name of homeNames) {
+      const found = await deps.tracker.store.lookup(user.domainId, parentId, name);
+      if (found && found.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `Home directory ${user.homeDir} is a file`);
+      parentId = found
+        ? found.id
+        : await deps.tracker.store
+            .mkdir(user.domainId, parentId, name, { mtime: Date.now() })
+            .then((e) => e.id)
+            .catch(async (err) => {
+              // Another front-end created it at the same moment.
+              const again = await deps.tracker.store.lookup(user.domainId, parentId, name);
+              if (again?.kind === 'dir') return again.id;
+              throw err;
+            });
+    }
+    return new Volume(deps, user, homeNames, parentId);
+  }
+
+  get readOnly(): boolean {
+    return this.user.readOnly;
+  }
+
+  pwd(): string {
+    return '/' + this.cwd.join('/');
+  }
+
+  /** Components below the home for a client path (absolute = from the home). */
+  resolve(path: string): string[] {
+    return resolvePathComponents(this.cwd, path);
+  }
+
+  async stat(path: string): Promise<VolumeStat> {
+    return toStat(await this.entryAt(this.resolve(path)));
+  }
+
+  async chdir(path: string): Promise<string> {
+    const names = this.resolve(path);
+    const entry = await this.entryAt(names);
+    if (entry.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${displayPath(names)} is not a directory`);
+    this.cwd = names;
+    return this.pwd();
+  }
+
+  /** A directory's entries in name order, fetched a page at a time; a file lists as itself. */
+  async *list(path = '.'): AsyncGenerator<VolumeStat> {
+    const entry = await this.entryAt(this.resolve(path));
+    if (entry.kind !== 'dir') {
+      yield toStat(entry);
+      return;
+    }
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.tracker.store.listDir(this.user.domainId, entry.id, { after, limit: LIST_PAGE });
+      for (const child of page) yield toStat(child);
+      if (page.length < LIST_PAGE) return;
+      after = page[page.length - 1]!.name;
+    }
+  }
+
+  async mkdir(path: string): Promise<string> {
+    this.assertWritable();
+    const names = this.resolve(path);
+    const { parent, name } = await this.parentOf(names);
+    await this.deps.tracker.store.mkdir(this.user.domainId, parent.id, name, { mtime: Date.now() });
+    return displayPath(names);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    this.assertWritable();
+    const entry = await this.entryAt(this.notHome(this.resolve(path)));
+    if (entry.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${entry.name} is not a directory`);
+    await this.deps.tracker.store.rmdir(entry.id);
+  }
+
+  async remove(path: string): Promise<void> {
+    this.assertWritable();
+    const entry = await this.entryAt(this.notHome(this.resolve(path)));
+    if (entry.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory (use RMD)`);
+    await this.deps.tracker.store.removeFile(entry.id);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.assertWritable();
+    const source = await this.entryAt(this.notHome(this.resolve(from)));
+    const { parent, name } = await this.parentOf(this.notHome(this.resolve(to)));
+    await this.deps.tracker.store.rename(source.id, parent.id, name);
+  }
+
+  async setMtime(path: string, mtime: Date): Promise<void> {
+    this.assertWritable();
+    const entry = await this.entryAt(this.notHome(this.resolve(path)));
+    await this.deps.tracker.store.setMtime(entry.id, mtime.getTime());
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    this.assertWritable();
+    const entry = await this.entryAt(this.notHome(this.resolve(path)));
+    await this.deps.tracker.store.setMode(entry.id, mode & 0o7777);
+  }
+
+  /**
+   * Starts an upload to `path`. With `offset` (REST+STOR, APPE) the new version begins with the
+   * existing file's first `offset` bytes; the old version stays readable until the new one commits.
+   */
+  async openUpload(
+    path: string,
+    opts: { offset?: number; append?: boolean } & Pick<UploadOptions, 'isCancelled' | 'onDone'> = {},
+  ): Promise<Upload> {
+    this.assertWritable();
+    const names = this.notHome(this.resolve(path));
+    const { parent, name } = await this.parentOf(names);
+    const store = this.deps.tracker.store;
+    const existing = await store.lookup(this.user.domainId, parent.id, name);
+    if (existing?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${name} is a directory`);
+    const offset = opts.append ? (existing?.size ?? 0) : (opts.offset ?? 0);
+    if (offset > 0 && (!existing || offset > existing.size))
+      throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot resume at byte ${offset}: the file has ${existing?.size ?? 0} bytes`);
+
+    const prior = existing?.fid ? await store.getFile(existing.fid) : null;
+    const cls = prior ? await this.deps.tracker.classById(prior.classId) : await this.deps.tracker.defaultClass(this.user.domainId);
+    const maxBytes = await this.remainingQuota(existing?.size ?? 0);
+    const reservation = await this.deps.tracker.reserveUpload(this.user.domainId, cls);
+    const upload = new Upload(this.deps.tracker, this.deps.client, reservation, {
+      parentId: parent.id,
+      name,
+      maxBytes,
+      isCancelled: opts.isCancelled,
+      onDone: opts.onDone,
+    });
+    if (offset > 0 && prior) {
+      try {
+        for await (const chunk of openDownload(this.deps.tracker, this.deps.client, { ...prior, length: offset, checksum: null }))
+          await upload.feed(chunk as Buffer);
+      } catch (err) {
+        await upload.abort(err);
+        throw err;
+      }
+    }
+    return upload;
+  }
+
+  /** A stream of the file's bytes from `start`, with its total size. */
+  async openDownload(path: string, start = 0): Promise<{ stream: Readable; size: number; name: string }> {
+    const entry = await this.entryAt(this.resolve(path));
+    if (entry.kind === 'dir' || entry.fid === null) throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory`);
+    const file = await this.deps.tracker.getFile(entry.fid);
+    if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
+    if (start > file.length) throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot restart at byte ${start}: the file has ${file.length} bytes`);
+    return { stream: openDownload(this.deps.tracker, this.deps.client, file, start), size: file.length, name: entry.name };
+  }
+
+  /** Bytes the user may still store (quota), or the cluster's writable space when it has none. */
+  async available(): Promise<number> {
+    if (this.user.quotaBytes !== null) {
+      const used = await this.deps.tracker.store.usageUnder(this.user.domainId, this.homeId);
+      return Math.max(0, this.user.quotaBytes - used);
+    }
+    const devices = await this.deps.tracker.devices();
+    const freeMb = devices
+      .filter((d) => d.status === 'alive' && d.hostStatus === 'alive' && d.mbTotal !== null)
+      .reduce((sum, d) => sum + Math.max(0, (d.mbTotal ?? 0) - (d.mbUsed ?? 0)), 0);
+    return freeMb * 1024 * 1024;
+  }
+
+  private async remainingQuota(replacedSize: number): Promise<number | undefined> {
+    if (this.user.quotaBytes === null) return undefined;
+    const used = await this.deps.tracker.store.usageUnder(this.user.domainId, this.homeId);
+    const left = this.user.quotaBytes - used + replacedSize;
+    if (left <= 0) throw mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: delete files to make room');
+    return left;
+  }
+
+  private assertWritable(): void {
+    if (this.user.readOnly) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: this account is read-only');
+  }
+
+  private notHome(names: string[]): string[] {
+    if (names.length === 0) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: that is your home directory');
+    return names;
+  }
+
+  private async entryAt(names: string[]): Promise<Entry> {
+    if (names.length === 0) return this.homeEntry();
+    const entry = await this.deps.tracker.store.resolvePath(this.user.domainId, [...this.homeNames, ...names]);
+    if (!entry) throw mogError(ErrorCodes.NOT_FOUND, `${displayPath(names)}: no such file or directory`);
+    return entry;
+  }
+
+  private async parentOf(names: string[]): Promise<{ parent: Entry; name: string }> {
+    const name = names[names.length - 1];
+    if (name === undefined) throw mogError(ErrorCodes.INVALID_NAME, 'A file name is needed');
+    const dirNames = names.slice(0, -1);
+    const parent = await this.entryAt(dirNames).catch((err) => {
+      if (!isMogError(err, ErrorCodes.NOT_FOUND)) throw err;
+      throw mogError(ErrorCodes.NOT_FOUND, `Directory ${displayPath(dirNames)} does not exist`, err);
+    });
+    if (parent.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${displayPath(dirNames)} is not a directory`);
+    return { parent, name };
+  }
+
+  private async homeEntry(): Promise<Entry> {
+    if (this.homeId === ROOT_ID) {
+      return { id: ROOT_ID, domainId: this.user.domainId, parentId: ROOT_ID, name: '/', kind: 'dir', fid: null, size: 0, mtime: 0, mode: 0o755 };
+    }
+    const home = await this.deps.tracker.store.getEntry(this.homeId);
+    if (!home) throw mogError(ErrorCodes.NOT_FOUND, 'Your home directory no longer exists');
+    return home;
+  }
+}
+
+function displayPath(names: string[]): string {
+  return '/' + names.join('/');
+}
+
+function toStat(e: Entry): VolumeStat {
+  return {
+    id: e.id,
+    name: e.name,
+    kind: e.kind,
+    size: e.size,
+    mtime: new Date(e.mtime),
+    mode: e.mode,
+    fid: e.fid,
+    isDirectory: () => e.kind === 'dir',
+  };
+}
