@@ -60,14 +60,9 @@ export interface Driver {
   write<T>(work: () => Work<T>): Promise<T>;
   /** No enclosing transaction: each statement commits on its own (used to keep locks short). */
   auto<T>(work: () => Work<T>): Promise<T>;
-  /** Runs migrations under a lock that keeps other processes from migrating at the same time. */
-  migrationSession<T>(fn: (s: MigrationSession) => Promise<T>): Promise<T>;
+  /** Runs schema changes under a lock that keeps other processes from migrating at the same time. */
+  migrate<T>(work: () => Work<T>): Promise<T>;
   close(): Promise<void>;
-}
-
-export interface MigrationSession {
-  rows(sql: string, ...params: unknown[]): Promise<Row[]>;
-  exec(sql: string, ...params: unknown[]): Promise<void>;
 }
 
 /** `(?, ?, ?)` for an IN list of n values (SQLite has no array expansion). */

@@ -10,8 +10,8 @@
 // - No foreign keys: the root directory (parent 0) has no row, and the store checks references
 //   itself, under the row locks its transactions take.
 import { mogError, ErrorCodes } from '../../errors.ts';
-import type { Driver, MigrationSession, Work } from './driver.ts';
-import { get } from './driver.ts';
+import type { Driver, Work } from './driver.ts';
+import { get, run } from './driver.ts';
 
 export interface Migration {
   version: number;
@@ -249,38 +249,35 @@ export function* schemaVersionWork(kind: 'sqlite' | 'mysql'): Work<number> {
   return row?.v == null ? 0 : Number(row.v);
 }
 
-async function currentVersion(s: MigrationSession, kind: 'sqlite' | 'mysql'): Promise<number> {
-  if ((await s.rows(versionTableExistsSql(kind))).length === 0) return 0;
-  const [row] = await s.rows('SELECT MAX(version) AS v FROM schema_version');
-  return row?.v == null ? 0 : Number(row.v);
+function* migrateWork(kind: 'sqlite' | 'mysql', migrations: readonly Migration[]): Work<number> {
+  const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
+  let version = yield* schemaVersionWork(kind);
+  if (version > latest) {
+    throw mogError(
+      ErrorCodes.SCHEMA_TOO_NEW,
+      `The database schema is version ${version}, newer than this mogftp understands (${latest}); upgrade mogftp before using this database`,
+    );
+  }
+  if (version === latest) return version;
+  yield* run(
+    kind === 'sqlite'
+      ? 'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)'
+      : `CREATE TABLE IF NOT EXISTS schema_version (version INT UNSIGNED NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ${MYSQL_TABLE}`,
+  );
+  for (const m of migrations) {
+    if (m.version <= version) continue;
+    for (const sql of m[kind]) yield* run(sql);
+    yield* run('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', m.version, Date.now());
+    version = m.version;
+  }
+  return version;
 }
 
 /**
- * Brings the schema up to the last of `migrations` (tests pass a longer or shorter list).
- * Idempotent; safe when several processes start at once (the driver serialises sessions).
+ * Brings the schema up to the last of `migrations` (tests pass a longer list to stage a newer
+ * schema). Idempotent; safe when several processes start at once: the driver runs this under a
+ * lock (one IMMEDIATE transaction on SQLite, where DDL is transactional; a named lock on MySQL).
  */
-export async function runMigrations(driver: Driver, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
-  const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
-  return driver.migrationSession(async (s) => {
-    let version = await currentVersion(s, driver.kind);
-    if (version > latest) {
-      throw mogError(
-        ErrorCodes.SCHEMA_TOO_NEW,
-        `The database schema is version ${version}, newer than this mogftp understands (${latest}); upgrade mogftp before using this database`,
-      );
-    }
-    if (version === latest) return version;
-    await s.exec(
-      driver.kind === 'sqlite'
-        ? 'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)'
-        : `CREATE TABLE IF NOT EXISTS schema_version (version INT UNSIGNED NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ${MYSQL_TABLE}`,
-    );
-    for (const m of migrations) {
-      if (m.version <= version) continue;
-      for (const sql of m[driver.kind]) await s.exec(sql);
-      await s.exec('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', m.version, Date.now());
-      version = m.version;
-    }
-    return version;
-  });
+export function runMigrations(driver: Driver, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
+  return driver.migrate(() => migrateWork(driver.kind, migrations));
 }

@@ -6,7 +6,7 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
-import type { Dialect, Driver, MigrationSession, Query, Row, RunResult, Work } from './driver.ts';
+import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
 import { driveAsync, run } from './driver.ts';
 import { SqlStore } from './sql-store.ts';
 
@@ -139,11 +139,25 @@ class MysqlDriver implements Driver {
     return q.op === 'get' ? (rows[0] as Row | undefined) : (rows as Row[]);
   }
 
+  /**
+   * Runs work without a transaction. A pooled connection can turn out dead on first use (the
+   * server restarted, or killed it while idle): when that happens before anything was written,
+   * the work is run once more on a fresh connection instead of failing.
+   */
   private async plain<T>(work: () => Work<T>): Promise<T> {
-    try {
-      return await this.withConnection((conn) => driveAsync(work(), (q) => MysqlDriver.exec(conn, q)));
-    } catch (err) {
-      throw this.map(err);
+    for (let attempt = 1; ; attempt++) {
+      let wrote = false;
+      try {
+        return await this.withConnection((conn) =>
+          driveAsync(work(), (q) => {
+            if (q.op === 'run') wrote = true;
+            return MysqlDriver.exec(conn, q);
+          }),
+        );
+      } catch (err) {
+        if (attempt === 1 && !wrote && isConnectionError(err)) continue;
+        throw this.map(err);
+      }
     }
   }
 
@@ -155,13 +169,20 @@ class MysqlDriver implements Driver {
     return this.plain(work);
   }
 
+  /**
+   * Runs work in a transaction. Retried whole on deadlock, lock wait timeout or duplicate key,
+   * and once on a lost connection as long as COMMIT was not sent (the server rolls back the rest).
+   */
   async write<T>(work: () => Work<T>): Promise<T> {
+    let connectionRetries = 0;
     for (let attempt = 1; ; attempt++) {
+      let committing = false;
       try {
         return await this.withConnection(async (conn) => {
           await conn.query('START TRANSACTION');
           try {
             const result = await driveAsync(work(), (q) => MysqlDriver.exec(conn, q));
+            committing = true;
             await conn.query('COMMIT');
             return result;
           } catch (err) {
@@ -174,27 +195,22 @@ class MysqlDriver implements Driver {
           await sleep(Math.random() * 5 * attempt); // spread the retries of colliding transactions
           continue;
         }
+        if (!committing && connectionRetries++ === 0 && isConnectionError(err)) continue;
         throw this.map(err);
       }
     }
   }
 
-  async migrationSession<T>(fn: (s: MigrationSession) => Promise<T>): Promise<T> {
+  async migrate<T>(work: () => Work<T>): Promise<T> {
     try {
       return await this.withConnection(async (conn) => {
-        const session: MigrationSession = {
-          rows: async (sql, ...params) => (await conn.query(sql, params))[0] as Row[],
-          exec: async (sql, ...params) => {
-            await conn.query(sql, params);
-          },
-        };
         // DDL is not transactional in MySQL: a named lock keeps two processes from migrating at once.
         const lockName = `mogftp_migrate:${this.database}`;
         const [rows] = await conn.query('SELECT GET_LOCK(?, 60) AS got', [lockName]);
         if (Number((rows as RowDataPacket[])[0]?.got) !== 1)
           throw mogError(ErrorCodes.DB_UNAVAILABLE, `Another process kept the schema migration lock of ${this.database} for over 60 s`);
         try {
-          return await fn(session);
+          return await driveAsync(work(), (q) => MysqlDriver.exec(conn, q));
         } finally {
           await conn.query('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => undefined);
         }

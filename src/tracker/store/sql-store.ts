@@ -104,26 +104,26 @@ export class SqlStore implements Store {
     this.d = driver.dialect;
   }
 
-  migrate(): Promise<number> {
+  async migrate(): Promise<number> {
     return runMigrations(this.driver);
   }
 
   /** Migrates along a given list of steps (tests use it to stage older and newer schemas). */
-  migrateWith(migrations: readonly Migration[]): Promise<number> {
+  async migrateWith(migrations: readonly Migration[]): Promise<number> {
     return runMigrations(this.driver, migrations);
   }
 
-  schemaVersion(): Promise<number> {
+  async schemaVersion(): Promise<number> {
     return this.driver.read(() => schemaVersionWork(this.kind));
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     return this.driver.close();
   }
 
   // --- domains and classes --------------------------------------------------------------
 
-  createDomain(name: string): Promise<Domain> {
+  async createDomain(name: string): Promise<Domain> {
     checkLabel('Domain name', name);
     return this.driver.write(function* () {
       if (yield* get('SELECT id FROM domains WHERE name = ?', name)) throw exists(`Domain "${name}" already exists`);
@@ -136,20 +136,20 @@ export class SqlStore implements Store {
     });
   }
 
-  listDomains(): Promise<Domain[]> {
+  async listDomains(): Promise<Domain[]> {
     return this.driver.read(function* () {
       return (yield* all('SELECT id, name FROM domains ORDER BY name')).map(toDomain);
     });
   }
 
-  getDomain(name: string): Promise<Domain | null> {
+  async getDomain(name: string): Promise<Domain | null> {
     return this.driver.read(function* () {
       const r = yield* get('SELECT id, name FROM domains WHERE name = ?', name);
       return r ? toDomain(r) : null;
     });
   }
 
-  removeDomain(name: string): Promise<void> {
+  async removeDomain(name: string): Promise<void> {
     const d = this.d;
     return this.driver.write(function* () {
       const dom = yield* get(`SELECT id FROM domains WHERE name = ?${d.forUpdate}`, name);
@@ -170,7 +170,7 @@ export class SqlStore implements Store {
     });
   }
 
-  createClass(domainId: number, name: string, opts: { mindevcount: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass> {
+  async createClass(domainId: number, name: string, opts: { mindevcount: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass> {
     checkId('Domain id', domainId);
     checkLabel('Class name', name);
     const { mindevcount, writeQuorum } = checkClassCounts(opts?.mindevcount, opts?.writeQuorum);
@@ -188,7 +188,7 @@ export class SqlStore implements Store {
     });
   }
 
-  listClasses(domainId?: number): Promise<FileClass[]> {
+  async listClasses(domainId?: number): Promise<FileClass[]> {
     return this.driver.read(function* () {
       const rows =
         domainId === undefined
@@ -198,21 +198,21 @@ export class SqlStore implements Store {
     });
   }
 
-  getClass(domainId: number, name: string): Promise<FileClass | null> {
+  async getClass(domainId: number, name: string): Promise<FileClass | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${CLASS_COLS} FROM classes WHERE domain_id = ? AND name = ?`, domainId, name);
       return r ? toClass(r) : null;
     });
   }
 
-  getClassById(id: number): Promise<FileClass | null> {
+  async getClassById(id: number): Promise<FileClass | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${CLASS_COLS} FROM classes WHERE id = ?`, id);
       return r ? toClass(r) : null;
     });
   }
 
-  updateClass(id: number, changes: { mindevcount?: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass> {
+  async updateClass(id: number, changes: { mindevcount?: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass> {
     checkId('Class id', id);
     if (changes.checksum !== undefined) checkChecksumAlg(changes.checksum);
     const d = this.d;
@@ -235,7 +235,7 @@ export class SqlStore implements Store {
     });
   }
 
-  removeClass(id: number): Promise<void> {
+  async removeClass(id: number): Promise<void> {
     const d = this.d;
     return this.driver.write(function* () {
       const r = yield* get(`SELECT name FROM classes WHERE id = ?${d.forUpdate}`, id);
@@ -250,7 +250,7 @@ export class SqlStore implements Store {
 
   // --- hosts and devices ----------------------------------------------------------------
 
-  createHost(h: { name: string; address: string; httpPort: number; status?: HostStatus }): Promise<Host> {
+  async createHost(h: { name: string; address: string; httpPort: number; status?: HostStatus }): Promise<Host> {
     const name = checkLabel('Host name', h.name);
     const address = checkAddress(h.address);
     const httpPort = checkPort(h.httpPort);
@@ -265,13 +265,13 @@ export class SqlStore implements Store {
     });
   }
 
-  listHosts(): Promise<Host[]> {
+  async listHosts(): Promise<Host[]> {
     return this.driver.read(function* () {
       return (yield* all(`SELECT ${HOST_COLS} FROM hosts ORDER BY id`)).map(toHost);
     });
   }
 
-  getHost(nameOrId: string | number): Promise<Host | null> {
+  async getHost(nameOrId: string | number): Promise<Host | null> {
     return this.driver.read(function* () {
       const r =
         typeof nameOrId === 'number'
@@ -281,7 +281,7 @@ export class SqlStore implements Store {
     });
   }
 
-  updateHost(id: number, changes: { address?: string; httpPort?: number; status?: HostStatus; name?: string }): Promise<Host> {
+  async updateHost(id: number, changes: { address?: string; httpPort?: number; status?: HostStatus; name?: string }): Promise<Host> {
     const next = {
       name: changes.name === undefined ? undefined : checkLabel('Host name', changes.name),
       address: changes.address === undefined ? undefined : checkAddress(changes.address),
@@ -310,7 +310,7 @@ export class SqlStore implements Store {
     });
   }
 
-  removeHost(id: number): Promise<void> {
+  async removeHost(id: number): Promise<void> {
     const d = this.d;
     return this.driver.write(function* () {
       const h = yield* get(`SELECT name FROM hosts WHERE id = ?${d.forUpdate}`, id);
@@ -331,7 +331,7 @@ export class SqlStore implements Store {
     });
   }
 
-  createDevice(dv: { hostId: number; devid?: number; status?: DeviceStatus; weight?: number }): Promise<Device> {
+  async createDevice(dv: { hostId: number; devid?: number; status?: DeviceStatus; weight?: number }): Promise<Device> {
     checkId('Host id', dv.hostId);
     if (dv.devid !== undefined) checkInt('Device id', dv.devid, 1, 0xffffffff);
     const status = checkDeviceStatus(dv.status ?? 'alive');
@@ -366,20 +366,20 @@ export class SqlStore implements Store {
     });
   }
 
-  listDevices(): Promise<DeviceView[]> {
+  async listDevices(): Promise<DeviceView[]> {
     return this.driver.read(function* () {
       return (yield* all(`${DEVICE_VIEW_SQL} ORDER BY d.devid`)).map(toDeviceView);
     });
   }
 
-  getDevice(devid: number): Promise<DeviceView | null> {
+  async getDevice(devid: number): Promise<DeviceView | null> {
     return this.driver.read(function* () {
       const r = yield* get(`${DEVICE_VIEW_SQL} WHERE d.devid = ?`, devid);
       return r ? toDeviceView(r) : null;
     });
   }
 
-  updateDevice(devid: number, changes: { status?: DeviceStatus; weight?: number }): Promise<Device> {
+  async updateDevice(devid: number, changes: { status?: DeviceStatus; weight?: number }): Promise<Device> {
     const status = changes.status === undefined ? undefined : checkDeviceStatus(changes.status);
     const weight = changes.weight === undefined ? undefined : checkInt('Weight', changes.weight, 0, 0xffffffff);
     const d = this.d;
@@ -392,7 +392,7 @@ export class SqlStore implements Store {
     });
   }
 
-  observeDevice(devid: number, obs: { observed: ObservedState; mbTotal?: number | null; mbUsed?: number | null; at: number }): Promise<void> {
+  async observeDevice(devid: number, obs: { observed: ObservedState; mbTotal?: number | null; mbUsed?: number | null; at: number }): Promise<void> {
     const observed = checkObserved(obs.observed);
     const at = checkTime('Observation time', obs.at);
     // observed_since comes first: MySQL evaluates SET left to right with already-updated values.
@@ -409,7 +409,7 @@ export class SqlStore implements Store {
     });
   }
 
-  removeDevice(devid: number): Promise<void> {
+  async removeDevice(devid: number): Promise<void> {
     const d = this.d;
     return this.driver.write(function* () {
       if (!(yield* get(`SELECT devid FROM devices WHERE devid = ?${d.forUpdate}`, devid))) throw notFound(`Device ${devid} does not exist`);
@@ -422,20 +422,20 @@ export class SqlStore implements Store {
 
   // --- files and replicas ---------------------------------------------------------------
 
-  getFile(fid: number): Promise<FileRow | null> {
+  async getFile(fid: number): Promise<FileRow | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${FILE_COLS} FROM files WHERE fid = ?`, fid);
       return r ? toFile(r) : null;
     });
   }
 
-  replicasOf(fid: number): Promise<number[]> {
+  async replicasOf(fid: number): Promise<number[]> {
     return this.driver.read(function* () {
       return (yield* all('SELECT devid FROM replicas WHERE fid = ? ORDER BY devid', fid)).map((r) => num(r.devid));
     });
   }
 
-  addReplica(fid: number, devid: number): Promise<void> {
+  async addReplica(fid: number, devid: number): Promise<void> {
     checkId('Fid', fid);
     checkId('Device id', devid);
     const d = this.d;
@@ -449,14 +449,14 @@ export class SqlStore implements Store {
     });
   }
 
-  removeReplica(fid: number, devid: number): Promise<void> {
+  async removeReplica(fid: number, devid: number): Promise<void> {
     return this.driver.write(function* () {
       const { changes } = yield* run('DELETE FROM replicas WHERE fid = ? AND devid = ?', fid, devid);
       if (changes > 0) yield* run('UPDATE files SET devcount = devcount - 1 WHERE fid = ? AND devcount > 0', fid);
     });
   }
 
-  fidsOnDevice(devid: number, afterFid: number, limit: number): Promise<number[]> {
+  async fidsOnDevice(devid: number, afterFid: number, limit: number): Promise<number[]> {
     checkLimit(limit);
     return this.driver.read(function* () {
       const rows = yield* all('SELECT fid FROM replicas WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?', devid, afterFid, limit);
@@ -464,7 +464,7 @@ export class SqlStore implements Store {
     });
   }
 
-  listFids(afterFid: number, limit: number): Promise<FileRow[]> {
+  async listFids(afterFid: number, limit: number): Promise<FileRow[]> {
     checkLimit(limit);
     return this.driver.read(function* () {
       return (yield* all(`SELECT ${FILE_COLS} FROM files WHERE fid > ? ORDER BY fid LIMIT ?`, afterFid, limit)).map(toFile);
@@ -473,7 +473,7 @@ export class SqlStore implements Store {
 
   // --- uploads --------------------------------------------------------------------------
 
-  reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number }): Promise<Reservation> {
+  async reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number }): Promise<Reservation> {
     checkId('Domain id', r.domainId);
     checkId('Class id', r.classId);
     const devids = [...checkDevids(r.devids)];
@@ -493,14 +493,14 @@ export class SqlStore implements Store {
     });
   }
 
-  getReservation(fid: number): Promise<Reservation | null> {
+  async getReservation(fid: number): Promise<Reservation | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${RESERVATION_COLS} FROM reservations WHERE fid = ?`, fid);
       return r ? toReservation(r) : null;
     });
   }
 
-  staleReservations(olderThan: number, limit: number): Promise<Reservation[]> {
+  async staleReservations(olderThan: number, limit: number): Promise<Reservation[]> {
     checkLimit(limit);
     return this.driver.read(function* () {
       const rows = yield* all(
@@ -511,7 +511,7 @@ export class SqlStore implements Store {
     });
   }
 
-  commitUpload(c: CommitUploadInput): Promise<CommitResult> {
+  async commitUpload(c: CommitUploadInput): Promise<CommitResult> {
     checkId('Fid', c.fid);
     checkInt('Parent id', c.parentId, 0);
     validateName(c.name);
@@ -569,7 +569,7 @@ export class SqlStore implements Store {
     });
   }
 
-  abortUpload(fid: number): Promise<void> {
+  async abortUpload(fid: number): Promise<void> {
     const d = this.d;
     const self = this;
     return this.driver.write(function* () {
@@ -582,14 +582,14 @@ export class SqlStore implements Store {
 
   // --- namespace ------------------------------------------------------------------------
 
-  getEntry(id: number): Promise<Entry | null> {
+  async getEntry(id: number): Promise<Entry | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${ENTRY_COLS} FROM entries WHERE id = ?`, id);
       return r ? toEntry(r) : null;
     });
   }
 
-  lookup(domainId: number, parentId: number, name: string): Promise<Entry | null> {
+  async lookup(domainId: number, parentId: number, name: string): Promise<Entry | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${ENTRY_COLS} FROM entries WHERE domain_id = ? AND parent_id = ? AND name = ?`, domainId, parentId, name);
       return r ? toEntry(r) : null;
@@ -597,7 +597,7 @@ export class SqlStore implements Store {
   }
 
   /** `[]` resolves to a stand-in for the root (id ROOT_ID, which has no row). */
-  resolvePath(domainId: number, names: string[]): Promise<Entry | null> {
+  async resolvePath(domainId: number, names: string[]): Promise<Entry | null> {
     return this.driver.read(function* () {
       let cur = rootEntry(domainId);
       for (const name of names) {
@@ -610,7 +610,7 @@ export class SqlStore implements Store {
     });
   }
 
-  listDir(domainId: number, parentId: number, opts: { after?: string; limit: number }): Promise<Entry[]> {
+  async listDir(domainId: number, parentId: number, opts: { after?: string; limit: number }): Promise<Entry[]> {
     const limit = checkLimit(opts.limit);
     return this.driver.read(function* () {
       const rows =
@@ -624,7 +624,7 @@ export class SqlStore implements Store {
     });
   }
 
-  mkdir(domainId: number, parentId: number, name: string, opts: { mtime: number; mode?: number }): Promise<Entry> {
+  async mkdir(domainId: number, parentId: number, name: string, opts: { mtime: number; mode?: number }): Promise<Entry> {
     checkId('Domain id', domainId);
     checkInt('Parent id', parentId, 0);
     validateName(name);
@@ -643,7 +643,7 @@ export class SqlStore implements Store {
     });
   }
 
-  rmdir(id: number): Promise<void> {
+  async rmdir(id: number): Promise<void> {
     const d = this.d;
     return this.driver.write(function* () {
       const r = yield* get(`SELECT ${ENTRY_COLS} FROM entries WHERE id = ?${d.forUpdate}`, id);
@@ -656,7 +656,7 @@ export class SqlStore implements Store {
     });
   }
 
-  removeFile(id: number): Promise<void> {
+  async removeFile(id: number): Promise<void> {
     const d = this.d;
     const self = this;
     return this.driver.write(function* () {
@@ -669,7 +669,7 @@ export class SqlStore implements Store {
     });
   }
 
-  rename(id: number, toParentId: number, toName: string): Promise<{ entry: Entry; replacedFid: number | null }> {
+  async rename(id: number, toParentId: number, toName: string): Promise<{ entry: Entry; replacedFid: number | null }> {
     checkId('Entry id', id);
     checkInt('Parent id', toParentId, 0);
     validateName(toName);
@@ -710,7 +710,7 @@ export class SqlStore implements Store {
     });
   }
 
-  setMtime(id: number, mtime: number): Promise<void> {
+  async setMtime(id: number, mtime: number): Promise<void> {
     checkTime('Modification time', mtime);
     return this.driver.write(function* () {
       const { changes } = yield* run('UPDATE entries SET mtime = ? WHERE id = ?', mtime, id);
@@ -718,7 +718,7 @@ export class SqlStore implements Store {
     });
   }
 
-  setMode(id: number, mode: number): Promise<void> {
+  async setMode(id: number, mode: number): Promise<void> {
     checkMode(mode);
     return this.driver.write(function* () {
       const { changes } = yield* run('UPDATE entries SET mode = ? WHERE id = ?', mode, id);
@@ -726,7 +726,7 @@ export class SqlStore implements Store {
     });
   }
 
-  usageUnder(domainId: number, dirId: number): Promise<number> {
+  async usageUnder(domainId: number, dirId: number): Promise<number> {
     return this.driver.read(function* () {
       const r =
         dirId === ROOT_ID
@@ -747,7 +747,7 @@ export class SqlStore implements Store {
 
   // --- queues ---------------------------------------------------------------------------
 
-  enqueue(queue: QueueName, fid: number, opts: { devids?: number[]; delayMs?: number; now?: number } = {}): Promise<void> {
+  async enqueue(queue: QueueName, fid: number, opts: { devids?: number[]; delayMs?: number; now?: number } = {}): Promise<void> {
     checkQueue(queue);
     checkId('Fid', fid);
     const devids = checkDevids(opts.devids ?? []);
@@ -756,7 +756,7 @@ export class SqlStore implements Store {
     return this.driver.write(() => this.enqueueWork(queue, fid, devids, nextTry));
   }
 
-  claim(queue: QueueName, owner: string, opts: { limit: number; leaseMs: number; now: number }): Promise<QueueItem[]> {
+  async claim(queue: QueueName, owner: string, opts: { limit: number; leaseMs: number; now: number }): Promise<QueueItem[]> {
     checkQueue(queue);
     checkLabel('Lease owner', owner);
     const limit = checkLimit(opts.limit);
@@ -779,14 +779,14 @@ export class SqlStore implements Store {
     });
   }
 
-  complete(queue: QueueName, fid: number, owner: string): Promise<boolean> {
+  async complete(queue: QueueName, fid: number, owner: string): Promise<boolean> {
     return this.driver.write(function* () {
       const { changes } = yield* run('DELETE FROM queue WHERE queue = ? AND fid = ? AND lease_owner = ?', queue, fid, owner);
       return changes > 0;
     });
   }
 
-  retry(queue: QueueName, fid: number, owner: string, opts: { delayMs: number; now: number }): Promise<boolean> {
+  async retry(queue: QueueName, fid: number, owner: string, opts: { delayMs: number; now: number }): Promise<boolean> {
     const nextTry = checkTime('Now', opts.now) + checkInt('Delay', opts.delayMs, 0);
     return this.driver.write(function* () {
       const { changes } = yield* run(
@@ -798,7 +798,7 @@ export class SqlStore implements Store {
     });
   }
 
-  queueDepth(queue: QueueName): Promise<number> {
+  async queueDepth(queue: QueueName): Promise<number> {
     return this.driver.read(function* () {
       return num((yield* get('SELECT COUNT(*) AS n FROM queue WHERE queue = ?', queue))!.n);
     });
@@ -806,7 +806,7 @@ export class SqlStore implements Store {
 
   // --- users and settings ---------------------------------------------------------------
 
-  createUser(u: Omit<User, 'id'>): Promise<User> {
+  async createUser(u: Omit<User, 'id'>): Promise<User> {
     const user = checkUser(u);
     const d = this.d;
     return this.driver.write(function* () {
@@ -820,20 +820,20 @@ export class SqlStore implements Store {
     });
   }
 
-  getUser(name: string): Promise<User | null> {
+  async getUser(name: string): Promise<User | null> {
     return this.driver.read(function* () {
       const r = yield* get(`SELECT ${USER_COLS} FROM users WHERE name = ?`, name);
       return r ? toUser(r) : null;
     });
   }
 
-  listUsers(): Promise<User[]> {
+  async listUsers(): Promise<User[]> {
     return this.driver.read(function* () {
       return (yield* all(`SELECT ${USER_COLS} FROM users ORDER BY name`)).map(toUser);
     });
   }
 
-  updateUser(name: string, changes: Partial<Omit<User, 'id' | 'name'>>): Promise<User> {
+  async updateUser(name: string, changes: Partial<Omit<User, 'id' | 'name'>>): Promise<User> {
     const d = this.d;
     return this.driver.write(function* () {
       const r = yield* get(`SELECT ${USER_COLS} FROM users WHERE name = ?${d.forUpdate}`, name);
@@ -851,21 +851,21 @@ export class SqlStore implements Store {
     });
   }
 
-  removeUser(name: string): Promise<void> {
+  async removeUser(name: string): Promise<void> {
     return this.driver.write(function* () {
       const { changes } = yield* run('DELETE FROM users WHERE name = ?', name);
       if (changes === 0) throw notFound(`User "${name}" does not exist`);
     });
   }
 
-  getSetting(key: string): Promise<string | null> {
+  async getSetting(key: string): Promise<string | null> {
     return this.driver.read(function* () {
       const r = yield* get('SELECT value FROM settings WHERE `key` = ?', key);
       return r ? str(r.value) : null;
     });
   }
 
-  setSetting(key: string, value: string): Promise<void> {
+  async setSetting(key: string, value: string): Promise<void> {
     checkLabel('Setting name', key);
     if (typeof value !== 'string') throw invalid('A setting value must be a string');
     const d = this.d;

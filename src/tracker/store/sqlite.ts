@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
-import type { Dialect, Driver, MigrationSession, Query, Row, RunResult, Work } from './driver.ts';
+import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
 import { driveSync, get } from './driver.ts';
 import { num } from './rows.ts';
 import { SqlStore } from './sql-store.ts';
@@ -98,26 +98,13 @@ class SqliteDriver implements Driver {
     return this.inTxn('immediate', work);
   }
 
-  async migrationSession<T>(fn: (s: MigrationSession) => Promise<T>): Promise<T> {
-    const session: MigrationSession = {
-      rows: async (sql, ...params) => this.db.prepare(sql).all(...params) as Row[],
-      exec: async (sql, ...params) => {
-        if (params.length) this.db.prepare(sql).run(...params);
-        else this.db.exec(sql);
-      },
-    };
+  async migrate<T>(work: () => Work<T>): Promise<T> {
+    // DDL is transactional in SQLite: a failed step leaves nothing behind. The cache is dropped
+    // because statements prepared against the old schema are no use after it changed.
     try {
-      this.db.exec('BEGIN IMMEDIATE'); // DDL is transactional in SQLite: a failed step leaves nothing behind
-      try {
-        const result = await fn(session);
-        this.db.exec('COMMIT');
-        return result;
-      } finally {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        this.statements.clear();
-      }
-    } catch (err) {
-      throw mapSqliteError(err, this.location);
+      return await this.inTxn('immediate', work);
+    } finally {
+      this.statements.clear();
     }
   }
 
