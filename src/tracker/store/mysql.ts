@@ -22,6 +22,8 @@ export interface MysqlConfig {
 const CONNECT_TIMEOUT_MS = 5000;
 const LOCK_WAIT_TIMEOUT_S = 10;
 const MAX_ATTEMPTS = 5;
+/** A lock wait timeout already cost LOCK_WAIT_TIMEOUT_S; one more try is the most worth waiting for. */
+const MAX_LOCK_WAIT_ATTEMPTS = 2;
 
 const ER_DUP_ENTRY = 1062;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
@@ -50,9 +52,10 @@ function isConnectionError(err: unknown): boolean {
   return Boolean(e.fatal) || (e.code !== undefined && CONNECTION_CODES.has(e.code)) || /Pool is closed|closed state/.test(e.message ?? '');
 }
 
-function isRetryable(err: unknown): boolean {
+function isRetryable(err: unknown, attempt: number): boolean {
   const errno = (err as MysqlError | undefined)?.errno;
-  return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT || errno === ER_DUP_ENTRY;
+  if (errno === ER_LOCK_WAIT_TIMEOUT) return attempt < MAX_LOCK_WAIT_ATTEMPTS;
+  return (errno === ER_LOCK_DEADLOCK || errno === ER_DUP_ENTRY) && attempt < MAX_ATTEMPTS;
 }
 
 export function mapMysqlError(err: unknown, where: string, database?: string): unknown {
@@ -191,7 +194,7 @@ class MysqlDriver implements Driver {
           }
         });
       } catch (err) {
-        if (attempt < MAX_ATTEMPTS && isRetryable(err)) {
+        if (isRetryable(err, attempt)) {
           await sleep(Math.random() * 5 * attempt); // spread the retries of colliding transactions
           continue;
         }

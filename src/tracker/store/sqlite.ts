@@ -135,7 +135,6 @@ export async function openSqliteStore(path: string, opts: { createDatabase?: boo
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: !memory && !opts.createDatabase });
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
   } catch (err) {
