@@ -29,7 +29,7 @@ import type {
   Store,
   User,
 } from '../types.ts';
-import type { Dialect, Driver, Row, Work } from './driver.ts';
+import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
 import type { Migration } from './migrations.ts';
