@@ -134,6 +134,32 @@ describe('mogftp storage daemon', () => {
     }
   });
 
+  test('a download abandoned midway leaves no request behind (shutdown is immediate)', async () => {
+    const node = await startNodeProcess({ devids: [1], graceSeconds: 5 });
+    const client = new StorageClient();
+    try {
+      const url = node.url + fidPath(1, 4);
+      await client.put(url, randomBytes(32 * 1024 * 1024));
+      await new Promise<void>((resolve, reject) => {
+        http.get(url, { agent: false }, (res) => {
+          res.once('data', () => {
+            res.destroy();
+            resolve();
+          });
+        }).on('error', reject);
+      });
+      await sleep(200);
+      const started = Date.now();
+      const exit = exited(node);
+      node.proc.kill('SIGTERM');
+      assert.equal(await exit, 0);
+      assert.ok(Date.now() - started < 2000, `shutdown waited ${Date.now() - started} ms for an abandoned download`);
+    } finally {
+      client.close();
+      await node.stop();
+    }
+  });
+
   test('harness restart() brings the node back on the same port and root', async () => {
     const node = await startNodeProcess({ devids: [1] });
     const client = new StorageClient();
