@@ -111,6 +111,7 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
       const root = join(dataDir, name);
       let host = await store.getHost(name);
       const devid = host ? (await store.listDevices()).find((d) => d.hostId === host!.id)?.id : undefined;
+      await mkdir(root, { recursive: true });
       const node = await startStorageNode({ root, host: '127.0.0.1', port: 0 });
       stops.push(() => node.close());
       if (!host) host = await store.createHost({ name, address: '127.0.0.1', httpPort: node.port });
