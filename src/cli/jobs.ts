@@ -1,10 +1,75 @@
-// Placeholder until its issue lands; replaced by the real command module.
+// `mogftp jobs`: the background jobs (monitor, replication, deletion, reaper, dead-device sweep)
+// for one cluster, until SIGINT/SIGTERM. Run one or several; they share work through the database.
 import type { CommandModule } from 'yargs';
+import { ErrorCodes, mogError } from '../errors.ts';
+import { startJobs } from '../jobs/index.ts';
+import { createLogger, type LogLevel } from '../log.ts';
+import { StorageClient } from '../storage/client.ts';
+import { openStore } from '../tracker/open.ts';
+import { databaseUrl } from './admin/context.ts';
 
-export const jobsCommand: CommandModule = {
+interface JobsArgs {
+  db?: string;
+  'auto-dead-after'?: string;
+  'storage-token'?: string;
+  monitor: boolean;
+  'log-level': string;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `30m`, `2h`, `90s`, `1d`, `500ms` (a bare number is seconds); `off` or `never` mean none. */
+export function parseDuration(flag: string, raw: string): number | null {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off' || text === 'never') return null;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?$/.exec(text);
+  const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!) : NaN;
+  if (!m || !Number.isSafeInteger(ms) || ms <= 0)
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `${flag} takes a duration such as 30m, 2h or 1d (or "off"), not "${raw}"`);
+  return ms;
+}
+
+export const jobsCommand: CommandModule<object, JobsArgs> = {
   command: 'jobs',
-  describe: '(not yet available)',
-  handler: () => {
-    throw new Error('mogftp jobs is not available yet');
+  describe: 'Run the background jobs: replication, deletion, reaper, device monitor (run one or several)',
+  builder: (y) =>
+    y
+      .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
+      .option('auto-dead-after', {
+        type: 'string',
+        describe: 'Mark a device dead (and re-replicate its files) once unreachable this long, e.g. 30m; off by default',
+      })
+      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
+      .option('monitor', { type: 'boolean', default: true, describe: 'Also monitor the devices (--no-monitor to leave it to another process)' })
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
+  handler: async (args) => {
+    const autoDeadAfterMs = args['auto-dead-after'] === undefined ? null : parseDuration('--auto-dead-after', args['auto-dead-after']);
+    const log = createLogger({ level: args['log-level'] as LogLevel | 'silent', name: 'jobs' });
+    const store = await openStore(databaseUrl(args));
+    const client = new StorageClient({ token: args['storage-token'] ?? process.env.MOGFTP_STORAGE_TOKEN });
+    try {
+      if ((await store.schemaVersion()) === 0)
+        throw mogError(ErrorCodes.INVALID_ARGUMENT, "The database has no mogftp schema yet: run 'mogftp admin init' first");
+      const jobs = startJobs(store, { client, monitor: args.monitor, autoDeadAfterMs, log });
+      log('info', `jobs running${autoDeadAfterMs ? `; devices unreachable for ${args['auto-dead-after']} are marked dead` : ''}`);
+      const signal = await untilSignal();
+      log('info', `${signal}: stopping after the work in flight`);
+      await jobs.stop();
+    } finally {
+      client.close();
+      await store.close();
+    }
   },
 };
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

@@ -1,0 +1,36 @@
+// What every job needs: the store, the storage client, a log, and an optional event hook.
+import { fidPath, nodeBaseUrl } from '../storage/layout.ts';
+import type { StorageClient } from '../storage/client.ts';
+import type { DeviceView, Store } from '../tracker/types.ts';
+import type { JobLog } from './runner.ts';
+
+/** Something a job did to a replica, reported for observability (and tests that count work). */
+export type JobEvent =
+  | { type: 'copied'; fid: number; from: number; to: number; bytes: number }
+  | { type: 'bad-source'; fid: number; devid: number; reason: string }
+  | { type: 'trimmed'; fid: number; devid: number }
+  | { type: 'deleted'; fid: number; devid: number }
+  | { type: 'lost-copy'; fid: number; devid: number }
+  | { type: 'reaped'; fid: number }
+  | { type: 'device-emptied'; devid: number; fids: number };
+
+export interface JobContext {
+  store: Store;
+  client: StorageClient;
+  log: JobLog;
+  onEvent?: (e: JobEvent) => void;
+}
+
+export function replicaUrlOf(d: DeviceView, fid: number): string {
+  return nodeBaseUrl(d.hostAddress, d.hostPort) + fidPath(d.id, fid);
+}
+
+/** Readable for copying from: the node serves it and the operator has not written it off. */
+export function isReadableDevice(d: DeviceView): boolean {
+  return (d.status === 'alive' || d.status === 'readonly' || d.status === 'drain') && d.hostStatus === 'alive';
+}
+
+/** The device's bytes are gone for good: the device or its whole host is dead. */
+export function isGoneDevice(d: DeviceView): boolean {
+  return d.status === 'dead' || d.hostStatus === 'dead';
+}

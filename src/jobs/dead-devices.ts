@@ -1,0 +1,77 @@
+// The dead-device sweep: a dead device's bytes are gone, so each fid on it loses that replica
+// record and is queued for replication. A device counts as dead when the operator says so, when
+// its host is dead (MogileFS re-replicated nothing then), or, if `autoDeadAfterMs` is set, when
+// the monitor has seen it unreachable for that long (it is then marked dead for all to see).
+//
+// Safe to run in several processes at once and to repeat: enqueue is an upsert and removeReplica
+// is idempotent. Each fid is queued BEFORE its record is dropped, so a crash in between leaves
+// at worst a record the policy already ignores, never a fid nobody will replicate.
+import { describeError } from '../errors.ts';
+import type { DeviceView } from '../tracker/types.ts';
+import type { JobContext } from './context.ts';
+
+export interface DeadSweepOptions {
+  now?: number;
+  /** Mark a device dead after the monitor saw it unreachable this long; null/undefined: never. */
+  autoDeadAfterMs?: number | null;
+  /** Fids per page. Default 1000. */
+  pageSize?: number;
+}
+
+export interface DeadSweepResult {
+  /** Devices marked dead by this sweep (auto-dead). */
+  markedDead: number[];
+  /** Fids queued for replication. */
+  requeued: number;
+}
+
+export async function sweepDeadDevices(ctx: JobContext, opts: DeadSweepOptions = {}): Promise<DeadSweepResult> {
+  const { store } = ctx;
+  const now = opts.now ?? Date.now();
+  const pageSize = opts.pageSize ?? 1000;
+  const result: DeadSweepResult = { markedDead: [], requeued: 0 };
+  for (const dev of await store.listDevices()) {
+    let dead = dev.status === 'dead' || dev.hostStatus === 'dead';
+    if (!dead && shouldAutoKill(dev, now, opts.autoDeadAfterMs)) {
+      await store.updateDevice(dev.id, { status: 'dead' });
+      ctx.log('warn', `device ${dev.id} on ${dev.hostName} unreachable since ${new Date(dev.observedSince!).toISOString()}: marked dead`);
+      result.markedDead.push(dev.id);
+      dead = true;
+    }
+    if (!dead) continue;
+    try {
+      result.requeued += await emptyDevice(ctx, dev.id, pageSize);
+    } catch (err) {
+      ctx.log('warn', `device ${dev.id}: re-replication sweep stopped: ${describeError(err)}`);
+    }
+  }
+  return result;
+}
+
+/** Operator-down devices are left alone: 'down' means temporary, by the operator's word. */
+function shouldAutoKill(dev: DeviceView, now: number, afterMs: number | null | undefined): boolean {
+  if (afterMs == null || afterMs <= 0) return false;
+  if (dev.status !== 'alive' && dev.status !== 'readonly' && dev.status !== 'drain') return false;
+  return dev.observed === 'unreachable' && dev.observedSince !== null && now - dev.observedSince >= afterMs;
+}
+
+async function emptyDevice(ctx: JobContext, devid: number, pageSize: number): Promise<number> {
+  const { store } = ctx;
+  let after = 0;
+  let count = 0;
+  for (;;) {
+    const fids = await store.fidsOnDevice(devid, after, pageSize);
+    for (const fid of fids) {
+      await store.enqueue('replicate', fid, { now: Date.now() });
+      await store.removeReplica(fid, devid);
+      count++;
+    }
+    if (fids.length < pageSize) break;
+    after = fids[fids.length - 1]!;
+  }
+  if (count > 0) {
+    ctx.log('info', `device ${devid} is dead: ${count} file(s) queued for re-replication`);
+    ctx.onEvent?.({ type: 'device-emptied', devid, fids: count });
+  }
+  return count;
+}

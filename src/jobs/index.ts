@@ -1,0 +1,151 @@
+// Everything that keeps the store and the nodes in agreement, run in one process: the monitor,
+// the replicate and delete queue runners, the reaper and the dead-device sweep. `mogftp jobs` and
+// the quickstart both start it; several such processes may run against one database.
+import { describeError } from '../errors.ts';
+import type { StorageClient } from '../storage/client.ts';
+import type { Store } from '../tracker/types.ts';
+import { startMonitor } from './monitor.ts';
+import { sweepDeadDevices } from './dead-devices.ts';
+import { deleteFid } from './delete.ts';
+import { reapStaleReservations } from './reaper.ts';
+import { replicateFid } from './replicate.ts';
+import { QueueRunner, silentLog, type JobLog } from './runner.ts';
+import type { JobContext, JobEvent } from './context.ts';
+
+export type { JobLog, LogLevel } from './runner.ts';
+export type { JobEvent } from './context.ts';
+
+export interface JobsOptions {
+  client: StorageClient;
+  /** Run the device monitor here too. Default true. */
+  monitor?: boolean;
+  /** Monitor poll interval. Default: the monitor's own. */
+  monitorIntervalMs?: number;
+  /** Queue poll interval while idle. Default 1 s. */
+  pollMs?: number;
+  /** Items in flight per queue. Default 4. */
+  concurrency?: number;
+  /** Queue lease; see runner.ts. Default 30 min. */
+  leaseMs?: number;
+  /** Multiplies retry backoff (tests: 0.001). Default 1. */
+  backoffScale?: number;
+  /** How often stale reservations are looked for. Default 60 s. */
+  reaperIntervalMs?: number;
+  /** Reservation age at which an upload counts as abandoned. Default 24 h (see reaper.ts). */
+  reservationTimeoutMs?: number;
+  /** How often dead devices are swept. Default 30 s. */
+  deadSweepIntervalMs?: number;
+  /** Mark devices dead after this long unreachable; off unless set. */
+  autoDeadAfterMs?: number | null;
+  /** Lease owner id; default hostname:pid:random. */
+  owner?: string;
+  log?: JobLog;
+  /** Called for each change to a replica (copied, deleted, ...). */
+  onEvent?: (e: JobEvent) => void;
+}
+
+export interface JobsHandle {
+  /** Stops every loop and waits for work in flight to finish. */
+  stop(): Promise<void>;
+  /** Polls the queues and runs both sweeps now (useful after an admin change). */
+  kick(): void;
+}
+
+export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
+  const log = opts.log ?? silentLog;
+  const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent };
+  const common = {
+    owner: opts.owner,
+    concurrency: opts.concurrency,
+    leaseMs: opts.leaseMs,
+    pollMs: opts.pollMs,
+    backoffScale: opts.backoffScale,
+    log,
+  };
+  const replicate = new QueueRunner(store, {
+    ...common,
+    queue: 'replicate',
+    handler: async (item) => void (await replicateFid(ctx, item.fid)),
+  }).start();
+  const deleter = new QueueRunner(store, {
+    ...common,
+    queue: 'delete',
+    handler: async (item) => void (await deleteFid(ctx, item)),
+  }).start();
+
+  const reaper = every(opts.reaperIntervalMs ?? 60_000, log, 'reaper', async () => {
+    const n = await reapStaleReservations(ctx, { timeoutMs: opts.reservationTimeoutMs });
+    if (n > 0) deleter.wake();
+  });
+  const sweeper = every(opts.deadSweepIntervalMs ?? 30_000, log, 'dead-device sweep', async () => {
+    const r = await sweepDeadDevices(ctx, { autoDeadAfterMs: opts.autoDeadAfterMs });
+    if (r.requeued > 0) replicate.wake();
+  });
+  const monitor =
+    opts.monitor === false
+      ? null
+      : startMonitor(store, {
+          client: opts.client,
+          log: (msg) => log('info', `monitor: ${msg}`),
+          ...(opts.monitorIntervalMs !== undefined ? { intervalMs: opts.monitorIntervalMs } : {}),
+        });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    kick() {
+      replicate.wake();
+      deleter.wake();
+      reaper.kick();
+      sweeper.kick();
+    },
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all([replicate.stop(), deleter.stop(), reaper.stop(), sweeper.stop(), monitor?.stop()]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+interface Periodic {
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+/** Runs `fn` now and then `intervalMs` after each run ends; errors are logged, never fatal. */
+function every(intervalMs: number, log: JobLog, name: string, fn: () => Promise<void>): Periodic {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let again = false;
+  const run = () => {
+    timer = null;
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = fn()
+      .catch((err) => log('warn', `${name}: ${describeError(err)}`))
+      .finally(() => {
+        running = null;
+        if (stopped) return;
+        if (again) {
+          again = false;
+          run();
+        } else timer = setTimeout(run, intervalMs);
+      });
+  };
+  run();
+  return {
+    kick() {
+      if (timer) clearTimeout(timer);
+      run();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
