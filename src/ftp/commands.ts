@@ -236,6 +236,7 @@ export const fileCommands: Record<string, Handler> = {
   }),
   RNFR: simple(async (conn, vol, arg) => {
     const path = requireArg(arg, 'RNFR <path>');
+    if (vol.readOnly) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: this account is read-only');
     await vol.stat(path);
     conn.renameFrom = path;
     return [350, 'Ready for RNTO'];

@@ -170,7 +170,7 @@ except ftplib.error_perm as e:
       assert.equal(await c.fidOf('/killed.bin'), null, 'nothing is visible');
       assert.deepEqual(await c.services.store.staleReservations(Date.now() + 1000, 10), [], 'the reservation is gone');
       const list = await curl(['-l', ftpUrl(c.port, '/')]);
-      assert.ok(!list.stdout.split('\r\n').includes('killed.bin'));
+      assert.ok(!list.stdout.split(/\r?\n/).includes('killed.bin'));
     });
 
     test('STOR into a missing directory answers 550 with a clear message', async () => {
