@@ -1,6 +1,7 @@
 // What every job needs: the store, the storage client, a log, and an optional event hook.
 import { fidPath, nodeBaseUrl } from '../storage/layout.ts';
 import type { StorageClient } from '../storage/client.ts';
+import type { SpaceLimits } from '../tracker/policy.ts';
 import type { DeviceView, Store } from '../tracker/types.ts';
 import type { JobLog } from './runner.ts';
 
@@ -19,6 +20,8 @@ export interface JobContext {
   client: StorageClient;
   log: JobLog;
   onEvent?: (e: JobEvent) => void;
+  /** How full a device may be to receive copies (the policy's defaults when absent). */
+  spaceLimits?: SpaceLimits;
 }
 
 export function replicaUrlOf(d: DeviceView, fid: number): string {

@@ -3,6 +3,7 @@
 // the quickstart both start it; several such processes may run against one database.
 import { describeError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
+import type { SpaceLimits } from '../tracker/policy.ts';
 import type { Store } from '../tracker/types.ts';
 import { startMonitor } from './monitor.ts';
 import { sweepDeadDevices } from './dead-devices.ts';
@@ -37,6 +38,8 @@ export interface JobsOptions {
   deadSweepIntervalMs?: number;
   /** Mark devices dead after this long unreachable; off unless set. */
   autoDeadAfterMs?: number | null;
+  /** How full a device may get before it takes no more copies; the policy's defaults otherwise. */
+  spaceLimits?: SpaceLimits;
   /** Lease owner id; default hostname:pid:random. */
   owner?: string;
   log?: JobLog;
@@ -53,7 +56,7 @@ export interface JobsHandle {
 
 export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
   const log = opts.log ?? silentLog;
-  const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent };
+  const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent, spaceLimits: opts.spaceLimits };
   const common = {
     owner: opts.owner,
     concurrency: opts.concurrency,

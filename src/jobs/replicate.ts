@@ -40,7 +40,7 @@ export async function replicateFid(ctx: JobContext, fid: number): Promise<Replic
   // that keeps changing under us.
   for (let round = 0; round < 64; round++) {
     const [on, devices] = await Promise.all([store.replicasOf(fid), store.listDevices()]);
-    const judged = judgeReplicas(on, devices, cls.mindevcount);
+    const judged = judgeReplicas(on, devices, cls.mindevcount, ctx.spaceLimits);
     if (judged.verdict !== 'insufficient') {
       if (judged.extra.length > 0) done.removed.push(...(await removeExtras(ctx, file, on, judged.extra, devices)));
       return done;
