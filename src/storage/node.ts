@@ -7,9 +7,10 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { unlinkSync } from 'node:fs';
+import { constants, unlinkSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -57,6 +58,8 @@ class HttpFail extends Error {
 }
 
 const CLIENT_GONE = 'client_gone';
+/** How long a device or directory, once proven inside the root, is taken on trust. */
+const TRUST_MS = 2000;
 
 export async function startStorageNode(opts: StorageNodeOptions): Promise<StorageNode> {
   const host = opts.host ?? '127.0.0.1';
@@ -116,9 +119,7 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     if (target.kind === 'dir') {
       if (method !== 'MKCOL') return methodNotAllowed(res, 'MKCOL');
       // PUT creates parents itself; MKCOL is accepted so WebDAV-style callers work unchanged.
-      const dir = join(devDir, target.rel);
-      await mkdir(dir, { recursive: true });
-      await assertInside(devDir, dir);
+      await checkedDir(devDir, join(devDir, target.rel), true);
       res.writeHead(201, { 'content-length': 0 }).end();
       return;
     }
@@ -136,8 +137,18 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     }
   }
 
+  // Each request would otherwise spend several file-system round trips (realpath, stat, mkdir)
+  // re-proving that its device and directory lie inside the root; a positive answer is trusted
+  // for a moment. Requests cannot create symlinks, so only someone with write access to the
+  // device tree could change the answer, and not for longer than TRUST_MS.
+  const trustedDevices = new Map<number, { real: string; until: number }>();
+  const trustedDirs = new Map<string, number>();
+
   /** realpath of DIR/dev<devid>, which must be a directory inside DIR (symlinks included). */
   async function deviceDir(devid: number): Promise<string> {
+    const now = Date.now();
+    const hit = trustedDevices.get(devid);
+    if (hit && hit.until > now) return hit.real;
     let real: string;
     try {
       real = await realpath(join(rootReal, `dev${devid}`));
@@ -147,21 +158,41 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     }
     if (!inside(rootReal, real)) throw new HttpFail(400, 'bad_path', `dev${devid} leads outside the storage root`);
     if (!(await stat(real)).isDirectory()) throw new HttpFail(404, 'unknown_device', `dev${devid} is not a directory`);
+    trustedDevices.set(devid, { real, until: now + TRUST_MS });
     return real;
   }
 
+  /** Proves `dir` (created first when `create`) resolves inside the device; ENOENT when absent. */
+  async function checkedDir(devDir: string, dir: string, create: boolean): Promise<void> {
+    const now = Date.now();
+    if ((trustedDirs.get(dir) ?? 0) > now) return;
+    if (create) await mkdir(dir, { recursive: true });
+    const real = await realpath(dir);
+    if (real !== devDir && !inside(devDir, real)) throw new HttpFail(400, 'bad_path', 'path leads outside the device');
+    if (trustedDirs.size >= 10_000) trustedDirs.clear();
+    trustedDirs.set(dir, now + TRUST_MS);
+  }
+
   async function serveFile(req: IncomingMessage, res: ServerResponse, devDir: string, file: string, head: boolean): Promise<void> {
-    let fh: FileHandle;
+    // The directory is proven inside the device; O_NOFOLLOW (and lstat) refuse a symlinked file.
+    let fh: FileHandle | null = null;
+    let st: Stats;
     try {
-      const real = await realpath(file);
-      if (!inside(devDir, real)) throw new HttpFail(400, 'bad_path', 'path leads outside the device');
-      fh = await open(real, 'r');
+      await checkedDir(devDir, dirname(file), false);
+      if (head) {
+        st = await lstat(file);
+        if (st.isSymbolicLink()) throw symlinkRefused();
+      } else {
+        fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+        st = await fh.stat();
+      }
     } catch (err) {
+      await fh?.close().catch(() => {});
       if (isMissing(err)) throw new HttpFail(404, 'not_found', 'no such file');
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkRefused();
       throw err;
     }
     try {
-      const st = await fh.stat();
       if (!st.isFile()) throw new HttpFail(404, 'not_found', 'no such file');
       const size = st.size;
       const range = parseRange(req.headers.range, size);
@@ -179,13 +210,13 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
       if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
       headers['content-length'] = end - start + 1;
       res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
-      if (head || size === 0) {
+      if (!fh || size === 0) {
         res.end();
         return;
       }
       await sendRange(fh, res, start, end);
     } finally {
-      await fh.close().catch(() => {});
+      await fh?.close().catch(() => {});
     }
   }
 
@@ -202,10 +233,25 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     const declared = cl === undefined ? null : Number(cl);
 
     const dir = dirname(file);
-    await mkdir(dir, { recursive: true });
-    await assertInside(devDir, dir);
+    await checkedDir(devDir, dir, true);
     const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'wx', 0o644);
+    let fh: FileHandle;
+    try {
+      fh = await open(tmp, 'wx', 0o644);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      // The trusted directory went away meanwhile (an operator tidying up): make it again,
+      // but never re-create a device directory that was removed.
+      trustedDirs.clear();
+      trustedDevices.clear();
+      try {
+        await stat(devDir);
+      } catch {
+        throw new HttpFail(404, 'unknown_device', 'the device directory is gone');
+      }
+      await checkedDir(devDir, dir, true);
+      fh = await open(tmp, 'wx', 0o644);
+    }
     tempFiles.add(tmp);
     let open_ = true;
     let renamed = false;
@@ -246,7 +292,7 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
   async function deleteFile(res: ServerResponse, devDir: string, file: string): Promise<void> {
     try {
-      await assertInside(devDir, dirname(file));
+      await checkedDir(devDir, dirname(file), false);
       await unlink(file);
     } catch (err) {
       if (isMissing(err)) throw new HttpFail(404, 'not_found', 'no such file');
@@ -444,9 +490,8 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-async function assertInside(devDir: string, dir: string): Promise<void> {
-  const real = await realpath(dir);
-  if (real !== devDir && !inside(devDir, real)) throw new HttpFail(400, 'bad_path', 'path leads outside the device');
+function symlinkRefused(): HttpFail {
+  return new HttpFail(400, 'bad_path', 'symlinked files are not served');
 }
 
 function inside(parent: string, child: string): boolean {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ErrorCodes, isMogError } from '../../src/errors.ts';
-import { StorageClient } from '../../src/storage/client.ts';
+import { StorageClient, httpStatusOf } from '../../src/storage/client.ts';
 import { fidPath } from '../../src/storage/layout.ts';
 import { NGINX, startNginxNode, startNodeProcess } from '../harness/nodes.ts';
 import type { NodeHandle } from '../harness/nodes.ts';
@@ -154,6 +154,22 @@ describe('mogftp storage daemon', () => {
       node.proc.kill('SIGTERM');
       assert.equal(await exit, 0);
       assert.ok(Date.now() - started < 2000, `shutdown waited ${Date.now() - started} ms for an abandoned download`);
+    } finally {
+      client.close();
+      await node.stop();
+    }
+  });
+
+  test('devices come and go at runtime: a new one is served at once, a removed one is never re-created', async () => {
+    const node = await startNodeProcess({ devids: [1] });
+    const client = new StorageClient();
+    try {
+      await client.put(node.url + fidPath(1, 5), Buffer.from('one'));
+      node.addDevice(8);
+      assert.equal((await client.put(node.url + fidPath(8, 5), Buffer.from('eight'))).length, 5);
+      rmSync(join(node.root, 'dev1'), { recursive: true });
+      await assert.rejects(client.put(node.url + fidPath(1, 6), Buffer.from('x')), (e) => httpStatusOf(e) === 404);
+      assert.equal(existsSync(join(node.root, 'dev1')), false);
     } finally {
       client.close();
       await node.stop();
