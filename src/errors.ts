@@ -27,6 +27,7 @@ export const ErrorCodes = {
   BAD_DB_URL: 'MOGFTP_ERR_BAD_DB_URL',
   SCHEMA_TOO_NEW: 'MOGFTP_ERR_SCHEMA_TOO_NEW',
   INTERNAL: 'MOGFTP_ERR_INTERNAL',
+  BAD_CONFIG: 'MOGFTP_ERR_BAD_CONFIG',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
