@@ -125,7 +125,7 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     }
     services.tracker.invalidateDevices();
 
-    const jobs = startJobs(store, { client: services.client, log: (msg: string) => log('info', msg) });
+    const jobs = startJobs(store, { client: services.client, log });
     stops.push(() => jobs.stop());
     const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log });
     stops.push(() => ftp.close());

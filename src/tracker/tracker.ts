@@ -92,11 +92,15 @@ export class Tracker {
    */
   async reserveUpload(domainId: number, cls: FileClass): Promise<UploadReservation> {
     const now = Date.now();
-    const devices = (await this.devices()).filter((d) => !((this.suspects.get(d.id) ?? 0) > now));
-    const picked = chooseDevicesForUpload(devices, cls.mindevcount + SPARE_TARGETS, {
-      maxFullPercent: this.opts.maxFullPercent,
-      minFreeMb: this.opts.minFreeMb,
-    });
+    const all = await this.devices();
+    const pick = (devices: DeviceView[]) =>
+      chooseDevicesForUpload(devices, cls.mindevcount + SPARE_TARGETS, {
+        maxFullPercent: this.opts.maxFullPercent,
+        minFreeMb: this.opts.minFreeMb,
+      });
+    let picked = pick(all.filter((d) => !((this.suspects.get(d.id) ?? 0) > now)));
+    // Suspicion is only a hint: rather try a device that failed lately than refuse the upload.
+    if (picked.length < cls.writeQuorum) picked = pick(all);
     const chosen = picked.slice(0, cls.mindevcount);
     const spares = picked.slice(cls.mindevcount);
     if (chosen.length < cls.writeQuorum) {
