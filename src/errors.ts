@@ -28,6 +28,8 @@ export const ErrorCodes = {
   SCHEMA_TOO_NEW: 'MOGFTP_ERR_SCHEMA_TOO_NEW',
   INTERNAL: 'MOGFTP_ERR_INTERNAL',
   BAD_CONFIG: 'MOGFTP_ERR_BAD_CONFIG',
+  /** A WebDAV lock held by someone else stands in the way. */
+  LOCKED: 'MOGFTP_ERR_LOCKED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
