@@ -28,6 +28,7 @@ const CODES: Record<ErrorCode, number> = {
   [ErrorCodes.BAD_DB_URL]: 451,
   [ErrorCodes.SCHEMA_TOO_NEW]: 451,
   [ErrorCodes.INTERNAL]: 451,
+  [ErrorCodes.LOCKED]: 450,
 };
 
 export interface Reply {
