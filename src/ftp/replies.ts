@@ -29,6 +29,7 @@ const CODES: Record<ErrorCode, number> = {
   [ErrorCodes.SCHEMA_TOO_NEW]: 451,
   [ErrorCodes.INTERNAL]: 451,
   [ErrorCodes.LOCKED]: 450,
+  [ErrorCodes.BAD_CONFIG]: 451,
 };
 
 export interface Reply {
