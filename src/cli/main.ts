@@ -3,24 +3,28 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { describeError, isMogError } from '../errors.ts';
-import { adminCommand } from './admin.ts';
-import { storageCommand } from './storage.ts';
-import { ftpCommand } from './ftp.ts';
-import { jobsCommand } from './jobs.ts';
-import { quickstartCommand } from './quickstart.ts';
+import type { CommandModule } from 'yargs';
+
+// Each command's module is imported only when that command runs: a storage node should not
+// carry the FTP server, both database drivers and the jobs in its memory.
+type Loader = () => Promise<CommandModule<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const COMMANDS: Record<string, Loader> = {
+  quickstart: async () => (await import('./quickstart.ts')).quickstartCommand,
+  ftp: async () => (await import('./ftp.ts')).ftpCommand,
+  storage: async () => (await import('./storage.ts')).storageCommand,
+  jobs: async () => (await import('./jobs.ts')).jobsCommand,
+  admin: async () => (await import('./admin.ts')).adminCommand,
+};
 
 /** Thrown by command handlers for a one-line error and a nonzero exit, never a stack trace. */
 export class UsageError extends Error {}
 
-export function buildCli(argv: string[]): Argv {
-  return yargs(argv)
-    .scriptName('mogftp')
-    .usage('$0 <command> [options]')
-    .command(quickstartCommand)
-    .command(ftpCommand)
-    .command(storageCommand)
-    .command(jobsCommand)
-    .command(adminCommand)
+export async function buildCli(argv: string[]): Promise<Argv> {
+  const named = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? [argv[0]] : Object.keys(COMMANDS);
+  const modules = await Promise.all(named.map((name) => COMMANDS[name]!()));
+  let cli = yargs(argv).scriptName('mogftp').usage('$0 <command> [options]');
+  for (const m of modules) cli = cli.command(m);
+  return cli
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .recommendCommands()
@@ -37,7 +41,7 @@ export function buildCli(argv: string[]): Argv {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildCli(argv).parseAsync();
+    await (await buildCli(argv)).parseAsync();
   } catch (err) {
     const code = isMogError(err) ? ` [${err.code}]` : '';
     process.stderr.write(`mogftp: ${describeError(err)}${code}\n`);
