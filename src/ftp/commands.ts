@@ -2,12 +2,13 @@
 // every failure to one fixed code, buffer listings and commit killed uploads) in its mutable
 // command registry; errors reach the client through replies.ts only.
 import type { Socket } from 'node:net';
-import { ErrorCodes, mogError } from '../errors.ts';
+import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import type { Volume } from '../vfs/volume.ts';
 import type { FtpConn, Handler } from './connection.ts';
 import { receive, send, sendLines } from './data.ts';
 import { ftpTime, listPathArg, lsLine } from './listing.ts';
 import { oneLine, quotePath, replyFor } from './replies.ts';
+import type { TransferRecord } from './server.ts';
 
 const DATA_CONNECT_TIMEOUT_MS = 15_000;
 
@@ -72,7 +73,25 @@ function transferFailed(conn: FtpConn, err: unknown): Promise<unknown> {
   return replyError(conn, err);
 }
 
+/** Returns a function that reports how the transfer ended to the server's onTransfer hook. */
+function transferReporter(conn: FtpConn, direction: TransferRecord['direction'], command: string) {
+  const started = performance.now();
+  return (path: string | null, bytes: number, replicas: number | null, err?: unknown) => {
+    const hook = conn.server.options.onTransfer as ((t: TransferRecord) => void) | undefined;
+    if (!hook) return;
+    let abs = path ?? '';
+    try {
+      if (path && conn.fs) abs = '/' + conn.fs.volume.resolve(path).join('/');
+    } catch {
+      // an unresolvable path is logged as given
+    }
+    const result = err === undefined ? 'ok' : isMogError(err, ErrorCodes.UPLOAD_ABORTED) ? 'aborted' : 'failed';
+    hook({ direction, command, session: conn.id, user: conn.username, ip: conn.ip, path: abs, bytes, durationMs: Math.round(performance.now() - started), result, replicas, ...(err === undefined ? {} : { error: describeError(err) }) });
+  };
+}
+
 const stor: Handler = async function (this: FtpConn, { command }) {
+  const report = transferReporter(this, 'upload', command.directive);
   const append = command.directive === 'APPE';
   const offset = this.restByteCount ?? 0;
   this.restByteCount = 0;
@@ -90,6 +109,7 @@ const stor: Handler = async function (this: FtpConn, { command }) {
   try {
     const upload = await vol.openUpload(path, { offset, append, isCancelled: () => controlGone(this) }).catch(async (err) => {
       this.connector.end();
+      report(path, 0, null, err);
       await replyError(this, err);
       return null;
     });
@@ -101,9 +121,11 @@ const stor: Handler = async function (this: FtpConn, { command }) {
         await receive(socket, upload);
       } catch (err) {
         this.connector.end();
+        report(path, upload.bytesWritten, upload.storedReplicas, err);
         return transferFailed(this, err);
       }
       this.connector.end();
+      report(path, upload.bytesWritten, upload.storedReplicas);
       return this.reply(226, `Transfer complete: ${upload.bytesWritten} bytes stored on ${upload.storedReplicas} replicas`);
     });
   } finally {
@@ -124,6 +146,7 @@ async function uniqueName(vol: Volume, base: string): Promise<string> {
 }
 
 const retr: Handler = async function (this: FtpConn, { command }) {
+  const report = transferReporter(this, 'download', command.directive);
   const offset = this.restByteCount ?? 0;
   this.restByteCount = 0;
   let download: Awaited<ReturnType<Volume['openDownload']>>;
@@ -144,8 +167,10 @@ const retr: Handler = async function (this: FtpConn, { command }) {
       try {
         await send(download.stream, socket);
       } catch (err) {
+        report(command.arg, socket.bytesWritten, null, err);
         return transferFailed(this, err);
       }
+      report(command.arg, socket.bytesWritten, null);
       return this.reply(226, 'Transfer complete');
     });
   } finally {

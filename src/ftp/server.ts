@@ -20,6 +20,34 @@ export interface FtpServerOptions {
   pasvPorts?: [number, number];
   greeting?: string;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Control connections opening and closing, logins (metrics). */
+  onSession?: (e: SessionEvent) => void;
+  /** One call per finished STOR/APPE/STOU/RETR (the transfer log, metrics); commands.ts reports. */
+  onTransfer?: (t: TransferRecord) => void;
+}
+
+export interface SessionEvent {
+  type: 'open' | 'close' | 'login' | 'login-failed';
+  session: string;
+  ip: string | undefined;
+  user?: string;
+}
+
+/** A finished transfer, like an xferlog line. */
+export interface TransferRecord {
+  direction: 'upload' | 'download';
+  command: string;
+  session: string;
+  user: string | undefined;
+  ip: string | undefined;
+  path: string;
+  bytes: number;
+  durationMs: number;
+  /** aborted: the client (ABOR, a dropped connection) ended it; failed: the server could not. */
+  result: 'ok' | 'failed' | 'aborted';
+  /** Upload copies stored; null for downloads. */
+  replicas: number | null;
+  error?: string;
 }
 
 export interface RunningFtpServer {
@@ -41,12 +69,18 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
     anonymous: false,
     greeting: opts.greeting ?? 'mogftp ready',
     log: bunyanShim(log),
+    // Not an ftp-srv option: ftp-srv keeps it, and our handlers find it on conn.server.options.
+    onTransfer: opts.onTransfer,
   });
   // ftp-srv installs SIGTERM/SIGINT/SIGQUIT handlers that call process.exit: mogftp owns shutdown.
   removeNewSignalListeners(before);
 
   server.on('connect', ({ connection }: { connection: FtpConn }) => {
     (connection.commandSocket as Socket).setNoDelay(true);
+    opts.onSession?.({ type: 'open', session: connection.id, ip: connection.ip });
+  });
+  server.on('disconnect', ({ connection }: { connection: FtpConn }) => {
+    opts.onSession?.({ type: 'close', session: connection.id, ip: connection.ip, user: connection.username });
   });
   server.on(
     'login',
@@ -58,10 +92,12 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       try {
         const user = await opts.tracker.authenticate(username, password);
         const volume = await Volume.open({ tracker: opts.tracker, client: opts.client }, user);
-        log('info', 'login', { user: username, ip: connection.ip });
+        log('info', 'login', { session: connection.id, user: username, ip: connection.ip });
+        opts.onSession?.({ type: 'login', session: connection.id, ip: connection.ip, user: username });
         resolve({ fs: { volume } });
       } catch (err) {
-        log('warn', 'login failed', { user: username, ip: connection.ip, error: describeError(err) });
+        log('warn', 'login failed', { session: connection.id, user: username, ip: connection.ip, error: describeError(err) });
+        opts.onSession?.({ type: 'login-failed', session: connection.id, ip: connection.ip, user: username });
         reject(new Error(describeError(err)));
       }
     },
