@@ -254,4 +254,69 @@ export interface Store {
   removeUser(name: string): Promise<void>;
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+
+  // --- WebDAV ---------------------------------------------------------------------------
+  /** The files with these fids (missing ones left out), in fid order: one query for a listing's ETags. */
+  getFiles(fids: number[]): Promise<FileRow[]>;
+  /** Dead properties of these entries (ROOT_ID = the domain's root), ordered by entry, namespace, name. */
+  davProps(domainId: number, entryIds: number[]): Promise<DavProp[]>;
+  /**
+   * Applies the set/remove operations in order, in one transaction (PROPPATCH is atomic).
+   * NOT_FOUND if the entry is gone; INVALID_ARGUMENT for a name or namespace too long to store.
+   */
+  patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[]): Promise<void>;
+  /** Replaces the dead properties of `toId` with copies of those of `fromId` (COPY). */
+  copyDavProps(domainId: number, fromId: number, toId: number): Promise<void>;
+  /**
+   * Removes what nothing refers to any more: dead properties of entries that were deleted
+   * (by any front-end) and locks that expired before `now`. Returns how many rows went.
+   */
+  purgeDavState(now: number): Promise<{ props: number; locks: number }>;
+  /**
+   * Takes a lock unless an active one conflicts (LOCKED): one on the same path, on an ancestor
+   * with depth infinity, or (for a depth-infinity request) below the path, where either is exclusive.
+   */
+  createDavLock(lock: NewDavLock, now: number): Promise<DavLock>;
+  /** Active locks rooted at `path` or at any ancestor of it, and with `descendants` anywhere below it. */
+  davLocksAt(domainId: number, path: string, opts: { descendants: boolean; now: number }): Promise<DavLock[]>;
+  /** An active lock by token, or null. */
+  getDavLock(token: string, now: number): Promise<DavLock | null>;
+  /** Restarts the lock's timeout from `now`; NOT_FOUND if it is gone or expired. */
+  refreshDavLock(token: string, timeoutMs: number, now: number): Promise<DavLock>;
+  /** Removes one lock; false if it was not there. */
+  removeDavLock(token: string): Promise<boolean>;
+  /** Removes every lock rooted at `path` or below it (after DELETE or MOVE); returns how many. */
+  removeDavLocksUnder(domainId: number, path: string): Promise<number>;
+}
+
+/** A WebDAV dead property: `value` is the XML content of the property element, as stored. */
+export interface DavProp {
+  entryId: number;
+  /** Namespace URI; '' for none. */
+  ns: string;
+  name: string;
+  value: string;
+}
+
+export type DavPropPatch = { op: 'set'; ns: string; name: string; value: string } | { op: 'remove'; ns: string; name: string };
+
+export type DavLockScope = 'exclusive' | 'shared';
+
+export interface NewDavLock {
+  /** A URI such as `opaquelocktoken:<uuid>`, unique across the cluster. */
+  token: string;
+  domainId: number;
+  /** The lock root: a domain path, '/' or '/a/b' (no trailing slash). It need not exist (RFC 4918 locks URLs). */
+  path: string;
+  depth: '0' | 'infinity';
+  scope: DavLockScope;
+  /** The client's DAV:owner XML, verbatim, or null. */
+  owner: string | null;
+  /** The user who took the lock. */
+  principal: string;
+  timeoutMs: number;
+}
+
+export interface DavLock extends NewDavLock {
+  expiresAt: number;
 }

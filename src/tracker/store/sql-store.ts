@@ -28,7 +28,12 @@ import type {
   Reservation,
   Store,
   User,
+  DavLock,
+  DavProp,
+  DavPropPatch,
+  NewDavLock,
 } from '../types.ts';
+import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
@@ -99,9 +104,12 @@ export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'mysql';
   private readonly d: Dialect;
 
+  private readonly dav: DavWork;
+
   constructor(private readonly driver: Driver) {
     this.kind = driver.kind;
     this.d = driver.dialect;
+    this.dav = new DavWork(driver.dialect);
   }
 
   async migrate(): Promise<number> {
@@ -873,6 +881,75 @@ export class SqlStore implements Store {
       const { changes } = yield* run(`${d.insertIgnore} INTO settings (\`key\`, value) VALUES (?, ?)`, key, value);
       if (changes === 0) yield* run('UPDATE settings SET value = ? WHERE `key` = ?', value, key);
     });
+  }
+
+  // --- WebDAV (the SQL lives in dav.ts) --------------------------------------------------
+
+  async getFiles(fids: number[]): Promise<FileRow[]> {
+    const ids = [...new Set(fids)].filter((f) => Number.isSafeInteger(f) && f > 0);
+    return this.driver.read(function* () {
+      const out: FileRow[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const batch = ids.slice(i, i + 500);
+        out.push(...(yield* all(`SELECT ${FILE_COLS} FROM files WHERE fid IN ${placeholders(batch.length)}`, ...batch)).map(toFile));
+      }
+      return out.sort((a, b) => a.fid - b.fid);
+    });
+  }
+
+  async davProps(domainId: number, entryIds: number[]): Promise<DavProp[]> {
+    entryIds.forEach((id) => checkInt('Entry id', id, 0));
+    if (entryIds.length === 0) return [];
+    return this.driver.read(() => this.dav.props(domainId, entryIds));
+  }
+
+  async patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[]): Promise<void> {
+    checkId('Domain id', domainId);
+    checkInt('Entry id', entryId, 0);
+    checkPatch(ops);
+    return this.driver.write(() => this.dav.patch(domainId, entryId, ops));
+  }
+
+  async copyDavProps(domainId: number, fromId: number, toId: number): Promise<void> {
+    checkInt('Entry id', fromId, 0);
+    checkInt('Entry id', toId, 0);
+    return this.driver.write(() => this.dav.copy(domainId, fromId, toId));
+  }
+
+  async purgeDavState(now: number): Promise<{ props: number; locks: number }> {
+    checkTimes(now);
+    return this.driver.write(() => this.dav.purge(now));
+  }
+
+  async createDavLock(lock: NewDavLock, now: number): Promise<DavLock> {
+    checkNewLock(lock);
+    checkTimes(now);
+    return this.driver.write(() => this.dav.create(lock, now));
+  }
+
+  async davLocksAt(domainId: number, path: string, opts: { descendants: boolean; now: number }): Promise<DavLock[]> {
+    checkLockPath(path);
+    checkTimes(opts.now);
+    return this.driver.read(() => this.dav.locksAt(domainId, path, opts.descendants, opts.now));
+  }
+
+  async getDavLock(token: string, now: number): Promise<DavLock | null> {
+    checkTimes(now);
+    return this.driver.read(() => this.dav.getLock(token, now));
+  }
+
+  async refreshDavLock(token: string, timeoutMs: number, now: number): Promise<DavLock> {
+    checkTimes(now, timeoutMs);
+    return this.driver.write(() => this.dav.refresh(token, timeoutMs, now));
+  }
+
+  async removeDavLock(token: string): Promise<boolean> {
+    return this.driver.write(() => this.dav.remove(token));
+  }
+
+  async removeDavLocksUnder(domainId: number, path: string): Promise<number> {
+    checkLockPath(path);
+    return this.driver.write(() => this.dav.removeUnder(domainId, path));
   }
 
   // --- shared pieces of work ------------------------------------------------------------
