@@ -3,6 +3,7 @@
 // (src/ftp, later src/dav) translate their commands into these methods and map MogError codes
 // to their own replies.
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, isMogError, mogError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { resolvePathComponents } from '../tracker/names.ts';
@@ -74,6 +75,11 @@ export class Volume {
   /** Components below the home for a client path (absolute = from the home). */
   resolve(path: string): string[] {
     return resolvePathComponents(this.cwd, path);
+  }
+
+  /** The path in the whole domain ('/' or '/a/b'): one name per file whatever the user's home (WebDAV locks). */
+  domainPath(path: string): string {
+    return '/' + [...this.homeNames, ...this.resolve(path)].join('/');
   }
 
   async stat(path: string): Promise<VolumeStat> {
@@ -194,6 +200,23 @@ export class Volume {
     if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
     if (start > file.length) throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot restart at byte ${start}: the file has ${file.length} bytes`);
     return { stream: openDownload(this.deps.tracker, this.deps.client, file, start), size: file.length, name: entry.name };
+  }
+
+  /**
+   * Server-side copy of a file: its bytes are streamed from the replicas into a new upload to
+   * `to`, which commits (replacing what was there) only when durable. Memory stays constant.
+   */
+  async copyFile(from: string, to: string): Promise<VolumeStat> {
+    const source = await this.openDownload(from);
+    let upload: Upload;
+    try {
+      upload = await this.openUpload(to);
+    } catch (err) {
+      source.stream.destroy();
+      throw err;
+    }
+    await pipeline(source.stream, upload);
+    return toStat(upload.commitResult!.entry);
   }
 
   /** Bytes the user may still store (quota), or the cluster's writable space when it has none. */
