@@ -7,6 +7,7 @@ import { ErrorCodes, mogError } from './errors.ts';
 import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
 import { startJobs } from './jobs/index.ts';
 import { createLogger, type LogFn, type LogLevel } from './log.ts';
+import { clusterReadiness, createRegistry, ftpHooks, registerFtpMetrics, startAdminEndpoint } from './metrics/index.ts';
 import { StorageClient } from './storage/client.ts';
 import { startStorageNode } from './storage/node.ts';
 import { openStore } from './tracker/open.ts';
@@ -53,16 +54,21 @@ export interface FtpFrontendOptions {
   pasvPorts: [number, number];
   storageToken?: string;
   logLevel?: LogLevel | 'silent';
+  /** HOST:PORT for /metrics, /healthz and /readyz; none when unset. */
+  adminListen?: string;
 }
 
 /** `mogftp ftp`: serves until SIGINT/SIGTERM. */
 export async function runFtpFrontend(opts: FtpFrontendOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'ftp' });
   const services = await openServices({ dbUrl: opts.dbUrl, storageToken: opts.storageToken });
-  const ftp = await startFtpServer({ ...services, ...opts, log });
+  const registry = createRegistry('ftp');
+  const ftp = await startFtpServer({ ...services, ...opts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
+  const admin = await startAdminEndpoint('ftp', opts.adminListen, { registry, ready: clusterReadiness(services.store), log });
   process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}\n`);
   await untilSignal();
   log('info', 'shutting down');
+  await admin?.close();
   await ftp.close();
   await services.close();
 }

@@ -1,0 +1,57 @@
+// What each setting may hold, one zod schema per option name. A name means the same thing in
+// every command (`listen` is always HOST:PORT), so one table serves them all. Options without an
+// entry here (a flag added later) are still checked against their yargs type by load.ts.
+import { z } from 'zod';
+import { describeError } from '../errors.ts';
+import { parseListen, parsePortRange } from '../cli/options.ts';
+import { LOG_LEVELS } from '../log.ts';
+import { parseDbUrl } from '../tracker/open.ts';
+
+/** YAML reads `pasv-ports: 30000` or `listen: 2121` as numbers; they are meant as text. */
+function text<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (typeof v === 'number' ? String(v) : v), schema);
+}
+
+/** A string the given parser accepts; the parser's own message explains a refusal. */
+function parsedBy(parse: (s: string) => unknown) {
+  return text(
+    z.string().superRefine((value, ctx) => {
+      try {
+        parse(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: describeError(err) });
+      }
+    }),
+  );
+}
+
+const DURATION = /^\s*[0-9]+(?:\.[0-9]+)?\s*(?:ms|s|m|h|d)?\s*$|^\s*(?:off|never)\s*$/i;
+
+const nonEmpty = text(z.string().trim().min(1, 'must not be empty'));
+const port = z.number().int('must be a whole number').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
+
+export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
+  db: parsedBy(parseDbUrl),
+  'storage-token': nonEmpty,
+  token: nonEmpty,
+  'log-level': z.enum(LOG_LEVELS),
+  listen: parsedBy((s) => parseListen(s)),
+  'admin-listen': parsedBy((s) => parseListen(s)),
+  'pasv-address': nonEmpty,
+  'pasv-ports': parsedBy(parsePortRange),
+  root: nonEmpty,
+  data: nonEmpty,
+  host: nonEmpty,
+  port,
+  nodes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64'),
+  grace: z.number().min(0, 'must be 0 or more'),
+  monitor: z.boolean(),
+  'auto-dead-after': text(z.string().regex(DURATION, 'expected a duration such as 30m, 2h or 1d, or "off"')),
+};
+
+/** Settings a config file may hold at its top level, shared by every command that has them. */
+export const COMMON_KEYS = ['db', 'storage-token', 'log-level'] as const;
+
+/** Commands that read a section of the config file named after them. */
+export const SECTIONS = ['ftp', 'storage', 'jobs', 'quickstart'] as const;
+export type Section = (typeof SECTIONS)[number];

@@ -1,0 +1,114 @@
+// The cluster as the database describes it, for the jobs daemon (and the quickstart): queue
+// depths, devices (status, usage the monitor last reported), files short of their class's
+// mindevcount, and what the jobs did. Queue and device gauges are read at scrape time; the
+// file count walks every fid, so it runs in the background every `scanIntervalMs`.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { QueueName, Store } from '../tracker/types.ts';
+import { withDeadline } from './registry.ts';
+
+/** Calls `fn` once for any number of callers while a call is in flight. */
+function shared(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  return () => (running ??= fn().finally(() => (running = null)));
+}
+
+const QUEUES: QueueName[] = ['replicate', 'delete', 'fsck'];
+const DEVICE_STATUSES = ['alive', 'readonly', 'drain', 'down', 'dead'];
+const SCRAPE_DEADLINE_MS = 5000;
+const PAGE = 1000;
+
+export interface ClusterMetrics {
+  /** Counts one thing a job did (a JobEvent's type: copied, deleted, ...). */
+  jobEvent(type: string, bytes?: number): void;
+  /** Runs the fid scan now; resolves when it is done. */
+  scanNow(): Promise<void>;
+  /** Stops the periodic scan and waits for one in progress. */
+  stop(): Promise<void>;
+}
+
+export function registerClusterMetrics(registry: Registry, store: Store, opts: { scanIntervalMs?: number } = {}): ClusterMetrics {
+  const registers = [registry];
+  // prom-client reads all metrics at once, awaiting each one's collect(): every gauge filled from
+  // the database awaits the same single round of queries.
+  const collect = () => refresh();
+  const dbUp = new Gauge({ name: 'mogftp_db_up', help: '1 when the last scrape could read the database, else 0', registers, collect });
+  const queueDepth = new Gauge({ name: 'mogftp_queue_depth', help: 'Items waiting in each job queue (due or not)', labelNames: ['queue'], registers, collect });
+  const devices = new Gauge({ name: 'mogftp_devices', help: 'Devices by operator status', labelNames: ['status'], registers, collect });
+  const devLabels = ['devid', 'host'];
+  const devTotal = new Gauge({ name: 'mogftp_device_total_bytes', help: 'Device size as the monitor last measured it', labelNames: devLabels, registers, collect });
+  const devUsed = new Gauge({ name: 'mogftp_device_used_bytes', help: 'Device space in use as the monitor last measured it', labelNames: devLabels, registers, collect });
+  const devUp = new Gauge({
+    name: 'mogftp_device_reachable',
+    help: '1 when the monitor last found the device answering (writeable or readonly), 0 when unreachable or not yet seen',
+    labelNames: devLabels,
+    registers,
+    collect,
+  });
+  const below = new Gauge({ name: 'mogftp_fids_below_mindevcount', help: "Files with fewer replicas than their class's mindevcount (last scan)", registers });
+  const fids = new Gauge({ name: 'mogftp_fids', help: 'Files in the store (last scan)', registers });
+  const fidBytes = new Gauge({ name: 'mogftp_fid_bytes', help: 'Bytes of all files, one copy each (last scan)', registers });
+  const scanAge = new Gauge({ name: 'mogftp_fid_scan_timestamp_seconds', help: 'When the last complete fid scan finished (Unix time)', registers });
+  const events = new Counter({ name: 'mogftp_job_events_total', help: 'Replica changes made by the jobs, by kind (copied, deleted, trimmed, reaped, ...)', labelNames: ['type'], registers });
+  const copiedBytes = new Counter({ name: 'mogftp_job_copied_bytes_total', help: 'Bytes copied between storage nodes by replication', registers });
+
+  const refresh = shared(() =>
+    withDeadline(SCRAPE_DEADLINE_MS, 'the database', async () => {
+      const [depths, devs] = await Promise.all([Promise.all(QUEUES.map((q) => store.queueDepth(q))), store.listDevices()]);
+      QUEUES.forEach((q, i) => queueDepth.set({ queue: q }, depths[i]!));
+      for (const s of DEVICE_STATUSES) devices.set({ status: s }, 0);
+      for (const g of [devTotal, devUsed, devUp]) g.reset();
+      for (const d of devs) {
+        devices.inc({ status: d.status });
+        const labels = { devid: String(d.id), host: d.hostName };
+        if (d.mbTotal !== null) devTotal.set(labels, d.mbTotal * 1024 * 1024);
+        if (d.mbUsed !== null) devUsed.set(labels, d.mbUsed * 1024 * 1024);
+        devUp.set(labels, d.observed === 'writeable' || d.observed === 'readonly' ? 1 : 0);
+      }
+      dbUp.set(1);
+    }).catch(() => dbUp.set(0)),
+  );
+
+  let scanning: Promise<void> | null = null;
+  const scan = () => {
+    scanning ??= (async () => {
+      const classes = new Map((await store.listClasses()).map((c) => [c.id, c.mindevcount]));
+      let after = 0;
+      let short = 0;
+      let count = 0;
+      let bytes = 0;
+      for (;;) {
+        const page = await store.listFids(after, PAGE);
+        for (const f of page) {
+          count++;
+          bytes += f.length;
+          if (f.devcount < (classes.get(f.classId) ?? 1)) short++;
+        }
+        if (page.length < PAGE) break;
+        after = page[page.length - 1]!.fid;
+      }
+      below.set(short);
+      fids.set(count);
+      fidBytes.set(bytes);
+      scanAge.set(Date.now() / 1000);
+    })()
+      .catch(() => {})
+      .finally(() => (scanning = null));
+    return scanning;
+  };
+  const interval = opts.scanIntervalMs ?? 5 * 60_000;
+  void scan();
+  const timer = setInterval(() => void scan(), interval);
+  timer.unref();
+
+  return {
+    jobEvent(type, bytes) {
+      events.inc({ type });
+      if (type === 'copied' && bytes) copiedBytes.inc(bytes);
+    },
+    scanNow: scan,
+    async stop() {
+      clearInterval(timer);
+      await scanning;
+    },
+  };
+}

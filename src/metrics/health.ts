@@ -1,0 +1,87 @@
+// Readiness: may a load balancer or orchestrator send this process work? Each check answers
+// within a deadline, so a stuck database makes /readyz say "no" instead of hanging.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { describeError } from '../errors.ts';
+import { chooseDevicesForUpload } from '../tracker/policy.ts';
+import type { Store } from '../tracker/types.ts';
+import { withDeadline } from './registry.ts';
+import { deviceDirs } from './storage.ts';
+
+export interface CheckResult {
+  ok: boolean;
+  detail: string;
+}
+
+export interface ReadyReport {
+  ready: boolean;
+  checks: Record<string, CheckResult>;
+}
+
+export type ReadinessCheck = () => Promise<ReadyReport>;
+
+const CHECK_DEADLINE_MS = 5000;
+
+async function run(checks: Record<string, () => Promise<CheckResult>>): Promise<ReadyReport> {
+  const names = Object.keys(checks);
+  const results = await Promise.all(
+    names.map((n) => withDeadline(CHECK_DEADLINE_MS, n, checks[n]!).catch((err): CheckResult => ({ ok: false, detail: describeError(err) }))),
+  );
+  const out: Record<string, CheckResult> = {};
+  names.forEach((n, i) => (out[n] = results[i]!));
+  return { ready: results.every((r) => r.ok), checks: out };
+}
+
+/**
+ * FTP front-ends and jobs: the database answers with a schema, and enough hosts can take new
+ * copies for every class's write quorum (the same rule uploads are placed by).
+ */
+export function clusterReadiness(store: Store): ReadinessCheck {
+  return () =>
+    run({
+      database: async () => {
+        const version = await store.schemaVersion();
+        return version > 0 ? { ok: true, detail: `schema version ${version}` } : { ok: false, detail: "no mogftp schema: run 'mogftp admin init'" };
+      },
+      devices: async () => {
+        const [devices, classes] = await Promise.all([store.listDevices(), store.listClasses()]);
+        const hosts = chooseDevicesForUpload(devices, devices.length).length;
+        const needed = Math.max(1, ...classes.map((c) => c.writeQuorum));
+        return {
+          ok: hosts >= needed,
+          detail: `${hosts} host(s) with a writable device, ${needed} needed (largest write quorum)`,
+        };
+      },
+    });
+}
+
+/** A storage node: its root holds at least one device directory, and all of them are writable. */
+export function storageReadiness(root: string): ReadinessCheck {
+  return () =>
+    run({
+      devices: async () => {
+        const devs = await deviceDirs(root);
+        if (devs.length === 0) return { ok: false, detail: `no dev<N> directories under ${root}` };
+        const bad: string[] = [];
+        for (const d of devs) {
+          try {
+            if (!(await stat(d.path)).isDirectory()) throw new Error('not a directory');
+            await access(d.path, constants.W_OK);
+          } catch {
+            bad.push(`dev${d.devid}`);
+          }
+        }
+        return bad.length === 0
+          ? { ok: true, detail: `${devs.length} writable device(s)` }
+          : { ok: false, detail: `not writable: ${bad.join(', ')}` };
+      },
+    });
+}
+
+/** Ready when every given check is. */
+export function allOf(...checks: ReadinessCheck[]): ReadinessCheck {
+  return async () => {
+    const reports = await Promise.all(checks.map((c) => c()));
+    return { ready: reports.every((r) => r.ready), checks: Object.assign({}, ...reports.map((r) => r.checks)) };
+  };
+}
