@@ -36,6 +36,8 @@ export interface StorageNodeOptions {
   graceMs?: number;
   /** Where unexpected errors are reported. Default: stderr. */
   log?: (msg: string) => void;
+  /** Called as each request's answer ends (or its connection drops): metrics. */
+  onRequest?: (r: { method: string; status: number; durationMs: number }) => void;
 }
 
 export interface StorageNode {
@@ -80,6 +82,10 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
   // No whole-request timeout (a 2 GiB upload may take long); the idle timeout guards stalls.
   const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
+    if (opts.onRequest) {
+      const started = performance.now();
+      res.once('close', () => opts.onRequest!({ method: req.method ?? '', status: res.statusCode, durationMs: performance.now() - started }));
+    }
     const p = serve(req, res);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
