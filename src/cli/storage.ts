@@ -1,6 +1,9 @@
 // `mogftp storage`: run one storage node over the device directories under --root.
 import type { CommandModule } from 'yargs';
+import { configurable } from '../config/cli.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../log.ts';
+import { createRegistry, registerStorageMetrics, startAdminEndpoint, storageReadiness } from '../metrics/index.ts';
 import { startStorageNode } from '../storage/node.ts';
 
 interface StorageArgs {
@@ -8,33 +11,43 @@ interface StorageArgs {
   listen: string;
   token?: string;
   grace: number;
+  'log-level': string;
+  'admin-listen'?: string;
 }
 
 export const storageCommand: CommandModule<object, StorageArgs> = {
   command: 'storage',
   describe: 'Run a storage node serving the device directories DIR/dev<N>/ over HTTP',
   builder: (y) =>
-    y
+    configurable('storage', y)
       .option('root', { type: 'string', demandOption: true, describe: 'Directory holding the dev<N> device directories (mkdir DIR/dev7 adds device 7)' })
       .option('listen', { type: 'string', default: '0.0.0.0:7500', describe: 'HOST:PORT to listen on ([::1]:PORT for IPv6; port 0 picks a free one)' })
       .option('token', { type: 'string', describe: 'Require "Authorization: Bearer TOKEN" on every request (default: $MOGFTP_STORAGE_TOKEN)' })
-      .option('grace', { type: 'number', default: 5, describe: 'Seconds in-flight requests may take to finish on SIGTERM/SIGINT' }),
+      .option('grace', { type: 'number', default: 5, describe: 'Seconds in-flight requests may take to finish on SIGTERM/SIGINT' })
+      .option('log-level', { type: 'string', default: 'info', choices: LOG_LEVELS })
+      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
+    const log = createLogger({ level: args['log-level'] as LogLevel, name: 'storage' });
+    const registry = createRegistry('storage');
+    const metrics = registerStorageMetrics(registry, args.root);
     const node = await startStorageNode({
+      log: (msg) => log('error', msg),
+      onRequest: (r) => metrics.request(r),
       root: args.root,
       host,
       port,
       token: args.token ?? process.env.MOGFTP_STORAGE_TOKEN,
       graceMs: Math.max(0, args.grace) * 1000,
     });
+    const admin = await startAdminEndpoint('storage', args['admin-listen'], { registry, ready: storageReadiness(args.root), log });
     process.stdout.write(`mogftp storage listening on ${node.url}\n`);
     await new Promise<void>((resolve) => {
       const onSignal = () => {
         // A second signal while we drain means "now".
         process.once('SIGTERM', () => process.exit(1));
         process.once('SIGINT', () => process.exit(1));
-        void node.close().then(resolve);
+        void Promise.all([node.close(), admin?.close()]).then(() => resolve());
       };
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
