@@ -1,7 +1,9 @@
 // `mogftp jobs`: the background jobs (monitor, replication, deletion, reaper, dead-device sweep)
 // for one cluster, until SIGINT/SIGTERM. Run one or several; they share work through the database.
 import type { CommandModule } from 'yargs';
+import { configurable } from '../config/cli.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
+import { clusterReadiness, createRegistry, registerClusterMetrics, startAdminEndpoint } from '../metrics/index.ts';
 import { startJobs } from '../jobs/index.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { StorageClient } from '../storage/client.ts';
@@ -14,6 +16,7 @@ interface JobsArgs {
   'storage-token'?: string;
   monitor: boolean;
   'log-level': string;
+  'admin-listen'?: string;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -33,7 +36,7 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
   command: 'jobs',
   describe: 'Run the background jobs: replication, deletion, reaper, device monitor (run one or several)',
   builder: (y) =>
-    y
+    configurable('jobs', y)
       .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
       .option('auto-dead-after', {
         type: 'string',
@@ -41,7 +44,8 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
       })
       .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
       .option('monitor', { type: 'boolean', default: true, describe: 'Also monitor the devices (--no-monitor to leave it to another process)' })
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
+      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
     const autoDeadAfterMs = args['auto-dead-after'] === undefined ? null : parseDuration('--auto-dead-after', args['auto-dead-after']);
     const log = createLogger({ level: args['log-level'] as LogLevel | 'silent', name: 'jobs' });
@@ -50,11 +54,17 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
     try {
       if ((await store.schemaVersion()) === 0)
         throw mogError(ErrorCodes.INVALID_ARGUMENT, "The database has no mogftp schema yet: run 'mogftp admin init' first");
-      const jobs = startJobs(store, { client, monitor: args.monitor, autoDeadAfterMs, log });
+      const registry = createRegistry('jobs');
+      const metrics = registerClusterMetrics(registry, store);
+      const onEvent = (e: { type: string; bytes?: number }) => metrics.jobEvent(e.type, e.bytes);
+      const admin = await startAdminEndpoint('jobs', args['admin-listen'], { registry, ready: clusterReadiness(store), log });
+      const jobs = startJobs(store, { client, monitor: args.monitor, autoDeadAfterMs, log, onEvent });
       log('info', `jobs running${autoDeadAfterMs ? `; devices unreachable for ${args['auto-dead-after']} are marked dead` : ''}`);
       const signal = await untilSignal();
       log('info', `${signal}: stopping after the work in flight`);
+      await admin?.close();
       await jobs.stop();
+      await metrics.stop();
     } finally {
       client.close();
       await store.close();
