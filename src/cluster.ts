@@ -7,7 +7,7 @@ import { ErrorCodes, mogError } from './errors.ts';
 import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
 import { startJobs } from './jobs/index.ts';
 import { createLogger, type LogFn, type LogLevel } from './log.ts';
-import { clusterReadiness, createRegistry, ftpHooks, registerFtpMetrics, startAdminEndpoint } from './metrics/index.ts';
+import { clusterReadiness, createRegistry, ftpHooks, registerClusterMetrics, registerFtpMetrics, startAdminEndpoint } from './metrics/index.ts';
 import { StorageClient } from './storage/client.ts';
 import { startStorageNode } from './storage/node.ts';
 import { openStore } from './tracker/open.ts';
@@ -80,6 +80,8 @@ export interface QuickstartOptions {
   pasvPorts: [number, number];
   nodes?: number;
   logLevel?: LogLevel | 'silent';
+  /** HOST:PORT for /metrics (FTP and cluster metrics), /healthz and /readyz; none when unset. */
+  adminListen?: string;
 }
 
 export interface RunningQuickstart {
@@ -131,10 +133,15 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     }
     services.tracker.invalidateDevices();
 
-    const jobs = startJobs(store, { client: services.client, log });
+    const registry = createRegistry('quickstart');
+    const cluster = registerClusterMetrics(registry, store);
+    stops.push(() => cluster.stop());
+    const jobs = startJobs(store, { client: services.client, log, onEvent: (e) => cluster.jobEvent(e.type, 'bytes' in e ? e.bytes : undefined) });
     stops.push(() => jobs.stop());
-    const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log });
+    const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
     stops.push(() => ftp.close());
+    const admin = await startAdminEndpoint('quickstart', opts.adminListen, { registry, ready: clusterReadiness(store), log });
+    if (admin) stops.push(() => admin.close());
     return {
       ftp,
       dbUrl,

@@ -2,6 +2,7 @@
 // local storage nodes, jobs, FTP). `npm start` runs it too.
 import type { CommandModule } from 'yargs';
 import { startQuickstart, untilSignal } from '../cluster.ts';
+import { configurable } from '../config/cli.ts';
 import { parsePortRange } from './options.ts';
 
 interface QuickstartArgs {
@@ -10,18 +11,20 @@ interface QuickstartArgs {
   host: string;
   'pasv-ports': string;
   'log-level': string;
+  'admin-listen'?: string;
 }
 
 export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
   command: 'quickstart',
   describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP) in one process',
   builder: (y) =>
-    y
+    configurable('quickstart', y)
       .option('data', { type: 'string', default: './mogftp-data', describe: 'Data directory (database and node storage)' })
       .option('port', { type: 'number', default: 2121, describe: 'FTP control port' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'FTP listen address' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
-      .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
+      .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
+      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
     const qs = await startQuickstart({
       dataDir: args.data,
@@ -29,6 +32,7 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       port: args.port,
       pasvPorts: parsePortRange(args['pasv-ports']),
       logLevel: args['log-level'] as 'warn',
+      adminListen: args['admin-listen'],
     });
     const url = `ftp://demo:demo@${args.host}:${qs.ftp.port}`;
     process.stdout.write(
