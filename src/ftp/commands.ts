@@ -12,19 +12,19 @@ import type { TransferRecord } from './server.ts';
 
 const DATA_CONNECT_TIMEOUT_MS = 15_000;
 
-function volumeOf(conn: FtpConn): Volume {
+export function volumeOf(conn: FtpConn): Volume {
   if (!conn.fs) throw mogError(ErrorCodes.AUTH_FAILED, 'Not logged in');
   return conn.fs.volume;
 }
 
-function replyError(conn: FtpConn, err: unknown): Promise<unknown> {
+export function replyError(conn: FtpConn, err: unknown): Promise<unknown> {
   const { code, message } = replyFor(err);
   if (code === 451) conn.log.error({ err }, 'command failed');
   return conn.reply(code, message);
 }
 
 /** Runs a simple command: any thrown error becomes its mapped reply. */
-function simple(fn: (conn: FtpConn, vol: Volume, arg: string | null) => Promise<[number, string]>): Handler {
+export function simple(fn: (conn: FtpConn, vol: Volume, arg: string | null) => Promise<[number, string]>): Handler {
   return async function (this: FtpConn, { command }) {
     try {
       const [code, message] = await fn(this, volumeOf(this), command.arg);
@@ -35,7 +35,7 @@ function simple(fn: (conn: FtpConn, vol: Volume, arg: string | null) => Promise<
   };
 }
 
-function requireArg(arg: string | null, usage: string): string {
+export function requireArg(arg: string | null, usage: string): string {
   if (!arg) throw mogError(ErrorCodes.INVALID_ARGUMENT, `Syntax error: ${usage}`);
   return arg;
 }
@@ -46,7 +46,7 @@ function controlGone(conn: FtpConn): boolean {
   return !s || s.destroyed || s.readableEnded || !s.writable;
 }
 
-async function dataSocket(conn: FtpConn): Promise<Socket | null> {
+export async function dataSocket(conn: FtpConn): Promise<Socket | null> {
   try {
     return await conn.connector.waitForConnection({ timeout: DATA_CONNECT_TIMEOUT_MS });
   } catch {
@@ -56,7 +56,7 @@ async function dataSocket(conn: FtpConn): Promise<Socket | null> {
 }
 
 /** Wraps a transfer so ABOR and a dropped control connection can interrupt it. */
-async function withTransfer<T>(conn: FtpConn, abort: (reason: Error) => void, run: () => Promise<T>): Promise<T> {
+export async function withTransfer<T>(conn: FtpConn, abort: (reason: Error) => void, run: () => Promise<T>): Promise<T> {
   const onClose = () => abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Control connection closed'));
   conn.mogTransfer = { abort };
   conn.commandSocket.once('close', onClose);

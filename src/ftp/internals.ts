@@ -6,7 +6,8 @@
 //   so a command split across packets became two commands), with ABOR let through at once;
 // - a line longer than MAX_LINE closes the connection instead of growing a buffer.
 import { createRequire } from 'node:module';
-import type { FtpConn, Handler } from './connection.ts';
+import type { Socket } from 'node:net';
+import type { CommandSpec, FtpConn, Handler } from './connection.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -40,6 +41,10 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
   FtpConnection.prototype._handleData = function handleData(this: FtpConn & Record<string, any>, data: Buffer) {
     this._mogPending = this._mogPending ? Buffer.concat([this._mogPending, data]) : data;
     this._mogQueue ??= Promise.resolve();
+    this.mogLastActive = Date.now();
+    // After AUTH, nothing more is parsed until it is answered: the bytes that follow may be a
+    // TLS ClientHello, which tls.ts takes over (takeHeldInput).
+    if (this._mogHold) return;
     for (;;) {
       const pending: Buffer = this._mogPending;
       const nl = pending.indexOf(0x0a);
@@ -62,13 +67,82 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
         this.commands.handle(line);
         continue;
       }
+      this.mogInFlight = (this.mogInFlight ?? 0) + 1;
       this._mogQueue = this._mogQueue.then(
         () => this.commands.handle(line),
         () => this.commands.handle(line),
-      ).catch((err: unknown) => this.log.error({ err }, 'command handler failed'));
+      ).catch((err: unknown) => this.log.error({ err }, 'command handler failed'))
+        .finally(() => {
+          this.mogInFlight = (this.mogInFlight ?? 1) - 1;
+          this.mogLastActive = Date.now();
+        });
+      if (directive === 'AUTH') {
+        this._mogHold = true;
+        this._mogQueue = this._mogQueue.finally(() => {
+          this._mogHold = false;
+          if (this._mogPending?.length && !this.commandSocket.destroyed) this._handleData(Buffer.alloc(0));
+        });
+        return;
+      }
     }
   };
 }
+
+/** Adds or replaces commands with full registry entries (HELP shows syntax and description). */
+export function registerCommands(specs: Record<string, CommandSpec>): void {
+  for (const [directive, spec] of Object.entries(specs)) {
+    const existing = registry[directive];
+    registry[directive] = {
+      ...(existing ?? {}),
+      directive,
+      handler: spec.handler,
+      syntax: spec.syntax,
+      description: spec.description,
+      flags: { ...(existing?.flags ?? {}), no_auth: !!spec.noAuth, feat: undefined },
+    };
+  }
+}
+
+/** Every registered command with its syntax, for HELP. */
+export function registeredCommands(): Array<{ directive: string; syntax: string; description: string }> {
+  return Object.keys(registry)
+    .sort()
+    .map((d) => ({ directive: d, syntax: (registry[d]!.syntax ?? '{{cmd}}').replace('{{cmd}}', d), description: registry[d]!.description ?? '' }));
+}
+
+/** The unparsed bytes held back after AUTH (tls.ts hands them to TLS); clears them. */
+export function takeHeldInput(conn: FtpConn): Buffer | null {
+  const c = conn as FtpConn & Record<string, any>;
+  const held: Buffer | null = c._mogPending ?? null;
+  c._mogPending = null;
+  return held;
+}
+
+/** Moves the control connection onto `socket` (AUTH TLS): its data feeds the command parser. */
+export function attachControlSocket(conn: FtpConn, socket: Socket): void {
+  const c = conn as FtpConn & Record<string, any>;
+  c.commandSocket = socket;
+  socket.on('data', (data: Buffer) => c._handleData(data));
+}
+
+/** ftp-srv's per-connection setup (greeting, Connection object), for sockets we accept ourselves. */
+export function connectionHandlerOf(server: any): (socket: Socket) => void {
+  const handler = server.server.listeners('connection')[0];
+  if (typeof handler !== 'function') throw new Error('ftp-srv connection handler not found');
+  return handler;
+}
+
+/**
+ * The client's address: what a PROXY protocol header said (listeners.ts marks the socket), else
+ * the peer address. Cached, since AUTH TLS replaces the socket.
+ */
+Object.defineProperty(FtpConnection.prototype, 'ip', {
+  configurable: true,
+  get(this: Record<string, any>) {
+    this._mogIp ??= this.commandSocket?.mogClientIp ?? this.commandSocket?.remoteAddress;
+    return this._mogIp;
+  },
+});
 
 /** Drops Telnet IAC sequences (clients send IP/Synch before an urgent ABOR). */
 function stripTelnet(line: Buffer): Buffer {

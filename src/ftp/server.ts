@@ -1,20 +1,26 @@
 // The FTP front-end: ftp-srv for the protocol, one Volume per login for everything else.
 // Front-ends keep no state of their own beyond open connections: any number can serve one cluster.
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { describeError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import type { Tracker } from '../tracker/tracker.ts';
 import { Volume } from '../vfs/volume.ts';
 import { fileCommands } from './commands.ts';
+import { protocolCommands } from './commands/index.ts';
 import type { FtpConn } from './connection.ts';
-import { FtpSrv, patchFtpSrv } from './internals.ts';
+import { FtpSrv, patchFtpSrv, registerCommands } from './internals.ts';
+import { serveFtp } from './listeners.ts';
+import type { ProtocolOptions } from './settings.ts';
 
-export interface FtpServerOptions {
+export interface FtpServerOptions extends ProtocolOptions {
   tracker: Tracker;
   client: StorageClient;
   host: string;
   port: number;
-  /** Address announced in PASV replies; loopback clients are told their own address. */
+  /**
+   * Address announced in PASV replies: `ADDR`, or per client network `CIDR=ADDR,...,ADDR`
+   * (address.ts). Loopback clients get loopback; unset = the address the client connected to.
+   */
   pasvAddress?: string;
   /** Passive port range; [0, 0] lets the OS pick (tests). */
   pasvPorts?: [number, number];
@@ -52,12 +58,16 @@ export interface TransferRecord {
 
 export interface RunningFtpServer {
   port: number;
+  /** Implicit FTPS port, when configured. */
+  ftpsPort: number | null;
   host: string;
-  close(): Promise<void>;
+  /** Stops accepting, lets transfers run up to `graceMs` (default shutdownGraceMs), aborts the rest. */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtpServer> {
   patchFtpSrv(fileCommands);
+  registerCommands(protocolCommands);
   const log = opts.log ?? (() => {});
   const [pasvMin, pasvMax] = opts.pasvPorts ?? [0, 0];
   const before = signalListeners();
@@ -106,13 +116,10 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
     log('debug', 'client error', { context, error: error?.message });
   });
 
-  await server.listen();
-  const address = server.server.address() as AddressInfo;
-  return {
-    port: address.port,
-    host: opts.host,
-    close: () => Promise.resolve(server.close()).then(() => undefined),
-  };
+  // Our own listeners (listeners.ts) replace server.listen(): PROXY protocol, limits, implicit
+  // TLS, and a graceful close that ftp-srv's close() (which drops every connection) lacks.
+  const listening = await serveFtp(server, opts, log);
+  return { port: listening.port, ftpsPort: listening.ftpsPort, host: opts.host, close: listening.close };
 }
 
 function pasvAddressFor(clientIp: string, configured: string): string {

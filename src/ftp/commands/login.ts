@@ -1,0 +1,48 @@
+// USER and PASS with the protections ftp-srv lacks: TLS first when required, at most three
+// PASS tries per connection, and per-address throttling of failed logins (limits.ts).
+import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
+import { DEFAULTS, settingsOf, stateOf } from '../settings.ts';
+
+const TLS_FIRST = 'This server requires TLS: send AUTH TLS first';
+
+const user: Handler = function (this: FtpConn, { command }) {
+  if (settingsOf(this).requireTls && !stateOf(this).tls) return this.reply(530, TLS_FIRST);
+  if (this.authenticated) return this.reply(503, 'Already logged in');
+  const name = (command.arg ?? '').trim();
+  if (!name) return this.reply(501, 'Syntax: USER <name>');
+  this.username = name;
+  return this.reply(331, `Password required for ${name.replace(/[\r\n]/g, '')}`);
+};
+
+const pass: Handler = async function (this: FtpConn, { command }) {
+  const settings = settingsOf(this);
+  const state = stateOf(this);
+  if (settings.requireTls && !state.tls) return this.reply(530, TLS_FIRST);
+  if (this.authenticated) return this.reply(503, 'Already logged in');
+  if (!this.username) return this.reply(503, 'Send USER first');
+  const ip = this.ip ?? '';
+  if (settings.throttle.bannedFor(ip) > 0) {
+    await this.reply(421, 'Too many failed logins from your address; try again later');
+    return this.commandSocket.destroy();
+  }
+  const username = this.username;
+  this.username = undefined;
+  try {
+    await this.login(username, command.arg ?? '');
+    return this.reply(230, 'Logged in');
+  } catch (err) {
+    state.passFailures++;
+    const banned = settings.throttle.fail(ip);
+    const message = (err as Error)?.message || 'Login incorrect';
+    if (banned || state.passFailures >= DEFAULTS.maxPassTries) {
+      await this.reply(530, `${message}; too many failed logins, closing the connection`);
+      return this.commandSocket.destroy();
+    }
+    return this.reply(530, message);
+  }
+};
+
+export const loginCommands: Record<string, CommandSpec> = {
+  USER: { handler: user, noAuth: true, syntax: 'USER <name>', description: 'Name to log in as' },
+  PASS: { handler: pass, noAuth: true, syntax: 'PASS <password>', description: 'Password (at most 3 tries per connection)' },
+};

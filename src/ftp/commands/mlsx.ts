@@ -1,0 +1,91 @@
+// MLSD and MLST (RFC 3659): machine-readable listings with the facts a client asked for
+// (OPTS MLST). Permissions are what this user may do: none of the writing ones when read-only.
+import { ErrorCodes, mogError } from '../../errors.ts';
+import type { VolumeStat } from '../../vfs/volume.ts';
+import { dataSocket, replyError, volumeOf, withTransfer } from '../commands.ts';
+import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
+import { sendLines } from '../data.ts';
+import { ftpTime } from '../listing.ts';
+import { oneLine } from '../replies.ts';
+import { MLST_FACTS, stateOf } from '../settings.ts';
+
+/** `type=file;size=3;...;` with the selected facts, in the order FEAT lists them. */
+export function mlstFacts(stat: VolumeStat, selected: Set<string>, readOnly: boolean): string {
+  const dir = stat.kind === 'dir';
+  const values: Record<(typeof MLST_FACTS)[number], string | null> = {
+    type: dir ? 'dir' : 'file',
+    size: dir ? null : String(stat.size),
+    modify: ftpTime(stat.mtime),
+    perm: dir ? (readOnly ? 'el' : 'cdeflmp') : readOnly ? 'r' : 'adfrw',
+    unique: `m${stat.id.toString(16)}`,
+    'UNIX.mode': '0' + (stat.mode || (dir ? 0o755 : 0o644)).toString(8).padStart(3, '0'),
+  };
+  let out = '';
+  for (const fact of MLST_FACTS) {
+    const value = values[fact];
+    if (value !== null && selected.has(fact.toLowerCase())) out += `${fact}=${value};`;
+  }
+  return out;
+}
+
+function argOrCwd(arg: string | null): string {
+  return arg === null || arg.trim() === '' ? '.' : arg;
+}
+
+const mlsd: Handler = async function (this: FtpConn, { command }) {
+  let entries: AsyncGenerator<VolumeStat>;
+  let first: IteratorResult<VolumeStat>;
+  let readOnly: boolean;
+  try {
+    const vol = volumeOf(this);
+    readOnly = vol.readOnly;
+    const path = argOrCwd(command.arg);
+    const target = await vol.stat(path);
+    if (target.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${target.name} is not a directory (use MLST for a file)`);
+    entries = vol.list(path);
+    first = await entries.next();
+  } catch (err) {
+    return replyError(this, err);
+  }
+  const socket = await dataSocket(this);
+  if (!socket) return;
+  const selected = stateOf(this).mlstFacts;
+  async function* lines() {
+    let item = first;
+    while (!item.done) {
+      yield `${mlstFacts(item.value, selected, readOnly)} ${item.value.name}`;
+      item = await entries.next();
+    }
+  }
+  try {
+    await withTransfer(this, (reason) => socket.destroy(reason), async () => {
+      await this.reply(150, 'Here comes the MLSD listing');
+      try {
+        await sendLines(lines(), socket);
+      } catch (err) {
+        return replyError(this, err);
+      }
+      return this.reply(226, 'MLSD complete');
+    });
+  } finally {
+    this.connector.end();
+  }
+};
+
+const mlst: Handler = async function (this: FtpConn, { command }) {
+  try {
+    const vol = volumeOf(this);
+    const path = argOrCwd(command.arg);
+    const stat = await vol.stat(path);
+    const shown = oneLine('/' + vol.resolve(path).join('/'));
+    const facts = mlstFacts(stat, stateOf(this).mlstFacts, vol.readOnly);
+    return this.reply(250, `Listing ${shown}`, { raw: true, message: ` ${facts} ${shown}` }, 'End');
+  } catch (err) {
+    return replyError(this, err);
+  }
+};
+
+export const mlsxCommands: Record<string, CommandSpec> = {
+  MLSD: { handler: mlsd, syntax: 'MLSD [<directory>]', description: 'Machine-readable directory listing (RFC 3659) over a data connection' },
+  MLST: { handler: mlst, syntax: 'MLST [<path>]', description: 'Machine-readable facts of one file or directory (RFC 3659)' },
+};

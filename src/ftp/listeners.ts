@@ -1,0 +1,176 @@
+// The control listeners and the server's life cycle. We accept connections ourselves (ftp-srv's
+// own listener is never started) so that, before ftp-srv sees a socket, we can read a PROXY
+// header, refuse banned or surplus clients with a clear 421, and start implicit TLS; and so that
+// mogftp owns shutdown: stop accepting, let running transfers finish for a grace time, then
+// abort the rest (aborted uploads commit nothing) and close every connection with 421.
+import { createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, mogError } from '../errors.ts';
+import type { Tracker } from '../tracker/tracker.ts';
+import { parsePasvRules } from './address.ts';
+import type { FtpConn } from './connection.ts';
+import { connectionHandlerOf } from './internals.ts';
+import { ConnectionLimits, LoginThrottle, isBusy, watchIdle } from './limits.ts';
+import { readProxyHeader } from './proxy-protocol.ts';
+import { DEFAULTS, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
+import { loadTlsContext, serverTls } from './tls.ts';
+
+type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export interface ServeOptions extends ProtocolOptions {
+  tracker: Tracker;
+  host: string;
+  port: number;
+  pasvAddress?: string;
+  pasvPorts?: [number, number];
+}
+
+export interface Listening {
+  port: number;
+  ftpsPort: number | null;
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+/** Marks on an accepted socket, read by internals.ts (client address) and the connect hook. */
+interface Marked {
+  mogClientIp?: string;
+  mogRaw?: Socket;
+  mogImplicit?: boolean;
+}
+
+export function buildSettings(opts: ServeOptions): FtpSettings {
+  if (!!opts.tlsCert !== !!opts.tlsKey) throw mogError(ErrorCodes.INVALID_ARGUMENT, 'Give both --tls-cert and --tls-key, or neither');
+  const tls = opts.tlsCert && opts.tlsKey ? { context: loadTlsContext(opts.tlsCert, opts.tlsKey) } : null;
+  if (!tls && (opts.requireTls || opts.ftpsPort !== undefined))
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, 'FTPS options need a TLS certificate and key (--tls-cert, --tls-key)');
+  let pasvRules;
+  try {
+    pasvRules = parsePasvRules(opts.pasvAddress);
+  } catch (err) {
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `--pasv-address: ${(err as Error).message}`);
+  }
+  return {
+    host: opts.host,
+    tracker: opts.tracker,
+    tls,
+    requireTls: !!opts.requireTls,
+    requireTlsSessionReuse: !!opts.requireTlsSessionReuse,
+    allowForeignDataAddress: !!opts.allowForeignDataAddress,
+    pasvRules,
+    pasvPorts: opts.pasvPorts ?? [0, 0],
+    idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    dataTimeoutMs: opts.dataTimeoutMs ?? DEFAULTS.dataTimeoutMs,
+    throttle: new LoginThrottle(opts.loginThrottle ?? DEFAULTS.loginThrottle),
+    proxyProtocol: !!opts.proxyProtocol,
+    closing: false,
+  };
+}
+
+/** Starts the plain (and, if configured, implicit FTPS) listeners for an ftp-srv server. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promise<Listening> {
+  const settings = buildSettings(opts);
+  ftpSrv.mog = settings;
+  const handler = connectionHandlerOf(ftpSrv);
+  const limits = new ConnectionLimits({ maxConnections: opts.maxConnections ?? 0, maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? 0 });
+  const open = new Set<FtpConn>();
+
+  ftpSrv.on('connect', ({ connection }: { connection: FtpConn }) => {
+    const socket = connection.commandSocket as Socket & Marked;
+    const state = stateOf(connection);
+    state.raw = socket.mogRaw ?? socket;
+    if (socket.mogImplicit) {
+      state.tls = true;
+      state.pbsz = true;
+      state.prot = 'P';
+      connection.secure = true;
+    }
+    watchIdle(connection, settings.idleTimeoutMs);
+    open.add(connection);
+    state.raw.once('close', () => open.delete(connection));
+  });
+
+  const refuse = (socket: Socket, text: string) => {
+    socket.end(`421 ${text}\r\n`);
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+
+  const accept = async (raw: Socket, implicit: boolean) => {
+    raw.on('error', () => {});
+    if (settings.closing) return raw.destroy();
+    raw.setNoDelay(true);
+    let client = raw.remoteAddress ?? '';
+    if (settings.proxyProtocol) {
+      try {
+        const proxied = await readProxyHeader(raw, DEFAULTS.proxyHeaderTimeoutMs);
+        if (proxied) client = proxied.sourceAddress;
+      } catch (err) {
+        log('warn', 'connection without a valid PROXY header refused', { peer: raw.remoteAddress, error: (err as Error).message });
+        return raw.destroy();
+      }
+    }
+    const socket: Socket & Marked = implicit && settings.tls ? serverTls(raw, settings.tls.context) : raw;
+    socket.mogClientIp = client;
+    socket.mogRaw = raw;
+    socket.mogImplicit = implicit;
+    if (settings.throttle.bannedFor(client) > 0) {
+      log('info', 'connection refused: too many failed logins', { ip: client });
+      return refuse(socket, 'Too many failed logins from your address; try again later');
+    }
+    const why = limits.admit(client);
+    if (why) {
+      log('info', 'connection refused', { ip: client, reason: why });
+      return refuse(socket, why);
+    }
+    raw.once('close', () => limits.release(client));
+    handler(socket);
+  };
+
+  const servers: Server[] = [];
+  const listen = async (port: number, implicit: boolean) => {
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => void accept(socket, implicit));
+    server.on('error', (err) => log('error', 'FTP listener error', { error: err.message }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    servers.push(server);
+    return (server.address() as { port: number }).port;
+  };
+
+  try {
+    const port = await listen(opts.port, false);
+    const ftpsPort = opts.ftpsPort !== undefined && settings.tls ? await listen(opts.ftpsPort, true) : null;
+    return { port, ftpsPort, close: (o = {}) => shutdown(o.graceMs ?? opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs) };
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+
+  async function shutdown(graceMs: number): Promise<void> {
+    if (settings.closing) return;
+    settings.closing = true;
+    const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closeConn = (c: FtpConn) => {
+      open.delete(c);
+      void Promise.resolve(c.close(421, 'Server shutting down; please reconnect later')).catch(() => c.commandSocket.destroy());
+    };
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      for (const c of [...open]) if (!isBusy(c)) closeConn(c);
+      if (open.size === 0 || Date.now() >= deadline) break;
+      await sleep(50);
+    }
+    if (open.size) {
+      log('warn', 'shutdown grace time over: aborting running transfers', { connections: open.size });
+      for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
+      const abortDeadline = Date.now() + 2000;
+      while ([...open].some(isBusy) && Date.now() < abortDeadline) await sleep(50);
+      for (const c of [...open]) closeConn(c);
+    }
+    await Promise.all(stopped);
+  }
+}

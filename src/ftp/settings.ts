@@ -1,0 +1,103 @@
+// What an FTP front-end can be configured with beyond host and port, the resolved per-server
+// settings our command handlers read (hung on the ftp-srv server object, since ftp-srv's
+// command registry is shared by every server in the process), and per-connection state.
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { Tracker } from '../tracker/tracker.ts';
+import type { PasvRule } from './address.ts';
+import type { FtpConn } from './connection.ts';
+import type { LoginThrottle } from './limits.ts';
+
+export interface ProtocolOptions {
+  /** PEM certificate chain and key files; with both, FTPS is offered (AUTH TLS). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Implicit FTPS (TLS from the first byte) on this port of the same host; needs TLS. */
+  ftpsPort?: number;
+  /** Refuse USER/PASS before AUTH TLS, and data connections without PROT P. */
+  requireTls?: boolean;
+  /** Refuse a TLS data connection that did not resume the control connection's session. */
+  requireTlsSessionReuse?: boolean;
+  /** Let PORT/EPRT name an address other than the client's own (FXP); off by default. */
+  allowForeignDataAddress?: boolean;
+  /** Connections served at once, in total and from one client address (0 = unlimited). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  /** Close a control connection after this long without a command (never during a command). */
+  idleTimeoutMs?: number;
+  /** Abort a data connection that makes no progress for this long. */
+  dataTimeoutMs?: number;
+  /** After `limit` failed logins from one address within `windowMs`, refuse it for `banMs`. */
+  loginThrottle?: { limit: number; windowMs: number; banMs: number };
+  /** Expect a PROXY protocol v1/v2 header (HAProxy) on every control connection. */
+  proxyProtocol?: boolean;
+  /** On close, how long running transfers may go on before they are aborted. */
+  shutdownGraceMs?: number;
+}
+
+export const DEFAULTS = {
+  idleTimeoutMs: 300_000,
+  dataTimeoutMs: 120_000,
+  pasvAcceptTimeoutMs: 60_000,
+  loginThrottle: { limit: 10, windowMs: 60_000, banMs: 300_000 },
+  maxPassTries: 3,
+  shutdownGraceMs: 10_000,
+  proxyHeaderTimeoutMs: 5_000,
+} as const;
+
+/** Resolved settings of one server, read by the handlers through `settingsOf(conn)`. */
+export interface FtpSettings {
+  host: string;
+  tracker: Tracker;
+  tls: { context: SecureContext } | null;
+  requireTls: boolean;
+  requireTlsSessionReuse: boolean;
+  allowForeignDataAddress: boolean;
+  pasvRules: PasvRule[];
+  pasvPorts: [number, number];
+  idleTimeoutMs: number;
+  dataTimeoutMs: number;
+  throttle: LoginThrottle;
+  proxyProtocol: boolean;
+  closing: boolean;
+}
+
+export type HashAlg = 'SHA-256' | 'SHA-1' | 'MD5' | 'CRC32';
+export const HASH_ALGS: HashAlg[] = ['SHA-256', 'SHA-1', 'MD5', 'CRC32'];
+export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'UNIX.mode'] as const;
+
+/** Protocol state of one control connection. */
+export interface ConnState {
+  /** The accepted TCP socket (under any TLS layer). */
+  raw: Socket;
+  /** The control connection is TLS (AUTH TLS done, or implicit FTPS). */
+  tls: boolean;
+  pbsz: boolean;
+  /** Data channel protection: C(lear) or P(rivate). */
+  prot: 'C' | 'P';
+  hashAlg: HashAlg;
+  mlstFacts: Set<string>;
+  passFailures: number;
+  /** After EPSV ALL only EPSV may set up data connections (RFC 2428). */
+  epsvAll: boolean;
+}
+
+export function settingsOf(conn: FtpConn): FtpSettings {
+  const s = (conn.server as { mog?: FtpSettings }).mog;
+  if (!s) throw new Error('mogftp settings missing on the ftp-srv server');
+  return s;
+}
+
+export function stateOf(conn: FtpConn): ConnState {
+  conn.mogState ??= {
+    raw: conn.commandSocket,
+    tls: false,
+    pbsz: false,
+    prot: 'C',
+    hashAlg: 'SHA-256',
+    mlstFacts: new Set(MLST_FACTS.map((f) => f.toLowerCase())),
+    passFailures: 0,
+    epsvAll: false,
+  };
+  return conn.mogState;
+}
