@@ -287,6 +287,37 @@ export interface Store {
   removeDavLock(token: string): Promise<boolean>;
   /** Removes every lock rooted at `path` or below it (after DELETE or MOVE); returns how many. */
   removeDavLocksUnder(domainId: number, path: string): Promise<number>;
+
+  // --- repair: fsck, drain, rebalance, class changes, the operator's views ---------------
+  /** Appends fsck findings, in order, in one transaction. */
+  addFsckEvents(events: NewFsckEvent[]): Promise<void>;
+  /** Findings in id order, those with id > afterId (default 0), optionally of one fid. */
+  listFsckEvents(opts: { afterId?: number; fid?: number; limit: number }): Promise<FsckEvent[]>;
+  /** How many findings of each code have id > afterId (default 0). */
+  countFsckEvents(afterId?: number): Promise<Record<string, number>>;
+  /** The highest finding id so far, 0 when there is none (a run counts only what comes after). */
+  lastFsckEventId(): Promise<number>;
+  /** Removes every finding; returns how many went. */
+  clearFsckEvents(): Promise<number>;
+  /** Sets the file's cached devcount to its number of replica rows; null if the file is gone. */
+  fixDevcount(fid: number): Promise<{ before: number; after: number } | null>;
+  /** Live fids of a class, ascending, paged by fid. */
+  fidsOfClass(classId: number, afterFid: number, limit: number): Promise<number[]>;
+  /** enqueue() for many fids in one transaction (at most 1000 per call). */
+  enqueueMany(queue: QueueName, fids: number[], opts?: { delayMs?: number; now?: number }): Promise<void>;
+  /**
+   * Removes a replica record only if at least `minOthers` OTHER replicas of the fid stay on
+   * devices that count (alive or readonly, on an alive host). Serialised per fid: two processes
+   * trimming different copies of one file cannot both pass the check. False (and nothing
+   * removed) when the check fails or the file is gone; true when removed or already absent.
+   */
+  removeReplicaIfCovered(fid: number, devid: number, minOthers: number): Promise<boolean>;
+  /** Sets a setting only if it holds `expected` now (null: absent); returns whether it did. */
+  compareAndSetSetting(key: string, expected: string | null, value: string): Promise<boolean>;
+  /** Live files, their bytes, and how many have fewer counted copies than their class wants. */
+  fileStats(): Promise<FileStats>;
+  /** Replica records and their bytes per device; devices holding nothing are left out. */
+  deviceUsage(): Promise<DeviceUsage[]>;
 }
 
 /** A WebDAV dead property: `value` is the XML content of the property element, as stored. */
@@ -319,4 +350,43 @@ export interface NewDavLock {
 
 export interface DavLock extends NewDavLock {
   expiresAt: number;
+}
+
+export type FsckCode =
+  | 'NOPA' // no intact copy anywhere: the file cannot be repaired (its damaged copies are left alone)
+  | 'POVI' // policy violation: too few copies, or not on enough hosts, or too many
+  | 'MISS' // a recorded copy is not on its node
+  | 'BLEN' // a copy has the wrong length
+  | 'BSUM' // a copy has the wrong checksum
+  | 'BCNT' // the cached devcount disagreed with the replica records
+  | 'REPL' // replication was queued (or a bad copy was dropped and is being replaced)
+  | 'SRCH' // no intact recorded copy: every device is searched for one
+  | 'FOND' // the search found an intact copy, now recorded
+  | 'NSUM' // no checksum stored although the class has an algorithm
+  | 'GONE'; // a copy was dropped because it was bad and a good copy exists
+
+export interface NewFsckEvent {
+  at: number;
+  fid: number;
+  devid: number | null;
+  code: FsckCode;
+  /** One line for the operator. */
+  detail: string;
+}
+
+export interface FsckEvent extends NewFsckEvent {
+  id: number;
+}
+
+export interface FileStats {
+  files: number;
+  bytes: number;
+  /** Files with fewer copies on alive/readonly devices of alive hosts than their mindevcount. */
+  underReplicated: number;
+}
+
+export interface DeviceUsage {
+  devid: number;
+  replicas: number;
+  bytes: number;
 }
