@@ -5,6 +5,34 @@ import { after, before, describe, test } from 'node:test';
 import { curl, ftpUrl, ftplib } from '../harness/clients.ts';
 import { BACKENDS, startTestCluster, type TestCluster } from '../harness/cluster.ts';
 import { ROOT_ID } from '../../src/tracker/types.ts';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** A real `mogftp ftp` process on the cluster's database. */
+async function startFtpProcess(dbUrl: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'mogftp.js');
+  const proc = spawn(process.execPath, [bin, 'ftp', '--db', dbUrl, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const deadline = Date.now() + 30_000;
+  let m: RegExpMatchArray | null = null;
+  while (!(m = /listening on ftp:\/\/127\.0\.0\.1:(\d+)/.exec(out))) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`mogftp ftp did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port: Number(m[1]),
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 /** Runs ftplib commands and returns each reply (or error reply) as text. */
 async function replies(c: TestCluster, cmds: string[], user = 'demo', password = 'demo'): Promise<string[]> {
@@ -172,17 +200,21 @@ for (const backend of BACKENDS) {
       assert.equal(names.stdout.split(/\r?\n/).filter(Boolean).length, 10_000);
     });
 
-    test('two front-ends on one database see each other\'s writes at once', async () => {
-      const other = await c.startFrontend();
-      const up = await curl(['-T', '-', ftpUrl(other.port, '/from-other.txt')], { input: 'via the second front-end' });
-      assert.equal(up.code, 0, up.stderr);
-      assert.equal(await get(c, '/from-other.txt'), 'via the second front-end');
-      await put(c, 'from-first.txt', 'via the first');
-      const back = await curl([ftpUrl(other.port, '/from-first.txt')]);
-      assert.equal(back.stdout, 'via the first');
-      const r = await ftplib(other.port, `ftp.delete('from-first.txt'); print('ok')`);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match((await replies(c, ['SIZE from-first.txt']))[0]!, /^550 /);
+    test('two front-ends (a second `mogftp ftp` process) on one database see each other\'s writes at once', async () => {
+      const other = await startFtpProcess(c.dbUrl);
+      try {
+        const up = await curl(['-T', '-', ftpUrl(other.port, '/from-other.txt')], { input: 'via the second front-end' });
+        assert.equal(up.code, 0, up.stderr);
+        assert.equal(await get(c, '/from-other.txt'), 'via the second front-end');
+        await put(c, 'from-first.txt', 'via the first');
+        const back = await curl([ftpUrl(other.port, '/from-first.txt')]);
+        assert.equal(back.stdout, 'via the first');
+        const r = await ftplib(other.port, `ftp.delete('from-first.txt'); print('ok')`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match((await replies(c, ['SIZE from-first.txt']))[0]!, /^550 /);
+      } finally {
+        await other.stop();
+      }
     });
   });
 }
