@@ -32,8 +32,13 @@ import type {
   DavProp,
   DavPropPatch,
   NewDavLock,
+  DeviceUsage,
+  FileStats,
+  FsckEvent,
+  NewFsckEvent,
 } from '../types.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
+import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
 import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
@@ -105,11 +110,13 @@ export class SqlStore implements Store {
   private readonly d: Dialect;
 
   private readonly dav: DavWork;
+  private readonly repair: RepairWork;
 
   constructor(private readonly driver: Driver) {
     this.kind = driver.kind;
     this.d = driver.dialect;
     this.dav = new DavWork(driver.dialect);
+    this.repair = new RepairWork(driver.dialect);
   }
 
   async migrate(): Promise<number> {
@@ -780,7 +787,7 @@ export class SqlStore implements Store {
       if (rows.length === 0) return [];
       const fids = rows.map((r) => num(r.fid));
       yield* run(
-        `UPDATE queue SET lease_owner = ?, lease_until = ? WHERE queue = ? AND fid IN ${placeholders(fids.length)}`,
+        `UPDATE queue SET lease_owner = ?, lease_until = ?, requeued = 0 WHERE queue = ? AND fid IN ${placeholders(fids.length)}`,
         owner, leaseUntil, queue, ...fids,
       );
       return rows.map((r) => ({ ...toQueueItem(r), leaseOwner: owner, leaseUntil }));
@@ -789,6 +796,14 @@ export class SqlStore implements Store {
 
   async complete(queue: QueueName, fid: number, owner: string): Promise<boolean> {
     return this.driver.write(function* () {
+      // Asked for again while we worked (requeued): the new request may need work we did not do,
+      // so the item stays, released and due; failcount starts over as for a fresh request.
+      const kept = yield* run(
+        `UPDATE queue SET lease_owner = NULL, lease_until = NULL, requeued = 0, failcount = 0
+         WHERE queue = ? AND fid = ? AND lease_owner = ? AND requeued = 1`,
+        queue, fid, owner,
+      );
+      if (kept.changes > 0) return true;
       const { changes } = yield* run('DELETE FROM queue WHERE queue = ? AND fid = ? AND lease_owner = ?', queue, fid, owner);
       return changes > 0;
     });
@@ -798,7 +813,7 @@ export class SqlStore implements Store {
     const nextTry = checkTime('Now', opts.now) + checkInt('Delay', opts.delayMs, 0);
     return this.driver.write(function* () {
       const { changes } = yield* run(
-        `UPDATE queue SET lease_owner = NULL, lease_until = NULL, failcount = failcount + 1, nexttry = ?
+        `UPDATE queue SET lease_owner = NULL, lease_until = NULL, requeued = 0, failcount = failcount + 1, nexttry = ?
          WHERE queue = ? AND fid = ? AND lease_owner = ?`,
         nextTry, queue, fid, owner,
       );
@@ -952,6 +967,82 @@ export class SqlStore implements Store {
     return this.driver.write(() => this.dav.removeUnder(domainId, path));
   }
 
+  // --- repair (the SQL lives in repair.ts) ------------------------------------------------
+
+  async addFsckEvents(events: NewFsckEvent[]): Promise<void> {
+    const checked = checkFsckEvents(events);
+    if (checked.length === 0) return;
+    return this.driver.write(() => this.repair.addFsckEvents(checked));
+  }
+
+  async listFsckEvents(opts: { afterId?: number; fid?: number; limit: number }): Promise<FsckEvent[]> {
+    const afterId = checkInt('Event id', opts.afterId ?? 0, 0);
+    if (opts.fid !== undefined) checkId('Fid', opts.fid);
+    const limit = checkLimit(opts.limit);
+    return this.driver.read(() => this.repair.listFsckEvents(afterId, opts.fid, limit));
+  }
+
+  async countFsckEvents(afterId = 0): Promise<Record<string, number>> {
+    checkInt('Event id', afterId, 0);
+    return this.driver.read(() => this.repair.countFsckEvents(afterId));
+  }
+
+  async lastFsckEventId(): Promise<number> {
+    return this.driver.read(() => this.repair.lastFsckEventId());
+  }
+
+  async clearFsckEvents(): Promise<number> {
+    return this.driver.write(() => this.repair.clearFsckEvents());
+  }
+
+  async fixDevcount(fid: number): Promise<{ before: number; after: number } | null> {
+    checkId('Fid', fid);
+    return this.driver.write(() => this.repair.fixDevcount(fid));
+  }
+
+  async fidsOfClass(classId: number, afterFid: number, limit: number): Promise<number[]> {
+    checkId('Class id', classId);
+    checkInt('Fid', afterFid, 0);
+    checkLimit(limit);
+    return this.driver.read(() => this.repair.fidsOfClass(classId, afterFid, limit));
+  }
+
+  async enqueueMany(queue: QueueName, fids: number[], opts: { delayMs?: number; now?: number } = {}): Promise<void> {
+    checkQueue(queue);
+    if (!Array.isArray(fids) || fids.length > 1000) throw invalid('enqueueMany takes a list of at most 1000 fids');
+    fids.forEach((f) => checkId('Fid', f));
+    const nextTry = (opts.now ?? Date.now()) + (opts.delayMs ?? 0);
+    checkTime('Next try', nextTry);
+    const self = this;
+    if (fids.length === 0) return;
+    return this.driver.write(function* () {
+      // Ascending order: two processes queueing overlapping lists lock rows in one order.
+      for (const fid of [...new Set(fids)].sort((a, b) => a - b)) yield* self.enqueueWork(queue, fid, [], nextTry);
+    });
+  }
+
+  async removeReplicaIfCovered(fid: number, devid: number, minOthers: number): Promise<boolean> {
+    checkId('Fid', fid);
+    checkId('Device id', devid);
+    const floor = checkMinOthers(minOthers);
+    return this.driver.write(() => this.repair.removeReplicaIfCovered(fid, devid, floor));
+  }
+
+  async compareAndSetSetting(key: string, expected: string | null, value: string): Promise<boolean> {
+    checkLabel('Setting name', key);
+    if (typeof value !== 'string' || (expected !== null && typeof expected !== 'string'))
+      throw invalid('A setting value must be a string');
+    return this.driver.write(() => this.repair.compareAndSetSetting(key, expected, value));
+  }
+
+  async fileStats(): Promise<FileStats> {
+    return this.driver.read(() => this.repair.fileStats());
+  }
+
+  async deviceUsage(): Promise<DeviceUsage[]> {
+    return this.driver.read(() => this.repair.deviceUsage());
+  }
+
   // --- shared pieces of work ------------------------------------------------------------
 
   /** Checks that `parentId` is a directory of the domain (or its root) and keeps it so until commit. */
@@ -986,13 +1077,22 @@ export class SqlStore implements Store {
         queue, fid, encodeDevids(mine), nextTry,
       );
       if (ins.changes > 0) return;
-      const cur = yield* get(`SELECT devids, nexttry FROM queue WHERE queue = ? AND fid = ?${this.d.forUpdate}`, queue, fid);
+      const cur = yield* get(
+        `SELECT devids, nexttry, lease_owner, requeued FROM queue WHERE queue = ? AND fid = ?${this.d.forUpdate}`,
+        queue, fid,
+      );
       if (!cur) continue;
       const had = decodeDevids(cur.devids);
       const merged = uniqueDevids([...had, ...mine]);
       const earliest = Math.min(num(cur.nexttry), nextTry);
-      if (merged.length !== had.length || earliest !== num(cur.nexttry)) {
-        yield* run('UPDATE queue SET devids = ?, nexttry = ? WHERE queue = ? AND fid = ?', encodeDevids(merged), earliest, queue, fid);
+      // A leased item is being worked on from a look taken before this request: flag it so
+      // that its completion keeps it queued (the holder may have missed what we ask for).
+      const requeued = cur.lease_owner != null ? 1 : num(cur.requeued);
+      if (merged.length !== had.length || earliest !== num(cur.nexttry) || requeued !== num(cur.requeued)) {
+        yield* run(
+          'UPDATE queue SET devids = ?, nexttry = ?, requeued = ? WHERE queue = ? AND fid = ?',
+          encodeDevids(merged), earliest, requeued, queue, fid,
+        );
       }
       return;
     }

@@ -1,0 +1,133 @@
+// The store's repair section: the fsck log, devcount fixes, guarded replica removal, settings
+// compare-and-set and the statistics behind `mogftp admin stats`. Units of work over the Driver
+// seam like the rest of sql-store.ts; SqlStore's methods only check arguments and wrap these.
+import { ErrorCodes, mogError } from '../../errors.ts';
+import type { DeviceUsage, FileStats, FsckCode, FsckEvent, NewFsckEvent } from '../types.ts';
+import type { Dialect, Work } from './driver.ts';
+import { all, get, run } from './driver.ts';
+import { checkId, checkInt, checkTime, num, numOrNull, str } from './rows.ts';
+
+const invalid = (msg: string) => mogError(ErrorCodes.INVALID_ARGUMENT, msg);
+
+const FSCK_CODES: readonly FsckCode[] = ['NOPA', 'POVI', 'MISS', 'BLEN', 'BSUM', 'BCNT', 'REPL', 'SRCH', 'FOND', 'NSUM', 'GONE'];
+/** Longer details are cut: the log is for people, and one line says enough. */
+const MAX_DETAIL_CHARS = 1000;
+const FSCK_COLS = 'id, at, fid, devid, code, detail';
+
+/** Copies that count toward a class: the same rule as the placement policy's. */
+const COUNTED_DEVICE = `d.status IN ('alive', 'readonly') AND h.status = 'alive'`;
+
+export function checkFsckEvents(events: NewFsckEvent[]): NewFsckEvent[] {
+  if (!Array.isArray(events)) throw invalid('fsck events must be a list');
+  return events.map((e) => {
+    checkTime('Event time', e.at);
+    checkId('Fid', e.fid);
+    if (e.devid !== null) checkId('Device id', e.devid);
+    if (!FSCK_CODES.includes(e.code)) throw invalid(`Unknown fsck event code ${JSON.stringify(e.code)}`);
+    if (typeof e.detail !== 'string') throw invalid('An fsck event needs a detail text');
+    const detail = e.detail.replace(/[\r\n]+/g, ' ');
+    return { ...e, detail: detail.length > MAX_DETAIL_CHARS ? detail.slice(0, MAX_DETAIL_CHARS - 1) + '…' : detail };
+  });
+}
+
+const toFsckEvent = (r: Record<string, unknown>): FsckEvent => ({
+  id: num(r.id),
+  at: num(r.at),
+  fid: num(r.fid),
+  devid: numOrNull(r.devid),
+  code: str(r.code) as FsckCode,
+  detail: str(r.detail),
+});
+
+export class RepairWork {
+  constructor(private readonly d: Dialect) {}
+
+  *addFsckEvents(events: NewFsckEvent[]): Work<void> {
+    for (const e of events) {
+      yield* run('INSERT INTO fsck_log (at, fid, devid, code, detail) VALUES (?, ?, ?, ?, ?)', e.at, e.fid, e.devid, e.code, e.detail);
+    }
+  }
+
+  *listFsckEvents(afterId: number, fid: number | undefined, limit: number): Work<FsckEvent[]> {
+    const rows =
+      fid === undefined
+        ? yield* all(`SELECT ${FSCK_COLS} FROM fsck_log WHERE id > ? ORDER BY id LIMIT ?`, afterId, limit)
+        : yield* all(`SELECT ${FSCK_COLS} FROM fsck_log WHERE id > ? AND fid = ? ORDER BY id LIMIT ?`, afterId, fid, limit);
+    return rows.map(toFsckEvent);
+  }
+
+  *countFsckEvents(afterId: number): Work<Record<string, number>> {
+    const rows = yield* all('SELECT code, COUNT(*) AS n FROM fsck_log WHERE id > ? GROUP BY code ORDER BY code', afterId);
+    return Object.fromEntries(rows.map((r) => [str(r.code), num(r.n)]));
+  }
+
+  *lastFsckEventId(): Work<number> {
+    const r = yield* get('SELECT MAX(id) AS id FROM fsck_log');
+    return r?.id == null ? 0 : num(r.id);
+  }
+
+  *clearFsckEvents(): Work<number> {
+    return (yield* run('DELETE FROM fsck_log')).changes;
+  }
+
+  *fixDevcount(fid: number): Work<{ before: number; after: number } | null> {
+    const f = yield* get(`SELECT devcount FROM files WHERE fid = ?${this.d.forUpdate}`, fid);
+    if (!f) return null;
+    const after = num((yield* get('SELECT COUNT(*) AS n FROM replicas WHERE fid = ?', fid))!.n);
+    const before = num(f.devcount);
+    if (before !== after) yield* run('UPDATE files SET devcount = ? WHERE fid = ?', after, fid);
+    return { before, after };
+  }
+
+  *fidsOfClass(classId: number, afterFid: number, limit: number): Work<number[]> {
+    const rows = yield* all('SELECT fid FROM files WHERE class_id = ? AND fid > ? ORDER BY fid LIMIT ?', classId, afterFid, limit);
+    return rows.map((r) => num(r.fid));
+  }
+
+  *removeReplicaIfCovered(fid: number, devid: number, minOthers: number): Work<boolean> {
+    // The file row lock serialises every guarded removal (and addReplica) of this fid.
+    if (!(yield* get(`SELECT fid FROM files WHERE fid = ?${this.d.forUpdate}`, fid))) return false;
+    if (!(yield* get('SELECT devid FROM replicas WHERE fid = ? AND devid = ?', fid, devid))) return true;
+    const others = yield* get(
+      `SELECT COUNT(*) AS n FROM replicas r JOIN devices d ON d.devid = r.devid JOIN hosts h ON h.id = d.host_id
+       WHERE r.fid = ? AND r.devid <> ? AND ${COUNTED_DEVICE}`,
+      fid, devid,
+    );
+    if (num(others!.n) < minOthers) return false;
+    yield* run('DELETE FROM replicas WHERE fid = ? AND devid = ?', fid, devid);
+    yield* run('UPDATE files SET devcount = devcount - 1 WHERE fid = ? AND devcount > 0', fid);
+    return true;
+  }
+
+  *compareAndSetSetting(key: string, expected: string | null, value: string): Work<boolean> {
+    if (expected === null) {
+      return (yield* run(`${this.d.insertIgnore} INTO settings (\`key\`, value) VALUES (?, ?)`, key, value)).changes > 0;
+    }
+    const cur = yield* get(`SELECT value FROM settings WHERE \`key\` = ?${this.d.forUpdate}`, key);
+    if (!cur || str(cur.value) !== expected) return false;
+    yield* run('UPDATE settings SET value = ? WHERE `key` = ?', value, key);
+    return true;
+  }
+
+  *fileStats(): Work<FileStats> {
+    const totals = yield* get('SELECT COUNT(*) AS files, COALESCE(SUM(length), 0) AS bytes FROM files');
+    const under = yield* get(
+      `SELECT COUNT(*) AS n FROM files f JOIN classes c ON c.id = f.class_id
+       WHERE (SELECT COUNT(*) FROM replicas r JOIN devices d ON d.devid = r.devid JOIN hosts h ON h.id = d.host_id
+              WHERE r.fid = f.fid AND ${COUNTED_DEVICE}) < c.mindevcount`,
+    );
+    return { files: num(totals!.files), bytes: num(totals!.bytes), underReplicated: num(under!.n) };
+  }
+
+  *deviceUsage(): Work<DeviceUsage[]> {
+    const rows = yield* all(
+      `SELECT r.devid, COUNT(*) AS replicas, COALESCE(SUM(f.length), 0) AS bytes
+       FROM replicas r JOIN files f ON f.fid = r.fid GROUP BY r.devid ORDER BY r.devid`,
+    );
+    return rows.map((r) => ({ devid: num(r.devid), replicas: num(r.replicas), bytes: num(r.bytes) }));
+  }
+}
+
+export function checkMinOthers(v: unknown): number {
+  return checkInt('Copies to keep', v, 0, 255);
+}
