@@ -86,7 +86,7 @@ function transferReporter(conn: FtpConn, direction: TransferRecord['direction'],
       // an unresolvable path is logged as given
     }
     const result = err === undefined ? 'ok' : isMogError(err, ErrorCodes.UPLOAD_ABORTED) ? 'aborted' : 'failed';
-    hook({ direction, command, session: conn.id, user: conn.username, ip: conn.ip, path: abs, bytes, durationMs: Math.round(performance.now() - started), result, replicas, ...(err === undefined ? {} : { error: describeError(err) }) });
+    hook({ direction, command, session: conn.id, user: conn.fs?.volume.user.name ?? conn.username, ip: conn.ip, path: abs, bytes, durationMs: Math.round(performance.now() - started), result, replicas, ...(err === undefined ? {} : { error: describeError(err) }) });
   };
 }
 

@@ -90,7 +90,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
     opts.onSession?.({ type: 'open', session: connection.id, ip: connection.ip });
   });
   server.on('disconnect', ({ connection }: { connection: FtpConn }) => {
-    opts.onSession?.({ type: 'close', session: connection.id, ip: connection.ip, user: connection.username });
+    opts.onSession?.({ type: 'close', session: connection.id, ip: connection.ip, user: connection.fs?.volume.user.name });
   });
   server.on(
     'login',
