@@ -1,0 +1,193 @@
+// The WebDAV front-end: a Node HTTP(S) server with keep-alive, Basic auth over the store's
+// users, and one handler per method over the same Volume the FTP front-end uses. Like FTP
+// front-ends it keeps no state of its own: locks and dead properties are in the database,
+// so any number of `mogftp dav` processes can sit behind one load balancer.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { describeError } from '../errors.ts';
+import type { LogFn } from '../log.ts';
+import type { StorageClient } from '../storage/client.ts';
+import type { Tracker } from '../tracker/tracker.ts';
+import { BasicAuth } from './auth.ts';
+import { DavRequest, type DavConfig } from './context.ts';
+import { continued, DavError, sendText, sendXml } from './http.ts';
+import { lock, unlock } from './lock.ts';
+import type { OsFilesMode } from './os-files.ts';
+import { parseUrlPath } from './paths.ts';
+import { propfind } from './propfind.ts';
+import { proppatch } from './proppatch.ts';
+import { ALLOWED_METHODS, get, options } from './read.ts';
+import { isServerSide, toDavError } from './status.ts';
+import { copyOrMove, del, mkcol, put } from './write.ts';
+import { DAV_NS, XML_DECL } from './xml.ts';
+
+export interface DavServerOptions {
+  tracker: Tracker;
+  client: StorageClient;
+  host: string;
+  port: number;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** OS metadata files (.DS_Store, ._*, Thumbs.db, desktop.ini): 'off' (default), 'hide' from listings, or 'refuse'. */
+  osFiles?: OsFilesMode;
+  allowInfiniteDepth?: boolean;
+  /** Lock timeout when the client asks for none, and the most it may ask for. */
+  defaultLockTimeoutMs?: number;
+  maxLockTimeoutMs?: number;
+  /** How long a successful login is reused without checking the password again. */
+  authCacheMs?: number;
+  realm?: string;
+  log?: LogFn;
+}
+
+export interface RunningDavServer {
+  host: string;
+  port: number;
+  /** The base URL clients mount, e.g. http://127.0.0.1:8080/ */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** How often this front-end sweeps expired locks and properties of deleted entries. */
+const PURGE_INTERVAL_MS = 15 * 60_000;
+
+export async function startDavServer(opts: DavServerOptions): Promise<RunningDavServer> {
+  const log: LogFn = opts.log ?? (() => {});
+  const cfg: DavConfig = {
+    tracker: opts.tracker,
+    client: opts.client,
+    osFiles: opts.osFiles ?? 'off',
+    allowInfiniteDepth: opts.allowInfiniteDepth ?? false,
+    defaultLockTimeoutMs: opts.defaultLockTimeoutMs ?? 3600_000,
+    maxLockTimeoutMs: opts.maxLockTimeoutMs ?? 24 * 3600_000,
+    log,
+  };
+  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client }, opts.authCacheMs);
+  const realm = (opts.realm ?? 'mogftp').replace(/["\\]/g, '');
+  const expecting = new WeakSet<IncomingMessage>();
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const started = Date.now();
+    handle(req, res)
+      .catch((err) => fail(req, res, err))
+      .finally(() => log('debug', 'request', { method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? '').toUpperCase();
+    if (method === 'OPTIONS') return options(res);
+    const target = parseUrlPath(req.url ?? '/');
+    const volume = await auth.login(req.headers.authorization);
+    if (!volume) {
+      closeIfBodyPending(req, res);
+      return sendText(res, 401, 'Authentication required', { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` });
+    }
+    const ctx = new DavRequest(req, res, volume, cfg, target.path, expecting.has(req));
+    switch (method) {
+      case 'GET':
+        return get(ctx, false);
+      case 'HEAD':
+        return get(ctx, true);
+      case 'PUT':
+        return put(ctx);
+      case 'DELETE':
+        return del(ctx);
+      case 'MKCOL':
+        return mkcol(ctx);
+      case 'COPY':
+        return copyOrMove(ctx, false);
+      case 'MOVE':
+        return copyOrMove(ctx, true);
+      case 'PROPFIND':
+        return propfind(ctx);
+      case 'PROPPATCH':
+        return proppatch(ctx);
+      case 'LOCK':
+        return lock(ctx);
+      case 'UNLOCK':
+        return unlock(ctx);
+      default:
+        throw new DavError(501, `${method} is not supported`);
+    }
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const e = toDavError(err);
+    log(isServerSide(e) ? 'warn' : 'debug', 'request failed', { method: req.method, url: req.url, status: e.status, error: e.message });
+    if (res.headersSent) {
+      // Part of a body is out already: only cutting the connection tells the client it is incomplete.
+      res.destroy();
+      return;
+    }
+    closeIfBodyPending(req, res);
+    const headers: Record<string, string> = e.status === 405 || e.status === 501 ? { Allow: ALLOWED_METHODS } : {};
+    if (e.condition) {
+      const xml = `${XML_DECL}<D:error xmlns:D="${DAV_NS}"><D:${e.condition}>${e.conditionContent ?? ''}</D:${e.condition}></D:error>\n`;
+      sendXml(res, e.status, xml, headers);
+    } else {
+      sendText(res, e.status, e.message, headers);
+    }
+  }
+
+  const server: Server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, keepAlive: true }, onRequest)
+    : createHttpServer({ keepAlive: true }, onRequest);
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    // The handler sends 100 Continue once it has checked auth, locks and the parent: a refused
+    // upload's body is then never sent at all.
+    expecting.add(req);
+    onRequest(req, res);
+  });
+  // Desktop clients keep connections open between bursts; long uploads must not hit a request timeout.
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0;
+  server.timeout = 5 * 60_000;
+  server.on('clientError', (err, socket) => {
+    log('debug', 'client error', { error: describeError(err) });
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const purge = () =>
+    opts.tracker.store.purgeDavState(Date.now()).then(
+      (n) => (n.props || n.locks) && log('debug', 'purged WebDAV state', n),
+      (err) => log('warn', 'could not purge WebDAV state', { error: describeError(err) }),
+    );
+  void purge();
+  const timer = setInterval(purge, PURGE_INTERVAL_MS);
+  timer.unref();
+
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  return {
+    host: opts.host,
+    port,
+    url: `${opts.tls ? 'https' : 'http'}://${hostInUrl}:${port}/`,
+    close: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** A refused request whose body the client is still sending: close rather than read it all. */
+function closeIfBodyPending(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  const large = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 64 * 1024;
+  // A client told no `100 Continue` may never send its body: the connection's framing is unknown.
+  const withheld = /100-continue/i.test(String(req.headers.expect ?? '')) && !continued.has(req);
+  if (large || withheld) res.setHeader('Connection', 'close');
+}
