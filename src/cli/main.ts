@@ -11,6 +11,7 @@ type Loader = () => Promise<CommandModule<any, any>>; // eslint-disable-line @ty
 const COMMANDS: Record<string, Loader> = {
   quickstart: async () => (await import('./quickstart.ts')).quickstartCommand,
   ftp: async () => (await import('./ftp.ts')).ftpCommand,
+  dav: async () => (await import('./dav.ts')).davCommand,
   storage: async () => (await import('./storage.ts')).storageCommand,
   jobs: async () => (await import('./jobs.ts')).jobsCommand,
   admin: async () => (await import('./admin.ts')).adminCommand,

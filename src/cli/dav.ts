@@ -1,0 +1,51 @@
+// `mogftp dav`: one stateless WebDAV front-end over a cluster's database and storage nodes.
+import type { CommandModule } from 'yargs';
+import { runDavFrontend } from '../dav/run.ts';
+import { OS_FILES_MODES, type OsFilesMode } from '../dav/os-files.ts';
+import { databaseUrl } from './admin/context.ts';
+import { parseListen } from './options.ts';
+
+interface DavArgs {
+  db?: string;
+  listen: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'os-files': string;
+  'allow-infinite-depth': boolean;
+  'storage-token'?: string;
+  'log-level': string;
+}
+
+export const davCommand: CommandModule<object, DavArgs> = {
+  command: 'dav',
+  describe: 'Run a WebDAV front-end (stateless; locks and properties live in the database)',
+  builder: (y) =>
+    y
+      .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
+      .option('listen', { type: 'string', default: '127.0.0.1:8080', describe: 'HTTP(S) address HOST:PORT' })
+      .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain): serve HTTPS; needs --tls-key' })
+      .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
+      .option('os-files', {
+        type: 'string',
+        default: 'off',
+        choices: OS_FILES_MODES,
+        describe: 'OS metadata files (.DS_Store, ._*, Thumbs.db, desktop.ini): off, hide (from listings) or refuse',
+      })
+      .option('allow-infinite-depth', { type: 'boolean', default: false, describe: 'Answer PROPFIND Depth: infinity (walks whole trees)' })
+      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
+  handler: async (args) => {
+    const { host, port } = parseListen(args.listen);
+    await runDavFrontend({
+      dbUrl: databaseUrl(args),
+      host,
+      port,
+      tlsCert: args['tls-cert'],
+      tlsKey: args['tls-key'],
+      osFiles: args['os-files'] as OsFilesMode,
+      allowInfiniteDepth: args['allow-infinite-depth'],
+      storageToken: args['storage-token'] ?? process.env.MOGFTP_STORAGE_TOKEN,
+      logLevel: args['log-level'] as 'info',
+    });
+  },
+};

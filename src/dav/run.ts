@@ -1,0 +1,55 @@
+// `mogftp dav`: a WebDAV front-end process over a cluster's database and storage nodes.
+import { readFile } from 'node:fs/promises';
+import { openServices, untilSignal } from '../cluster.ts';
+import { ErrorCodes, describeError, mogError } from '../errors.ts';
+import { createLogger, type LogLevel } from '../log.ts';
+import type { OsFilesMode } from './os-files.ts';
+import { startDavServer } from './server.ts';
+
+export interface DavFrontendOptions {
+  dbUrl: string;
+  host: string;
+  port: number;
+  /** PEM files; both or neither. */
+  tlsCert?: string;
+  tlsKey?: string;
+  osFiles?: OsFilesMode;
+  allowInfiniteDepth?: boolean;
+  storageToken?: string;
+  logLevel?: LogLevel | 'silent';
+}
+
+/** Reads a certificate/key pair, or none; one without the other is a usage error. */
+export async function loadTls(cert?: string, key?: string): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw mogError(ErrorCodes.INVALID_ARGUMENT, 'TLS needs both --tls-cert and --tls-key');
+  const read = (path: string, what: string) =>
+    readFile(path).catch((err) => {
+      throw mogError(ErrorCodes.INVALID_ARGUMENT, `Cannot read the TLS ${what} ${path}: ${describeError(err)}`);
+    });
+  return { cert: await read(cert, 'certificate'), key: await read(key, 'key') };
+}
+
+/** Serves until SIGINT/SIGTERM. */
+export async function runDavFrontend(opts: DavFrontendOptions): Promise<void> {
+  const log = createLogger({ level: opts.logLevel, name: 'dav' });
+  const tls = await loadTls(opts.tlsCert, opts.tlsKey);
+  const services = await openServices({ dbUrl: opts.dbUrl, storageToken: opts.storageToken });
+  try {
+    const dav = await startDavServer({
+      ...services,
+      host: opts.host,
+      port: opts.port,
+      tls,
+      osFiles: opts.osFiles,
+      allowInfiniteDepth: opts.allowInfiniteDepth,
+      log,
+    });
+    process.stdout.write(`mogftp dav listening on ${dav.url}\n`);
+    await untilSignal();
+    log('info', 'shutting down');
+    await dav.close();
+  } finally {
+    await services.close();
+  }
+}
