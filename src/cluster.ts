@@ -4,7 +4,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, mogError } from './errors.ts';
+import { ensureSelfSignedCert } from './ftp/self-signed.ts';
 import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
+import type { ProtocolOptions } from './ftp/settings.ts';
 import { startJobs } from './jobs/index.ts';
 import { createLogger, type LogFn, type LogLevel } from './log.ts';
 import { clusterReadiness, createRegistry, ftpHooks, registerClusterMetrics, registerFtpMetrics, startAdminEndpoint } from './metrics/index.ts';
@@ -46,7 +48,7 @@ export async function openServices(opts: { dbUrl: string; storageToken?: string;
   };
 }
 
-export interface FtpFrontendOptions {
+export interface FtpFrontendOptions extends ProtocolOptions {
   dbUrl: string;
   host: string;
   port: number;
@@ -65,7 +67,7 @@ export async function runFtpFrontend(opts: FtpFrontendOptions): Promise<void> {
   const registry = createRegistry('ftp');
   const ftp = await startFtpServer({ ...services, ...opts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
   const admin = await startAdminEndpoint('ftp', opts.adminListen, { registry, ready: clusterReadiness(services.store), log });
-  process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}\n`);
+  process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}${ftp.ftpsPort !== null ? ` and ftps://${ftp.host}:${ftp.ftpsPort}` : ''}\n`);
   await untilSignal();
   log('info', 'shutting down');
   await admin?.close();
@@ -82,10 +84,14 @@ export interface QuickstartOptions {
   logLevel?: LogLevel | 'silent';
   /** HOST:PORT for /metrics (FTP and cluster metrics), /healthz and /readyz; none when unset. */
   adminListen?: string;
+  /** Offer explicit FTPS with a self-signed pair kept in the data dir (default true). */
+  tls?: boolean;
 }
 
 export interface RunningQuickstart {
   ftp: RunningFtpServer;
+  /** The certificate offered for AUTH TLS, or why TLS is off. */
+  tls: { cert: string; key: string } | { off: string };
   dbUrl: string;
   services: Services;
   stop(): Promise<void>;
@@ -138,12 +144,16 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     stops.push(() => cluster.stop());
     const jobs = startJobs(store, { client: services.client, log, onEvent: (e) => cluster.jobEvent(e.type, 'bytes' in e ? e.bytes : undefined) });
     stops.push(() => jobs.stop());
-    const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
+    const made = opts.tls === false ? { pair: null, reason: 'turned off' } : await ensureSelfSignedCert(dataDir);
+    if (!made.pair) log('warn', `FTPS is off: ${made.reason}`);
+    const tlsFiles = made.pair ? { tlsCert: made.pair.cert, tlsKey: made.pair.key } : {};
+    const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...tlsFiles, ...ftpHooks(registerFtpMetrics(registry), log) });
     stops.push(() => ftp.close());
     const admin = await startAdminEndpoint('quickstart', opts.adminListen, { registry, ready: clusterReadiness(store), log });
     if (admin) stops.push(() => admin.close());
     return {
       ftp,
+      tls: made.pair ?? { off: made.reason },
       dbUrl,
       services,
       stop: async () => {

@@ -13,6 +13,21 @@ interface FtpArgs {
   'storage-token'?: string;
   'log-level': string;
   'admin-listen'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'ftps-port'?: number;
+  'require-tls': boolean;
+  'tls-require-reuse': boolean;
+  'allow-fxp': boolean;
+  'max-connections': number;
+  'max-connections-per-address': number;
+  'idle-timeout': number;
+  'data-timeout': number;
+  'login-fail-limit': number;
+  'login-fail-window': number;
+  'login-ban': number;
+  'proxy-protocol': boolean;
+  'shutdown-grace': number;
 }
 
 export const ftpCommand: CommandModule<object, FtpArgs> = {
@@ -22,11 +37,26 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
     configurable('ftp', y)
       .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
       .option('listen', { type: 'string', default: '127.0.0.1:2121', describe: 'Control connection address HOST:PORT' })
-      .option('pasv-address', { type: 'string', describe: 'Address announced in PASV replies (default: the listen host)' })
+      .option('pasv-address', { type: 'string', describe: 'Address announced in PASV replies: ADDR, or per client network CIDR=ADDR,...,ADDR (default: the address the client connected to; loopback clients get loopback)' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
       .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
-      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
+      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
+      .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain) file: offers FTPS (AUTH TLS)' })
+      .option('tls-key', { type: 'string', describe: 'PEM private key file for --tls-cert' })
+      .option('ftps-port', { type: 'number', describe: 'Also serve implicit FTPS (TLS from the first byte) on this port' })
+      .option('require-tls', { type: 'boolean', default: false, describe: 'Refuse logins before AUTH TLS and data connections without PROT P' })
+      .option('tls-require-reuse', { type: 'boolean', default: false, describe: 'Refuse TLS data connections that do not resume the control session (like vsftpd require_ssl_reuse)' })
+      .option('allow-fxp', { type: 'boolean', default: false, describe: 'Let PORT/EPRT name addresses other than the client\'s own (server-to-server transfers)' })
+      .option('max-connections', { type: 'number', default: 0, describe: 'Control connections at once (0 = unlimited)' })
+      .option('max-connections-per-address', { type: 'number', default: 0, describe: 'Control connections at once from one client address (0 = unlimited)' })
+      .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds without a command before a control connection is closed (never during a transfer)' })
+      .option('data-timeout', { type: 'number', default: 120, describe: 'Seconds without progress before a data connection is aborted' })
+      .option('login-fail-limit', { type: 'number', default: 10, describe: 'Failed logins from one address within --login-fail-window that get it refused (0 = never)' })
+      .option('login-fail-window', { type: 'number', default: 60, describe: 'Seconds over which failed logins are counted' })
+      .option('login-ban', { type: 'number', default: 300, describe: 'Seconds an address is refused after too many failed logins' })
+      .option('proxy-protocol', { type: 'boolean', default: false, describe: 'Expect a PROXY protocol v1/v2 header (HAProxy) on every control connection' })
+      .option('shutdown-grace', { type: 'number', default: 30, describe: 'Seconds running transfers may go on after SIGTERM before they are aborted' }),
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
     await runFtpFrontend({
@@ -38,6 +68,19 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       storageToken: args['storage-token'] ?? process.env.MOGFTP_STORAGE_TOKEN,
       logLevel: args['log-level'] as 'info',
       adminListen: args['admin-listen'],
+      tlsCert: args['tls-cert'],
+      tlsKey: args['tls-key'],
+      ftpsPort: args['ftps-port'],
+      requireTls: args['require-tls'],
+      requireTlsSessionReuse: args['tls-require-reuse'],
+      allowForeignDataAddress: args['allow-fxp'],
+      maxConnections: args['max-connections'],
+      maxConnectionsPerAddress: args['max-connections-per-address'],
+      idleTimeoutMs: args['idle-timeout'] * 1000,
+      dataTimeoutMs: args['data-timeout'] * 1000,
+      loginThrottle: { limit: args['login-fail-limit'], windowMs: args['login-fail-window'] * 1000, banMs: args['login-ban'] * 1000 },
+      proxyProtocol: args['proxy-protocol'],
+      shutdownGraceMs: args['shutdown-grace'] * 1000,
     });
   },
 };

@@ -12,6 +12,7 @@ interface QuickstartArgs {
   'pasv-ports': string;
   'log-level': string;
   'admin-listen'?: string;
+  tls: boolean;
 }
 
 export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
@@ -24,9 +25,11 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'FTP listen address' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
       .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
-      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
+      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
+      .option('tls', { type: 'boolean', default: true, describe: 'Offer explicit FTPS (AUTH TLS) with a self-signed certificate kept in the data directory' }),
   handler: async (args) => {
     const qs = await startQuickstart({
+      tls: args.tls,
       dataDir: args.data,
       host: args.host,
       port: args.port,
@@ -40,6 +43,9 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
         `mogftp quickstart is running (data in ${args.data}, database ${qs.dbUrl}).`,
         `  FTP:       ${url}/   (user demo, password demo)`,
         `  curl:      curl -T myfile ${url}/   then   curl ${url}/myfile -o copy`,
+        'cert' in qs.tls
+          ? `  FTPS:      curl --ssl-reqd -k -T myfile ${url}/   (explicit TLS, self-signed certificate ${qs.tls.cert})`
+          : `  FTPS:      off (${qs.tls.off})`,
         `  lftp:      lftp -u demo,demo -p ${qs.ftp.port} ${args.host}`,
         `  FileZilla: filezilla ftp://demo:demo@${args.host}:${qs.ftp.port}`,
         `  admin:     npx mogftp admin --db ${qs.dbUrl} device list`,
