@@ -2,7 +2,7 @@
 import { fidPath, nodeBaseUrl } from '../storage/layout.ts';
 import type { StorageClient } from '../storage/client.ts';
 import type { SpaceLimits } from '../tracker/policy.ts';
-import type { DeviceView, Store } from '../tracker/types.ts';
+import type { DeviceView, FsckCode, QueueName, Store } from '../tracker/types.ts';
 import type { JobLog } from './runner.ts';
 
 /** Something a job did to a replica, reported for observability (and tests that count work). */
@@ -13,7 +13,14 @@ export type JobEvent =
   | { type: 'deleted'; fid: number; devid: number }
   | { type: 'lost-copy'; fid: number; devid: number }
   | { type: 'reaped'; fid: number }
-  | { type: 'device-emptied'; devid: number; fids: number };
+  | { type: 'device-emptied'; devid: number; fids: number }
+  /** fsck looked at a fid (one per check, whatever it found). */
+  | { type: 'fsck-checked'; fid: number }
+  | { type: 'fsck'; fid: number; devid: number | null; code: FsckCode; detail: string }
+  /** Rebalance moved a copy: copied, verified, recorded, then the old one removed. */
+  | { type: 'moved'; fid: number; from: number; to: number; bytes: number }
+  /** A draining device holds no more replicas. */
+  | { type: 'device-drained'; devid: number };
 
 export interface JobContext {
   store: Store;
@@ -22,6 +29,8 @@ export interface JobContext {
   onEvent?: (e: JobEvent) => void;
   /** How full a device may be to receive copies (the policy's defaults when absent). */
   spaceLimits?: SpaceLimits;
+  /** Asks this process's runner of `queue` to poll now (after enqueueing work for it). */
+  wake?: (queue: QueueName) => void;
 }
 
 export function replicaUrlOf(d: DeviceView, fid: number): string {

@@ -1,5 +1,6 @@
 // Everything that keeps the store and the nodes in agreement, run in one process: the monitor,
-// the replicate and delete queue runners, the reaper and the dead-device sweep. `mogftp jobs` and
+// the replicate, delete and fsck queue runners, the fsck feeder, the reaper, the dead-device
+// sweep and the drain sweep. `mogftp jobs` and
 // the quickstart both start it; several such processes may run against one database.
 import { describeError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
@@ -10,7 +11,12 @@ import { sweepDeadDevices } from './dead-devices.ts';
 import { deleteFid } from './delete.ts';
 import { reapStaleReservations } from './reaper.ts';
 import { replicateFid } from './replicate.ts';
-import { QueueRunner, silentLog, type JobLog } from './runner.ts';
+import { fsckFid } from './fsck.ts';
+import { feedFsck } from './fsck-run.ts';
+import { newDrainState, sweepDraining } from './drain.ts';
+import { QueueRunner, processOwnerId, silentLog, type JobLog } from './runner.ts';
+import { ErrorCodes, mogError } from '../errors.ts';
+import type { QueueName } from '../tracker/types.ts';
 import type { JobContext, JobEvent } from './context.ts';
 
 export type { JobLog, LogLevel } from './runner.ts';
@@ -38,6 +44,14 @@ export interface JobsOptions {
   deadSweepIntervalMs?: number;
   /** Mark devices dead after this long unreachable; off unless set. */
   autoDeadAfterMs?: number | null;
+  /** How often draining devices are swept for fids to move. Default 30 s. */
+  drainSweepIntervalMs?: number;
+  /** How often the fsck feeder looks for work (when a run is on). Default 2 s. */
+  fsckFeedIntervalMs?: number;
+  /** Fids queued per fsck feeder step. Default 100. */
+  fsckPageSize?: number;
+  /** The feeder keeps the fsck queue below this many fids. Default 200. */
+  fsckWindow?: number;
   /** How full a device may get before it takes no more copies; the policy's defaults otherwise. */
   spaceLimits?: SpaceLimits;
   /** Lease owner id; default hostname:pid:random. */
@@ -57,8 +71,9 @@ export interface JobsHandle {
 export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
   const log = opts.log ?? silentLog;
   const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent, spaceLimits: opts.spaceLimits };
+  const owner = opts.owner ?? processOwnerId();
   const common = {
-    owner: opts.owner,
+    owner,
     concurrency: opts.concurrency,
     leaseMs: opts.leaseMs,
     pollMs: opts.pollMs,
@@ -75,6 +90,31 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
     queue: 'delete',
     handler: async (item) => void (await deleteFid(ctx, item)),
   }).start();
+
+  const fsck = new QueueRunner(store, {
+    ...common,
+    queue: 'fsck',
+    handler: async (item) => {
+      const r = await fsckFid(ctx, item.fid);
+      // A copy on a node that did not answer is checked again later, but not forever.
+      if (r.unchecked.length > 0 && item.failcount < 3)
+        throw mogError(ErrorCodes.NODE_UNAVAILABLE, `fsck fid ${item.fid}: device ${r.unchecked.join(', ')} could not be checked`);
+    },
+  }).start();
+  const runners: Record<QueueName, QueueRunner> = { replicate, delete: deleter, fsck };
+  ctx.wake = (queue) => runners[queue].wake();
+
+  const feeder = every(opts.fsckFeedIntervalMs ?? 2000, log, 'fsck feeder', async () => {
+    // Feed page after page while there is room, then wait for the next tick.
+    for (let i = 0; i < 50; i++) {
+      const r = await feedFsck(ctx, { owner, pageSize: opts.fsckPageSize, window: opts.fsckWindow });
+      if (r !== 'fed') break;
+    }
+  });
+  const drainState = newDrainState();
+  const drainer = every(opts.drainSweepIntervalMs ?? 30_000, log, 'drain sweep', async () => {
+    await sweepDraining(ctx, drainState);
+  });
 
   const reaper = every(opts.reaperIntervalMs ?? 60_000, log, 'reaper', async () => {
     const n = await reapStaleReservations(ctx, { timeoutMs: opts.reservationTimeoutMs });
@@ -98,12 +138,16 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
     kick() {
       replicate.wake();
       deleter.wake();
+      fsck.wake();
       reaper.kick();
       sweeper.kick();
+      feeder.kick();
+      drainer.kick();
     },
     stop() {
       stopping ??= (async () => {
-        await Promise.all([replicate.stop(), deleter.stop(), reaper.stop(), sweeper.stop(), monitor?.stop()]);
+        await Promise.all([feeder.stop(), drainer.stop()]);
+        await Promise.all([replicate.stop(), deleter.stop(), fsck.stop(), reaper.stop(), sweeper.stop(), monitor?.stop()]);
       })();
       return stopping;
     },

@@ -9,9 +9,10 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import type { PutResult } from '../storage/client.ts';
-import { judgeReplicas } from '../tracker/policy.ts';
+import { countsTowardClass, judgeReplicas } from '../tracker/policy.ts';
 import type { DeviceView, FileRow } from '../tracker/types.ts';
 import { isGoneDevice, isReadableDevice, replicaUrlOf, type JobContext } from './context.ts';
+import { checkReplica, describeCheck, discardCopy } from './verify.ts';
 
 export interface ReplicateResult {
   copied: { from: number; to: number }[];
@@ -42,7 +43,12 @@ export async function replicateFid(ctx: JobContext, fid: number): Promise<Replic
     const [on, devices] = await Promise.all([store.replicasOf(fid), store.listDevices()]);
     const judged = judgeReplicas(on, devices, cls.mindevcount, ctx.spaceLimits);
     if (judged.verdict !== 'insufficient') {
-      if (judged.extra.length > 0) done.removed.push(...(await removeExtras(ctx, file, on, judged.extra, devices)));
+      if (judged.extra.length > 0) {
+        const fresh = new Set(done.copied.map((c) => c.to));
+        const trim = await removeExtras(ctx, file, on, judged.extra, devices, fresh);
+        done.removed.push(...trim.removed);
+        if (!trim.settled) continue; // a copy went away meanwhile: judge again
+      }
       return done;
     }
     const target = [...judged.ideal, ...judged.desperate].find((d) => !failedTargets.has(d));
@@ -140,8 +146,11 @@ async function forgetDeletedFid(ctx: JobContext, fid: number): Promise<void> {
 }
 
 /**
- * Removes surplus copies, but only after every copy that stays was seen with the right length:
- * a record alone may point at a copy a disk has lost. Returns the devids removed.
+ * Removes surplus copies, but only once every copy that stays and counts is verified: read whole
+ * and hashed, except copies this run has just made (verified as they were written). A record
+ * alone may point at a copy a disk has lost or rotted. Each removal is guarded in the store, so
+ * a copy removed at the same moment by someone else (rebalance, another trim) can't take the
+ * file below the copies this judgement keeps; then `settled` is false and the caller judges again.
  */
 async function removeExtras(
   ctx: JobContext,
@@ -149,44 +158,39 @@ async function removeExtras(
   on: number[],
   extra: number[],
   devices: DeviceView[],
-): Promise<number[]> {
-  const { store, client } = ctx;
+  fresh: Set<number>,
+): Promise<{ removed: number[]; settled: boolean }> {
+  const { store } = ctx;
   const byId = new Map(devices.map((d) => [d.id, d]));
   const extraSet = new Set(extra);
-  for (const devid of on.filter((d) => !extraSet.has(d))) {
-    const dev = byId.get(devid);
-    if (!dev || isGoneDevice(dev)) continue; // not counted by the policy either
-    let seen: { length: number } | null;
-    try {
-      seen = await client.head(replicaUrlOf(dev, file.fid));
-    } catch (err) {
-      throw mogError(ErrorCodes.NODE_UNAVAILABLE, `fid ${file.fid}: not removing surplus copies until device ${devid} can be checked: ${describeError(err)}`);
-    }
-    if (!seen || seen.length !== file.length) {
-      await store.enqueue('fsck', file.fid, { now: Date.now() });
-      throw mogError(
-        ErrorCodes.NO_REPLICAS,
-        `fid ${file.fid}: not removing surplus copies: the copy on device ${devid} is ${seen ? `${seen.length} bytes, expected ${file.length}` : 'missing'} (fsck queued)`,
-      );
-    }
+  const kept = on
+    .map((id) => byId.get(id))
+    .filter((d): d is DeviceView => d !== undefined && !extraSet.has(d.id) && countsTowardClass(d));
+  for (const dev of kept) {
+    const check = await checkReplica(ctx, file, dev, { content: !fresh.has(dev.id) });
+    if (check.state === 'ok') continue;
+    if (check.state === 'unreachable')
+      throw mogError(ErrorCodes.NODE_UNAVAILABLE, `fid ${file.fid}: not removing surplus copies until device ${dev.id} can be checked: ${check.reason}`);
+    await store.enqueue('fsck', file.fid, { now: Date.now() });
+    ctx.wake?.('fsck');
+    throw mogError(
+      ErrorCodes.NO_REPLICAS,
+      `fid ${file.fid}: not removing surplus copies: the copy on device ${dev.id} is ${describeCheck(check, file)} (fsck queued)`,
+    );
   }
   const removed: number[] = [];
   for (const devid of extra) {
-    await store.removeReplica(file.fid, devid);
+    if (!(await store.removeReplicaIfCovered(file.fid, devid, kept.length))) {
+      ctx.log('info', `fid ${file.fid}: its copies changed while surplus ones were removed; judging again`);
+      return { removed, settled: false };
+    }
     removed.push(devid);
     ctx.onEvent?.({ type: 'trimmed', fid: file.fid, devid });
     const dev = byId.get(devid);
-    if (!dev || isGoneDevice(dev)) continue;
-    try {
-      await client.delete(replicaUrlOf(dev, file.fid));
-    } catch {
-      // The node is away: the delete job retries (the fid is live, and it deletes this device
-      // only while no replica row points at it).
-      await store.enqueue('delete', file.fid, { devids: [devid], now: Date.now() });
-    }
+    if (dev && !isGoneDevice(dev)) await discardCopy(ctx, file.fid, dev);
   }
   ctx.log('info', `fid ${file.fid}: removed surplus copies on device ${removed.join(', ')}`);
-  return removed;
+  return { removed, settled: true };
 }
 
 /** Sources the monitor last saw reachable first, never-observed next, unreachable last. */

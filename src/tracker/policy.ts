@@ -234,3 +234,13 @@ export function judgeReplicas(
       : [];
   return { verdict: 'insufficient', ideal, desperate, extra: [] };
 }
+
+/** May this device receive a copy now (alive, reachable, weighted, with room)? For rebalance. */
+export function canReceiveCopies(d: DeviceView, limits?: SpaceLimits): boolean {
+  return canTakeNewCopies(d, limitsOf(limits));
+}
+
+/** Does a copy on this device count toward its class (alive or readonly, host alive)? */
+export function countsTowardClass(d: DeviceView): boolean {
+  return countsAsCopy(d);
+}
