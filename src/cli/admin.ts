@@ -1,5 +1,6 @@
 // `mogftp admin ...`: the operator's commands (MogileFS's mogadm): init, host, device, domain,
-// class, user. Each verb parses its flags, calls the store, and prints; see src/cli/admin/.
+// class, user; file, stats, fsck and rebalance to inspect and repair. Each verb parses its
+// flags, calls the store, and prints; see src/cli/admin/.
 import type { Argv, CommandModule } from 'yargs';
 import { mogError, ErrorCodes } from '../errors.ts';
 import { initCommand } from './admin/init.ts';
@@ -8,6 +9,10 @@ import { deviceCommand } from './admin/device.ts';
 import { domainCommand } from './admin/domain.ts';
 import { classCommand } from './admin/class.ts';
 import { userCommand } from './admin/user.ts';
+import { fsckCommand } from './admin/fsck.ts';
+import { fileCommand } from './admin/file.ts';
+import { statsCommand } from './admin/stats.ts';
+import { rebalanceCommand } from './admin/rebalance.ts';
 
 /**
  * yargs validation failures (missing flag, bad choice, unknown verb) become one MogError, which
@@ -22,7 +27,7 @@ function failOnOneLine(msg: string | null, err: Error | undefined): never {
 
 export const adminCommand: CommandModule = {
   command: 'admin',
-  describe: 'Manage hosts, devices, domains, classes and users (needs --db or MOGFTP_DB)',
+  describe: 'Manage hosts, devices, domains, classes and users; inspect and repair (needs --db or MOGFTP_DB)',
   builder: (y: Argv) =>
     y
       .option('db', {
@@ -36,7 +41,11 @@ export const adminCommand: CommandModule = {
       .command(domainCommand)
       .command(classCommand)
       .command(userCommand)
-      .demandCommand(1, 'Name an admin command: init, host, device, domain, class or user')
+      .command(fileCommand)
+      .command(statsCommand)
+      .command(fsckCommand)
+      .command(rebalanceCommand)
+      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, stats, fsck or rebalance')
       .strict()
       .fail(failOnOneLine),
   handler: () => {},

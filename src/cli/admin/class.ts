@@ -1,4 +1,5 @@
 // `mogftp admin class ...`: per-domain replication policies (replica count, write quorum, checksum).
+import { queueClassForReplication } from '../../jobs/class-change.ts';
 import type { ChecksumAlg, Domain, FileClass } from '../../tracker/types.ts';
 import { leaf, noun, requireClass, requireDomain, withStore } from './context.ts';
 import { jsonOption, printList, say, type Column } from './output.ts';
@@ -98,6 +99,11 @@ const modify = leaf<{ domain: string; name: string } & PolicyArgs>({
         ...(args.checksum !== undefined && { checksum: args.checksum }),
       });
       say(`Updated ${describeClass(updated, d)}`);
+      if (updated.mindevcount !== c.mindevcount) {
+        // Every file of the class now has too few or too many copies: the jobs settle each one.
+        const n = await queueClassForReplication(store, c.id);
+        say(`Queued ${n} file(s) for replication to ${updated.mindevcount} cop${updated.mindevcount === 1 ? 'y' : 'ies'}`);
+      }
     });
   },
 });
