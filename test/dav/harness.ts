@@ -12,6 +12,7 @@ export interface DavCluster extends TestCluster {
 
 export async function startDavCluster(opts: ClusterOptions & { dav?: Partial<DavServerOptions> }): Promise<DavCluster> {
   const c = await startTestCluster(opts);
+  const stopCluster = c.stop;
   const started: RunningDavServer[] = [];
   const startDav = async (o: Partial<DavServerOptions> = {}) => {
     const s = await startDavServer({ tracker: c.services.tracker, client: c.services.client, host: '127.0.0.1', port: 0, ...opts.dav, ...o });
@@ -25,11 +26,11 @@ export async function startDavCluster(opts: ClusterOptions & { dav?: Partial<Dav
       startDav,
       stop: async () => {
         for (const s of started) await s.close().catch(() => {});
-        await c.stop();
+        await stopCluster();
       },
     });
   } catch (err) {
-    await c.stop();
+    await stopCluster();
     throw err;
   }
 }
