@@ -5,7 +5,7 @@
 import type { Argv } from 'yargs';
 import { readConfigFile } from './file.ts';
 import type { Section } from './fields.ts';
-import { describeConfig, loadConfig, type OptionSpec } from './load.ts';
+import { describeConfig, loadConfig, type LoadedConfig, type OptionSpec } from './load.ts';
 
 /** What yargs keeps about declared options (yargs.getOptions(); absent from its typings). */
 interface YargsOptionTable {
@@ -24,6 +24,7 @@ interface YargsInternals {
 const NOT_SETTINGS = new Set(['help', 'version', 'config', 'print-config', '_', '$0']);
 
 export function configurable<T>(command: Section, y: Argv<T>): Argv<T> {
+  let loaded: LoadedConfig | null = null;
   return y
     .option('config', {
       type: 'string',
@@ -49,11 +50,14 @@ export function configurable<T>(command: Section, y: Argv<T>): Argv<T> {
         argv[key] = value;
         argv[camel(key)] = value;
       }
-      if (argv['print-config']) {
-        process.stdout.write(JSON.stringify(describeConfig(cfg), null, 2) + '\n');
-        process.exit(0);
-      }
-    }) as unknown as (args: unknown) => void, true);
+      if (argv['print-config']) loaded = cfg;
+    }) as unknown as (args: unknown) => void, true)
+    // After yargs' own checks (unknown flags, required options), so what is printed would run.
+    .middleware(() => {
+      if (!loaded) return;
+      process.stdout.write(JSON.stringify(describeConfig(loaded), null, 2) + '\n');
+      process.exit(0);
+    }, false);
 }
 
 function optionSpecs(table: YargsOptionTable): OptionSpec[] {
