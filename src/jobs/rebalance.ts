@@ -97,6 +97,8 @@ export async function rebalance(ctx: JobContext, opts: RebalanceOptions = {}): P
 
   const cursors = new Map<number, number>();
   const tried = new Set<string>();
+  /** A dry run's planned placements, which the records don't show. */
+  const planned = new Map<number, number[]>();
   const started = Date.now();
   let copiedBytes = 0;
   for (;;) {
@@ -123,7 +125,7 @@ export async function rebalance(ctx: JobContext, opts: RebalanceOptions = {}): P
 
     let pick: { file: FileRow; on: number[]; from: DeviceView; to: DeviceView } | null = null;
     for (const src of sources) {
-      pick = await findMove(ctx, slots.get(src.devid)!.dev, dests, surplus, cursors, tried, scanLimit);
+      pick = await findMove(ctx, slots.get(src.devid)!.dev, dests, surplus, { cursors, tried, planned, scanLimit });
       if (pick) break;
     }
     if (!pick) {
@@ -132,6 +134,7 @@ export async function rebalance(ctx: JobContext, opts: RebalanceOptions = {}): P
     }
     const { file, from, to } = pick;
     tried.add(`${file.fid}:${from.id}`);
+    if (opts.dryRun) planned.set(file.fid, [...pick.on.filter((d) => d !== from.id), to.id]);
     const moved = opts.dryRun ? true : await moveReplica(ctx, file, pick.on, from, to);
     if (!moved) {
       result.failed++;
@@ -162,14 +165,13 @@ async function findMove(
   src: DeviceView,
   dests: DeviceView[],
   surplus: Map<number, number>,
-  cursors: Map<number, number>,
-  tried: Set<string>,
-  scanLimit: number,
+  memo: { cursors: Map<number, number>; tried: Set<string>; planned: Map<number, number[]>; scanLimit: number },
 ): Promise<{ file: FileRow; on: number[]; from: DeviceView; to: DeviceView } | null> {
   const { store } = ctx;
   if (dests.length === 0) return null;
   const over = surplus.get(src.id)!;
   const devHost = new Map((await store.listDevices()).map((d) => [d.id, d.hostId]));
+  const { cursors, tried, planned, scanLimit } = memo;
   let cursor = cursors.get(src.id) ?? 0;
   let wrapped = false;
   for (let scanned = 0; scanned < scanLimit; ) {
@@ -185,7 +187,7 @@ async function findMove(
     for (const file of await store.getFiles(fids.filter((f) => !tried.has(`${f}:${src.id}`)))) {
       // Moving L bytes from a device `over` its share to one `under` helps both only if L < 2·over and L < 2·under.
       if (file.length <= 0 || file.length >= 2 * over) continue;
-      const on = await store.replicasOf(file.fid);
+      const on = planned.get(file.fid) ?? (await store.replicasOf(file.fid));
       if (!on.includes(src.id)) continue;
       const otherHosts = new Set(on.filter((d) => d !== src.id).map((d) => devHost.get(d)));
       const to = dests.find((d) => !on.includes(d.id) && !otherHosts.has(d.hostId) && file.length < 2 * -surplus.get(d.id)!);
