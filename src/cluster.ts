@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, mogError } from './errors.ts';
 import { ensureSelfSignedCert } from './ftp/self-signed.ts';
+import { startDavServerPreferring, type RunningDavServer } from './dav/server.ts';
 import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
 import type { ProtocolOptions } from './ftp/settings.ts';
 import { startJobs } from './jobs/index.ts';
@@ -86,10 +87,13 @@ export interface QuickstartOptions {
   adminListen?: string;
   /** Offer explicit FTPS with a self-signed pair kept in the data dir (default true). */
   tls?: boolean;
+  /** WebDAV port; unset: 8080, or any free port if 8080 is taken; false: no WebDAV. */
+  davPort?: number | false;
 }
 
 export interface RunningQuickstart {
   ftp: RunningFtpServer;
+  dav: RunningDavServer | null;
   /** The certificate offered for AUTH TLS, or why TLS is off. */
   tls: { cert: string; key: string } | { off: string };
   dbUrl: string;
@@ -149,10 +153,13 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     const tlsFiles = made.pair ? { tlsCert: made.pair.cert, tlsKey: made.pair.key } : {};
     const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...tlsFiles, ...ftpHooks(registerFtpMetrics(registry), log) });
     stops.push(() => ftp.close());
+    const dav = opts.davPort === false ? null : await startDavServerPreferring({ ...services, host: opts.host, port: opts.davPort ?? (opts.port === 0 ? 0 : 8080), log });
+    if (dav) stops.push(() => dav.close());
     const admin = await startAdminEndpoint('quickstart', opts.adminListen, { registry, ready: clusterReadiness(store), log });
     if (admin) stops.push(() => admin.close());
     return {
       ftp,
+      dav,
       tls: made.pair ?? { off: made.reason },
       dbUrl,
       services,

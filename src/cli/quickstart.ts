@@ -13,6 +13,8 @@ interface QuickstartArgs {
   'log-level': string;
   'admin-listen'?: string;
   tls: boolean;
+  dav: boolean;
+  'dav-port'?: number;
 }
 
 export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
@@ -26,7 +28,9 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
       .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
       .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
-      .option('tls', { type: 'boolean', default: true, describe: 'Offer explicit FTPS (AUTH TLS) with a self-signed certificate kept in the data directory' }),
+      .option('tls', { type: 'boolean', default: true, describe: 'Offer explicit FTPS (AUTH TLS) with a self-signed certificate kept in the data directory' })
+      .option('dav', { type: 'boolean', default: true, describe: 'Also serve the files over WebDAV (--no-dav: FTP only)' })
+      .option('dav-port', { type: 'number', describe: 'WebDAV port (default 8080, or a free port if 8080 is taken)' }),
   handler: async (args) => {
     const qs = await startQuickstart({
       tls: args.tls,
@@ -36,6 +40,7 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       pasvPorts: parsePortRange(args['pasv-ports']),
       logLevel: args['log-level'] as 'warn',
       adminListen: args['admin-listen'],
+      davPort: args.dav ? args['dav-port'] : false,
     });
     const url = `ftp://demo:demo@${args.host}:${qs.ftp.port}`;
     process.stdout.write(
@@ -47,6 +52,7 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
           ? `  FTPS:      curl --ssl-reqd -k -T myfile ${url}/   (explicit TLS, self-signed certificate ${qs.tls.cert})`
           : `  FTPS:      off (${qs.tls.off})`,
         `  lftp:      lftp -u demo,demo -p ${qs.ftp.port} ${args.host}`,
+        qs.dav ? `  WebDAV:    ${qs.dav.url}   (user demo, password demo; mounting it: docs/webdav.md)` : '  WebDAV:    off',
         `  FileZilla: filezilla ftp://demo:demo@${args.host}:${qs.ftp.port}`,
         `  admin:     npx mogftp admin --db ${qs.dbUrl} device list`,
         'Press Ctrl-C to stop.',
