@@ -35,7 +35,7 @@ export function registerFtpMetrics(registry: Registry): FtpMetrics {
   });
   const duration = new Histogram({
     name: 'mogftp_ftp_transfer_duration_seconds',
-    help: 'Time from the transfer command to its final reply, by direction and result',
+    help: 'Time from the transfer command to the end of the transfer (for uploads: the commit), by direction and result',
     labelNames: ['direction', 'result'],
     buckets: DURATION_BUCKETS,
     registers,

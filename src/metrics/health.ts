@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { describeError } from '../errors.ts';
 import { chooseDevicesForUpload } from '../tracker/policy.ts';
+import { LATEST_SCHEMA_VERSION } from '../tracker/store/migrations.ts';
 import type { Store } from '../tracker/types.ts';
 import { withDeadline } from './registry.ts';
 import { deviceDirs } from './storage.ts';
@@ -41,7 +42,12 @@ export function clusterReadiness(store: Store): ReadinessCheck {
     run({
       database: async () => {
         const version = await store.schemaVersion();
-        return version > 0 ? { ok: true, detail: `schema version ${version}` } : { ok: false, detail: "no mogftp schema: run 'mogftp admin init'" };
+        if (version === 0) return { ok: false, detail: "no mogftp schema: run 'mogftp admin init'" };
+        // New code on an old schema would fail on what is missing; old code on a newer schema
+        // keeps working while a rolling upgrade reaches it (migrations add, never take away).
+        if (version < LATEST_SCHEMA_VERSION)
+          return { ok: false, detail: `schema version ${version}, this mogftp needs ${LATEST_SCHEMA_VERSION}: run 'mogftp admin init'` };
+        return { ok: true, detail: `schema version ${version}${version > LATEST_SCHEMA_VERSION ? ` (newer than this mogftp's ${LATEST_SCHEMA_VERSION}: upgrade it)` : ''}` };
       },
       devices: async () => {
         const [devices, classes] = await Promise.all([store.listDevices(), store.listClasses()]);
