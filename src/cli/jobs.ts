@@ -1,5 +1,6 @@
-// `mogftp jobs`: the background jobs (monitor, replication, deletion, reaper, dead-device sweep)
-// for one cluster, until SIGINT/SIGTERM. Run one or several; they share work through the database.
+// `mogftp jobs`: the background jobs (monitor, replication, deletion, fsck, reaper, dead-device
+// and drain sweeps) for one cluster, until SIGINT/SIGTERM. Run one or several; they share work
+// through the database.
 import type { CommandModule } from 'yargs';
 import { configurable } from '../config/cli.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
@@ -34,7 +35,7 @@ export function parseDuration(flag: string, raw: string): number | null {
 
 export const jobsCommand: CommandModule<object, JobsArgs> = {
   command: 'jobs',
-  describe: 'Run the background jobs: replication, deletion, reaper, device monitor (run one or several)',
+  describe: 'Run the background jobs: replication, deletion, fsck, drain, reaper, device monitor (run one or several)',
   builder: (y) =>
     configurable('jobs', y)
       .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
