@@ -201,7 +201,7 @@ describe('mogftp storage daemon', () => {
     try {
       for (const [args, pattern] of [
         [['--root', join(dir, 'nope'), '--listen', '127.0.0.1:0'], /storage root .* is not a usable directory/],
-        [['--root', dir, '--listen', 'nonsense'], /--listen wants HOST:PORT/],
+        [['--root', dir, '--listen', 'nonsense'], /listen .*Bad listen address "nonsense": expected HOST:PORT/],
       ] as const) {
         const r = await run(process.execPath, [bin, 'storage', ...args]).then(
           () => null,
