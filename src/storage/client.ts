@@ -44,6 +44,13 @@ export interface StorageClientOptions {
   connectTimeoutMs?: number;
   /** A socket silent this long mid-request fails it. Default 60 s (a node fsyncs a large file before answering). */
   idleTimeoutMs?: number;
+  /**
+   * While we wait on the node (a PUT body it does not take, a GET's headers, a GET body we are
+   * ready for), this long without progress fails the request. Time in which we are not asking
+   * (the caller is not writing, or reads slowly) never counts, so a healthy node is not blamed
+   * for a slow peer. Default 15 s.
+   */
+  stallTimeoutMs?: number;
   /** Retries of idempotent requests after ECONNRESET/EPIPE. Default 1. */
   retries?: number;
 }
@@ -80,12 +87,14 @@ export class StorageClient {
   private readonly token: string | undefined;
   private readonly connectTimeoutMs: number;
   private readonly idleTimeoutMs: number;
+  private readonly stallTimeoutMs: number;
   private readonly retries: number;
 
   constructor(opts: StorageClientOptions = {}) {
     this.token = opts.token || undefined;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? 15_000;
     this.retries = opts.retries ?? 1;
     // Idle sockets are dropped after 15 s: well before our node (65 s) or nginx (75 s) would
     // close them, so we never send on a socket the server is closing.
@@ -146,6 +155,7 @@ export class StorageClient {
     let failure: MogError | null = null;
     let waitingDrain: ((err?: Error | null) => void) | null = null;
     const timers: NodeJS.Timeout[] = [];
+    let stall: NodeJS.Timeout | null = null;
 
     const req = http.request(url, { method: 'PUT', agent: this.agent, headers });
 
@@ -154,6 +164,7 @@ export class StorageClient {
       settled = true;
       failure = err;
       timers.forEach(clearTimeout);
+      if (stall) clearTimeout(stall);
       rejectResult(err);
       const cb = waitingDrain;
       waitingDrain = null;
@@ -165,6 +176,7 @@ export class StorageClient {
       if (settled) return;
       settled = true;
       timers.forEach(clearTimeout);
+      if (stall) clearTimeout(stall);
       resolveResult(r);
     };
 
@@ -180,7 +192,12 @@ export class StorageClient {
         }
         if (req.write(chunk)) return cb();
         waitingDrain = cb;
+        // The node is not taking bytes we have for it: that, and only that, is a stall. (A
+        // socket idle timeout would also fire when the caller merely stopped writing, as a
+        // fan-out does while it waits for a slower replica.)
+        stall = setTimeout(() => fail(noAnswer('PUT', url, timeoutError('stall', this.stallTimeoutMs))), this.stallTimeoutMs);
         req.once('drain', () => {
+          if (stall) clearTimeout(stall);
           const w = waitingDrain;
           waitingDrain = null;
           w?.();
@@ -194,6 +211,8 @@ export class StorageClient {
           return cb(err);
         }
         req.end();
+        // The body is out: the node now writes, fsyncs and answers.
+        req.setTimeout(this.idleTimeoutMs, () => fail(noAnswer('PUT', url, timeoutError('idle', this.idleTimeoutMs))));
         cb();
       },
       destroy: (err, cb) => {
@@ -212,7 +231,6 @@ export class StorageClient {
       timers.push(t);
       socket.once('connect', () => clearTimeout(t));
     });
-    req.setTimeout(this.idleTimeoutMs, () => fail(noAnswer('PUT', url, timeoutError('idle', this.idleTimeoutMs))));
     if (call.timeoutMs !== undefined) {
       const ms = call.timeoutMs;
       timers.push(setTimeout(() => fail(noAnswer('PUT', url, timeoutError('request', ms))), ms));
@@ -280,10 +298,13 @@ export class StorageClient {
   }
 
   private getOnce(url: string, headers: Record<string, string>, rangeStart: number | null, call: CallOptions) {
+    // Without a per-call limit, no socket idle timeout: a body we are not reading is idle by our
+    // choice. The headers must come within the stall limit; the body is watched by lengthChecked.
+    const stallMs = call.timeoutMs === undefined ? this.stallTimeoutMs : null;
     const source = this.gotClient.stream(url, {
       headers,
       retry: { limit: 0 },
-      ...(call.timeoutMs !== undefined ? { timeout: this.limits(call.timeoutMs) } : {}),
+      timeout: call.timeoutMs !== undefined ? this.limits(call.timeoutMs) : { connect: this.connectTimeoutMs, socket: undefined, response: this.stallTimeoutMs },
     });
     return new Promise<{ stream: Readable; length: number }>((resolve, reject) => {
       const onError = (err: unknown) => reject(noAnswer('GET', url, err));
@@ -302,7 +323,7 @@ export class StorageClient {
           }
           if (!Number.isSafeInteger(length)) return refuse(mogError(ErrorCodes.INTERNAL, `storage node sent no Content-Length for ${url}`));
           source.off('error', onError);
-          resolve({ stream: lengthChecked(source, length, url), length });
+          resolve({ stream: lengthChecked(source, length, url, stallMs), length });
           return;
         }
         // Read the short error body so the socket stays reusable.
@@ -367,11 +388,17 @@ export class StorageClient {
   }
 }
 
-/** Passes the body through, failing it if it ends short of (or runs past) `length`. */
-function lengthChecked(source: Readable, length: number, url: string): Readable {
+/**
+ * Passes the body through, failing it if it ends short of (or runs past) `length`, or if the
+ * node sends nothing for `stallMs` while we are ready for more (backpressure pauses don't count).
+ */
+function lengthChecked(source: Readable, length: number, url: string, stallMs: number | null): Readable {
   let seen = 0;
+  let lastProgress = Date.now();
+  let wanting = true;
   const out = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      lastProgress = Date.now();
       seen += chunk.length;
       if (seen > length) cb(mogError(ErrorCodes.NODE_UNAVAILABLE, `storage node sent more than ${length} bytes for ${url}`));
       else cb(null, chunk);
@@ -382,7 +409,19 @@ function lengthChecked(source: Readable, length: number, url: string): Readable 
     },
   });
   source.on('error', (err) => out.destroy(noAnswer('GET', url, err)));
+  let watchdog: NodeJS.Timeout | null = null;
+  if (stallMs !== null) {
+    source.on('pause', () => (wanting = false));
+    source.on('resume', () => {
+      wanting = true;
+      lastProgress = Date.now();
+    });
+    watchdog = setInterval(() => {
+      if (wanting && Date.now() - lastProgress > stallMs) out.destroy(noAnswer('GET', url, timeoutError('stall', stallMs)));
+    }, Math.max(50, Math.min(1000, Math.floor(stallMs / 4))));
+  }
   out.on('close', () => {
+    if (watchdog) clearInterval(watchdog);
     if (!source.destroyed && !source.readableEnded) source.destroy();
   });
   source.pipe(out);
