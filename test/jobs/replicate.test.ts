@@ -44,13 +44,17 @@ describe('replicate job', () => {
     await c.corrupt(d1, corrupt.fid);
     await truncate(c.diskPath(d1, truncated.fid), 1000);
     await rm(c.diskPath(d1, missing.fid));
-    const fsckBefore = await c.store.queueDepth('fsck');
 
     const events: JobEvent[] = [];
     const jobs = c.jobs({ onEvent: (e) => events.push(e) });
-    await waitFor('3 copies each', async () => {
-      for (const f of [corrupt, truncated, missing]) if ((await c.store.replicasOf(f.fid)).length !== 3) return false;
-      return (await c.store.queueDepth('replicate')) === 0;
+    // Replication copies around the bad source and queues fsck, which then replaces d1's copy.
+    await waitFor('3 good copies each, queues empty', async () => {
+      for (const f of [corrupt, truncated, missing]) {
+        if ((await c.store.replicasOf(f.fid)).length !== 3) return false;
+        if (!(await c.onDisk(d1, f.fid))?.equals(bytes)) return `fid ${f.fid}: d1 not repaired yet`;
+      }
+      for (const q of ['replicate', 'fsck', 'delete'] as const) if ((await c.store.queueDepth(q)) > 0) return `${q} queue not empty`;
+      return true;
     });
     await jobs.stop();
     for (const f of [corrupt, truncated, missing]) {
@@ -59,8 +63,10 @@ describe('replicate job', () => {
       assert.ok(events.some((e) => e.type === 'bad-source' && e.fid === f.fid && e.devid === d1), `fid ${f.fid}: bad source reported`);
       assert.ok(events.some((e) => e.type === 'copied' && e.fid === f.fid && e.from === d2 && e.to === d3));
     }
-    assert.equal(await c.store.queueDepth('fsck'), fsckBefore + 3, 'one fsck item per bad fid');
-    assert.notEqual((await c.onDisk(d1, corrupt.fid))!.equals(bytes), true, 'the bad copy is left for fsck');
+    const found = (fid: number) => events.filter((e) => e.type === 'fsck' && e.fid === fid && e.devid === d1).map((e) => (e as { code: string }).code);
+    assert.deepEqual(found(corrupt.fid), ['BSUM', 'GONE'], 'fsck was queued and found the bad copy');
+    assert.deepEqual(found(truncated.fid), ['BLEN', 'GONE']);
+    assert.deepEqual(found(missing.fid), ['MISS', 'GONE']);
   });
 
   test('with only a corrupt copy nothing is copied and the item keeps retrying', async () => {
