@@ -4,7 +4,8 @@
 // properties shared by two `mogftp dav` processes on one database.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -325,5 +326,52 @@ describe('two WebDAV front-ends on one MariaDB: locks and properties are shared'
     assert.equal((await dav(other.url, 'UNLOCK', '/shared.txt', { headers: { 'Lock-Token': `<${token}>` } })).status, 204);
     assert.equal((await dav(c.dav.url, 'PUT', '/shared.txt', { body: 'v3' })).status, 204);
     assert.equal((await dav(other.url, 'GET', '/shared.txt')).text, 'v3');
+  });
+
+  test('a 96 MiB PUT and GET through the process leave its peak memory where it was: bodies stream', async () => {
+    const peak = async () => Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${other.proc.pid}/status`, 'utf8'))![1]) * 1024;
+    await dav(other.url, 'PROPFIND', '/', { headers: { Depth: '1' } }); // warm up the handlers
+    const before = await peak();
+    const block = randomBytes(1024 * 1024);
+    const total = 96;
+    const sent = createHash('sha256');
+    const auth = `Basic ${Buffer.from('demo:demo').toString('base64')}`;
+    const putStatus = await new Promise<number>((resolvePut, reject) => {
+      const req = httpRequest(new URL('/big-stream.bin', other.url), { method: 'PUT', headers: { Authorization: auth, 'Content-Length': total * block.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolvePut(res.statusCode!));
+      });
+      req.on('error', reject);
+      let n = 0;
+      const pump = () => {
+        while (n < total) {
+          n++;
+          sent.update(block);
+          if (!req.write(block)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    assert.equal(putStatus, 201);
+    const got = createHash('sha256');
+    let bytes = 0;
+    await new Promise<void>((resolveGet, reject) => {
+      httpRequest(new URL('/big-stream.bin', other.url), { headers: { Authorization: auth } }, (res) => {
+        res.on('data', (d: Buffer) => {
+          got.update(d);
+          bytes += d.length;
+        });
+        res.on('end', resolveGet);
+        res.on('error', reject);
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(bytes, total * block.length);
+    assert.equal(got.digest('hex'), sent.digest('hex'));
+    const grown = (await peak()) - before;
+    console.log(`# peak RSS of mogftp dav: ${Math.round(before / 1048576)} MiB before, +${Math.round(grown / 1048576)} MiB after ${total} MiB each way`);
+    assert.ok(grown < 64 * 1024 * 1024, `peak RSS grew by ${Math.round(grown / 1048576)} MiB while moving ${total} MiB`);
   });
 });
