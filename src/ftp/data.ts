@@ -65,7 +65,8 @@ export function send(source: Readable, socket: Socket): Promise<void> {
       }
     });
     source.once('end', () =>
-      socket.end(() => {
+      socket.end((err?: Error | null) => {
+        if (err) return fail(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); transfer aborted`));
         finished = true;
         settled = true;
         resolve();
@@ -89,6 +90,7 @@ export async function sendLines(lines: AsyncIterable<string>, socket: Socket): P
     batch = '';
     if (!ok) await new Promise<void>((resolve, reject) => {
       socket.once('drain', resolve);
+      socket.once('error', (err) => reject(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); listing aborted`)));
       socket.once('close', () => reject(mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed; listing aborted')));
     });
   };
@@ -98,5 +100,9 @@ export async function sendLines(lines: AsyncIterable<string>, socket: Socket): P
     if (batch.length >= 64 * 1024) await flush();
   }
   await flush();
-  await new Promise<void>((resolve) => socket.end(resolve));
+  await new Promise<void>((resolve, reject) =>
+    socket.end((err?: Error | null) =>
+      err ? reject(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); listing aborted`)) : resolve(),
+    ),
+  );
 }

@@ -44,13 +44,46 @@ export function protectDataSocket(conn: FtpConn, raw: Socket): Socket {
   const state = stateOf(conn);
   if (state.prot !== 'P' || !settings.tls) return raw;
   const secure = serverTls(raw, settings.tls.context);
-  if (settings.requireTlsSessionReuse) {
-    secure.once('secure', () => {
-      if (!secure.isSessionReused())
-        secure.destroy(mogError(ErrorCodes.UPLOAD_ABORTED, 'TLS session reuse is required on data connections: resume the control connection\'s session'));
-    });
-  }
+  if (settings.requireTlsSessionReuse) requireResumedSession(secure);
   return secure;
+}
+
+/**
+ * Refuses a data connection whose handshake did not resume a session. Nothing we write may reach
+ * such a client, yet the 150 must not wait for the handshake (clients start it after the 150):
+ * writes are held (write() says "wait for drain") until the session is checked.
+ */
+function requireResumedSession(secure: TLSSocket): void {
+  const held: Array<Parameters<TLSSocket['write']>> = [];
+  let heldEnd: Parameters<TLSSocket['end']> | null = null;
+  const gate = secure as unknown as Record<'write' | 'end', unknown>;
+  gate.write = (...args: Parameters<TLSSocket['write']>) => {
+    held.push(args);
+    return false;
+  };
+  gate.end = (...args: Parameters<TLSSocket['end']>) => {
+    heldEnd = args;
+    return secure;
+  };
+  secure.once('secure', () => {
+    delete gate.write;
+    delete gate.end;
+    if (!secure.isSessionReused()) {
+      const err = mogError(ErrorCodes.UPLOAD_ABORTED, 'TLS session reuse is required on data connections: resume the control connection\'s session');
+      secure.destroy(err);
+      // Whoever waits on a held write or end hears why.
+      for (const args of [...held.splice(0), heldEnd ?? []]) {
+        const cb = (args as unknown[]).find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
+        if (cb) process.nextTick(cb, err);
+      }
+      return;
+    }
+    for (const args of held.splice(0)) secure.write(...args);
+    if (heldEnd) secure.end(...heldEnd);
+    else secure.emit('drain');
+  });
+  // Nothing may wait on our writes to drive the handshake: start reading (data stays buffered).
+  secure.read(0);
 }
 
 const auth: Handler = async function (this: FtpConn, { command }) {
@@ -72,6 +105,9 @@ const auth: Handler = async function (this: FtpConn, { command }) {
         raw.destroy();
         return resolve();
       }
+      // The plain-text parser lets go of the raw socket first: TLSSocket drains bytes buffered
+      // on it with read(), which would also emit them as 'data' to that parser.
+      raw.removeAllListeners('data');
       const held = takeHeldInput(this);
       if (held && held.length) raw.unshift(held);
       const secure = serverTls(raw, context);
@@ -79,11 +115,8 @@ const auth: Handler = async function (this: FtpConn, { command }) {
       attachControlSocket(this, secure);
       state.tls = true;
       this.secure = true;
-      if (method === 'SSL' || method === 'TLS-P') {
-        // The draft's AUTH SSL meant protected data from the start.
-        state.pbsz = true;
-        state.prot = 'P';
-      }
+      // Data stays clear until PROT P, whichever AUTH was used: curl sends AUTH SSL and then
+      // expects RFC 4217 behaviour (an old draft had AUTH SSL imply PROT P).
       resolve();
     });
   });
