@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { describeError } from '../errors.ts';
+import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import type { StorageClient } from '../storage/client.ts';
 import type { Tracker } from '../tracker/tracker.ts';
@@ -52,8 +52,14 @@ export interface RunningDavServer {
 /** How often this front-end sweeps expired locks and properties of deleted entries. */
 const PURGE_INTERVAL_MS = 15 * 60_000;
 
+/** The schema version that added the WebDAV tables (dav_props, dav_locks). */
+const DAV_SCHEMA_VERSION = 2;
+
 export async function startDavServer(opts: DavServerOptions): Promise<RunningDavServer> {
   const log: LogFn = opts.log ?? (() => {});
+  const version = await opts.tracker.store.schemaVersion();
+  if (version < DAV_SCHEMA_VERSION)
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `The database schema (version ${version}) predates WebDAV: run 'mogftp admin init' to upgrade it`);
   const cfg: DavConfig = {
     tracker: opts.tracker,
     client: opts.client,

@@ -12,9 +12,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { startDavServer } from '../../src/dav/server.ts';
+import { StorageClient } from '../../src/storage/client.ts';
+import { openStore } from '../../src/tracker/open.ts';
+import { MIGRATIONS } from '../../src/tracker/store/migrations.ts';
+import type { SqlStore } from '../../src/tracker/store/sql-store.ts';
+import { Tracker } from '../../src/tracker/tracker.ts';
 import { ROOT_ID } from '../../src/tracker/types.ts';
 import { run } from '../harness/clients.ts';
 import { sha256 } from '../harness/cluster.ts';
+import { createSqliteTestDb } from '../harness/db.ts';
 import { dav, startDavCluster, type DavCluster } from './harness.ts';
 
 const propfindBody = (props: string) => `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>${props}</D:prop></D:propfind>`;
@@ -374,4 +381,22 @@ describe('two WebDAV front-ends on one MariaDB: locks and properties are shared'
     console.log(`# peak RSS of mogftp dav: ${Math.round(before / 1048576)} MiB before, +${Math.round(grown / 1048576)} MiB after ${total} MiB each way`);
     assert.ok(grown < 64 * 1024 * 1024, `peak RSS grew by ${Math.round(grown / 1048576)} MiB while moving ${total} MiB`);
   });
+});
+
+test('a database whose schema predates WebDAV is refused at start with the command that upgrades it', async () => {
+  const db = await createSqliteTestDb();
+  const store = (await openStore(db.url)) as SqlStore;
+  try {
+    await store.migrateWith(MIGRATIONS.filter((m) => m.version < 2));
+    await assert.rejects(
+      startDavServer({ tracker: new Tracker(store), client: new StorageClient(), host: '127.0.0.1', port: 0 }),
+      /predates WebDAV: run 'mogftp admin init'/,
+    );
+    await store.migrate();
+    const s = await startDavServer({ tracker: new Tracker(store), client: new StorageClient(), host: '127.0.0.1', port: 0 });
+    await s.close();
+  } finally {
+    await store.close();
+    await db.drop();
+  }
 });
