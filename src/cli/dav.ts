@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { runDavFrontend } from '../dav/run.ts';
 import { OS_FILES_MODES, type OsFilesMode } from '../dav/os-files.ts';
+import { configurable } from '../config/cli.ts';
 import { databaseUrl } from './admin/context.ts';
 import { parseListen } from './options.ts';
 
@@ -20,7 +21,7 @@ export const davCommand: CommandModule<object, DavArgs> = {
   command: 'dav',
   describe: 'Run a WebDAV front-end (stateless; locks and properties live in the database)',
   builder: (y) =>
-    y
+    configurable('dav', y)
       .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
       .option('listen', { type: 'string', default: '127.0.0.1:8080', describe: 'HTTP(S) address HOST:PORT' })
       .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain): serve HTTPS; needs --tls-key' })

@@ -53,5 +53,5 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
 export const COMMON_KEYS = ['db', 'storage-token', 'log-level'] as const;
 
 /** Commands that read a section of the config file named after them. */
-export const SECTIONS = ['ftp', 'storage', 'jobs', 'quickstart'] as const;
+export const SECTIONS = ['ftp', 'dav', 'storage', 'jobs', 'quickstart'] as const;
 export type Section = (typeof SECTIONS)[number];
