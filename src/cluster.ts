@@ -144,9 +144,9 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     services.tracker.invalidateDevices();
 
     const registry = createRegistry('quickstart');
-    const cluster = registerClusterMetrics(registry, store);
-    stops.push(() => cluster.stop());
-    const jobs = startJobs(store, { client: services.client, log, onEvent: (e) => cluster.jobEvent(e.type, 'bytes' in e ? e.bytes : undefined) });
+    const cluster = opts.adminListen ? registerClusterMetrics(registry, store) : null;
+    if (cluster) stops.push(() => cluster.stop());
+    const jobs = startJobs(store, { client: services.client, log, onEvent: cluster ? (e) => cluster.jobEvent(e.type, 'bytes' in e ? e.bytes : undefined) : undefined });
     stops.push(() => jobs.stop());
     const made = opts.tls === false ? { pair: null, reason: 'turned off' } : await ensureSelfSignedCert(dataDir);
     if (!made.pair) log('warn', `FTPS is off: ${made.reason}`);

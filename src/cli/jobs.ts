@@ -56,8 +56,9 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
       if ((await store.schemaVersion()) === 0)
         throw mogError(ErrorCodes.INVALID_ARGUMENT, "The database has no mogftp schema yet: run 'mogftp admin init' first");
       const registry = createRegistry('jobs');
-      const metrics = registerClusterMetrics(registry, store);
-      const onEvent = (e: { type: string; bytes?: number }) => metrics.jobEvent(e.type, e.bytes);
+      // The cluster gauges walk every fid now and then: only worth it when someone scrapes them.
+      const metrics = args['admin-listen'] ? registerClusterMetrics(registry, store) : null;
+      const onEvent = metrics ? (e: { type: string; bytes?: number }) => metrics.jobEvent(e.type, e.bytes) : undefined;
       const admin = await startAdminEndpoint('jobs', args['admin-listen'], { registry, ready: clusterReadiness(store), log });
       const jobs = startJobs(store, { client, monitor: args.monitor, autoDeadAfterMs, log, onEvent });
       log('info', `jobs running${autoDeadAfterMs ? `; devices unreachable for ${args['auto-dead-after']} are marked dead` : ''}`);
@@ -65,7 +66,7 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
       log('info', `${signal}: stopping after the work in flight`);
       await admin?.close();
       await jobs.stop();
-      await metrics.stop();
+      await metrics?.stop();
     } finally {
       client.close();
       await store.close();
