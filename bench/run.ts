@@ -343,6 +343,12 @@ function render(r: Report): { table: string; md: string; verdicts: string[] } {
         ...rt.timeline.map((x) => `${x.name.padEnd(24)} ${x.start.toFixed(1).padStart(7)} → ${x.end.toFixed(1).padStart(7)}  (${(x.end - x.start).toFixed(1)} ms)`),
         '```',
         '',
+        `And one 4 KiB RETR of those files (226 at ${rt.retrMs.median.toFixed(1)} ms after RETR was sent):`,
+        '',
+        '```',
+        ...rt.retrTimeline.map((x) => `${x.name.padEnd(24)} ${x.start.toFixed(1).padStart(7)} → ${x.end.toFixed(1).padStart(7)}  (${(x.end - x.start).toFixed(1)} ms)`),
+        '```',
+        '',
       );
     }
   }
@@ -464,6 +470,8 @@ async function main(): Promise<void> {
       roundTrips.push({ server: m.name, rt });
       log(`  ${rt.statementsPerStor.toFixed(1)} statements, ${rt.storeCallsPerStor.toFixed(1)} store calls per STOR; STOR→226 ${rt.storMs.median.toFixed(1)} ms`);
       for (const x of rt.timeline) log(`    ${x.name.padEnd(24)} ${x.start.toFixed(1).padStart(7)} → ${x.end.toFixed(1).padStart(7)}`);
+      log(`  RETR→226 ${rt.retrMs.median.toFixed(1)} ms`);
+      for (const x of rt.retrTimeline) log(`    ${x.name.padEnd(24)} ${x.start.toFixed(1).padStart(7)} → ${x.end.toFixed(1).padStart(7)}`);
     }
   }
   const million: MillionResult[] = [];

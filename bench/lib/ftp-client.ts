@@ -103,6 +103,19 @@ export class MiniFtp {
     await this.expect(await this.next(), 226);
   }
 
+  /** RETR of `path`; resolves with the byte count after the 226. */
+  async retr(path: string, onSend?: () => void): Promise<number> {
+    const s = await this.data();
+    let bytes = 0;
+    s.on('data', (c: Buffer) => (bytes += c.length));
+    const ended = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    onSend?.();
+    await this.expect(await this.send(`RETR ${path}`), 150);
+    await ended;
+    await this.expect(await this.next(), 226);
+    return bytes;
+  }
+
   async quit(): Promise<void> {
     await this.send('QUIT').catch(() => undefined);
     this.sock.destroy();

@@ -33,6 +33,9 @@ export interface RoundTrips {
   storMs: Spread;
   /** Median timeline of one STOR: each store call and PUT, ms after STOR was sent. */
   timeline: Array<{ name: string; start: number; end: number; n: number }>;
+  /** The same for RETR of those files: RETR sent → 226 received, and its timeline. */
+  retrMs: Spread;
+  retrTimeline: Array<{ name: string; start: number; end: number; n: number }>;
 }
 
 let sqlCount = 0;
@@ -116,6 +119,8 @@ function trackingClient(client: StorageClient): StorageClient {
     track(`PUT ${new URL(url).port}`, r.result).catch(() => undefined);
     return r;
   };
+  const origGet = client.get.bind(client);
+  client.get = (url, opts, call) => track('GET (to headers)', origGet(url, opts, call));
   return client;
 }
 
@@ -173,8 +178,18 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
       byMethod[k] = v / files;
       total += v;
     }
+    const retrLat: number[] = [];
+    const perRetr: Span[][] = [];
+    for (let i = 0; i < files; i++) {
+      spans = [];
+      await c.retr(`${dir}/f${i}`, () => (storSentAt = now()));
+      retrLat.push(now() - storSentAt);
+      perRetr.push(spans);
+    }
     await c.quit();
-    return { files, statementsPerStor: statements / files, storeCallsPerStor: total / files, byMethod, latencyMs: spread(lat), storMs: spread(storLat), timeline: timeline(perStor) };
+    return {
+      retrMs: spread(retrLat),
+      retrTimeline: timeline(perRetr), files, statementsPerStor: statements / files, storeCallsPerStor: total / files, byMethod, latencyMs: spread(lat), storMs: spread(storLat), timeline: timeline(perStor) };
   } finally {
     await ftp.close();
     client.close();
