@@ -44,43 +44,54 @@ export function protectDataSocket(conn: FtpConn, raw: Socket): Socket {
   const state = stateOf(conn);
   if (state.prot !== 'P' || !settings.tls) return raw;
   const secure = serverTls(raw, settings.tls.context);
-  if (settings.requireTlsSessionReuse) requireResumedSession(secure);
+  holdUntilHandshake(secure, settings.requireTlsSessionReuse);
   return secure;
 }
 
 /**
- * Refuses a data connection whose handshake did not resume a session. Nothing we write may reach
- * such a client, yet the 150 must not wait for the handshake (clients start it after the 150):
- * writes are held (write() says "wait for drain") until the session is checked.
+ * The 150 must never wait for the data handshake (clients start it after reading the 150), so
+ * the socket is handed over at once, and what must not happen before the handshake is held here:
+ * - end(): ending a TLS socket mid-handshake cuts it (an empty listing is done before the client
+ *   even starts; lftp then fails with "TLS connection was non-properly terminated");
+ * - with require-reuse, every write: nothing may reach a client whose session turns out fresh
+ *   (write() answers "wait for drain" meanwhile).
  */
-function requireResumedSession(secure: TLSSocket): void {
+function holdUntilHandshake(secure: TLSSocket, requireReuse: boolean): void {
   const held: Array<Parameters<TLSSocket['write']>> = [];
   let heldEnd: Parameters<TLSSocket['end']> | null = null;
   const gate = secure as unknown as Record<'write' | 'end', unknown>;
-  gate.write = (...args: Parameters<TLSSocket['write']>) => {
-    held.push(args);
-    return false;
-  };
+  if (requireReuse)
+    gate.write = (...args: Parameters<TLSSocket['write']>) => {
+      held.push(args);
+      return false;
+    };
   gate.end = (...args: Parameters<TLSSocket['end']>) => {
     heldEnd = args;
     return secure;
   };
+  const fail = (err: Error) => {
+    // Whoever waits on a held write or end hears why.
+    for (const args of [...held.splice(0), heldEnd ?? []]) {
+      const cb = (args as unknown[]).find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
+      if (cb) process.nextTick(cb, err);
+    }
+    heldEnd = null;
+  };
+  const onEarlyClose = () => fail(mogError(ErrorCodes.UPLOAD_ABORTED, 'The data connection closed before its TLS handshake completed'));
+  secure.once('close', onEarlyClose);
   secure.once('secure', () => {
+    secure.off('close', onEarlyClose);
     delete gate.write;
     delete gate.end;
-    if (!secure.isSessionReused()) {
+    if (requireReuse && !secure.isSessionReused()) {
       const err = mogError(ErrorCodes.UPLOAD_ABORTED, 'TLS session reuse is required on data connections: resume the control connection\'s session');
       secure.destroy(err);
-      // Whoever waits on a held write or end hears why.
-      for (const args of [...held.splice(0), heldEnd ?? []]) {
-        const cb = (args as unknown[]).find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
-        if (cb) process.nextTick(cb, err);
-      }
+      fail(err);
       return;
     }
     for (const args of held.splice(0)) secure.write(...args);
     if (heldEnd) secure.end(...heldEnd);
-    else secure.emit('drain');
+    else if (requireReuse) secure.emit('drain');
   });
   // Nothing may wait on our writes to drive the handshake: start reading (data stays buffered).
   secure.read(0);

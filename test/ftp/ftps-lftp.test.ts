@@ -1,0 +1,76 @@
+// FTPS with lftp: on plain ftp-srv 4.6.3 every lftp transfer with protected data got 425 (lftp
+// starts the data handshake after the 150; ftp-srv waited for it before sending 150).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
+import { startFtpServer, type RunningFtpServer } from '../../src/ftp/server.ts';
+import { run } from '../harness/clients.ts';
+import { sha256, startTestCluster, type TestCluster } from '../harness/cluster.ts';
+
+describe('FTPS with lftp', () => {
+  let c: TestCluster;
+  let dir: string;
+  let ftp: RunningFtpServer;
+  before(async () => {
+    c = await startTestCluster({ backend: 'sqlite' });
+    dir = await mkdtemp(join(tmpdir(), 'mogftp-ftps-clients-'));
+    const made = await ensureSelfSignedCert(dir, 'mogftp test');
+    assert.ok(made.pair, 'reason' in made ? made.reason : '');
+    ftp = await startFtpServer({ ...c.services, host: '127.0.0.1', port: 0, pasvPorts: [0, 0], tlsCert: made.pair.cert, tlsKey: made.pair.key });
+  });
+  after(async () => {
+    await ftp?.close({ graceMs: 0 });
+    await c?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('lftp with ftp:ssl-force and ftp:ssl-protect-data mirrors 200 files up and back, no retries', async () => {
+    const src = join(dir, 'tree');
+    const files = new Map<string, Buffer>();
+    for (let d = 0; d < 4; d++) {
+      await mkdir(join(src, `d${d}`), { recursive: true });
+      for (let i = 0; i < 50; i++) {
+        const rel = join(`d${d}`, `f${i}.dat`);
+        const data = randomBytes(4096);
+        files.set(rel, data);
+        await writeFile(join(src, rel), data);
+      }
+    }
+    const back = join(dir, 'tree-back');
+    const log = join(dir, 'lftp.log');
+    const settings = [
+      'set cmd:fail-exit true',
+      'set net:max-retries 1',
+      'set net:timeout 30',
+      'set ftp:ssl-allow true',
+      'set ftp:ssl-force true',
+      'set ftp:ssl-protect-data true',
+      'set ftp:ssl-protect-list true',
+      'set ssl:verify-certificate false',
+      'set ftp:passive-mode true',
+    ].join('; ');
+    const r = await run(
+      'lftp',
+      ['-c', `${settings}; debug -o ${log} 5; open -u demo,demo -p ${ftp.port} 127.0.0.1; mkdir -p /lftp-tls; mirror -R ${src} /lftp-tls; mirror /lftp-tls ${back}`],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    let count = 0;
+    for (const d of await readdir(back)) {
+      for (const f of await readdir(join(back, d))) {
+        count++;
+        assert.equal(sha256(await readFile(join(back, d, f))), sha256(files.get(join(d, f))!), `${d}/${f}`);
+      }
+    }
+    assert.equal(count, 200);
+    const trace = await readFile(log, 'utf8');
+    assert.match(trace, /---> AUTH TLS/);
+    assert.match(trace, /---> PROT P/);
+    assert.doesNotMatch(trace, /<--- 4\d\d /, 'no transient failure (lftp would retry it)');
+    assert.doesNotMatch(trace, /[Rr]econnect|Delaying before/, 'no reconnects');
+  });
+});
