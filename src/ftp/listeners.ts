@@ -3,6 +3,7 @@
 // header, refuse banned or surplus clients with a clear 421, and start implicit TLS; and so that
 // mogftp owns shutdown: stop accepting, let running transfers finish for a grace time, then
 // abort the rest (aborted uploads commit nothing) and close every connection with 421.
+import { channel } from 'node:diagnostics_channel';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, mogError } from '../errors.ts';
@@ -14,6 +15,9 @@ import { ConnectionLimits, LoginThrottle, isBusy, watchIdle } from './limits.ts'
 import { readProxyHeader } from './proxy-protocol.ts';
 import { DEFAULTS, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
 import { loadTlsContext, serverTls } from './tls.ts';
+
+/** Published for every control connection ftp-srv takes on: `{ conn, socket }` (the TCP socket). */
+export const controlSocketChannel = channel('mogftp:ftp:control-socket');
 
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -87,6 +91,7 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
     }
     watchIdle(connection, settings.idleTimeoutMs);
     open.add(connection);
+    controlSocketChannel.publish({ conn: connection, socket: state.raw });
     state.raw.once('close', () => open.delete(connection));
   });
 

@@ -128,19 +128,25 @@ describe('FTP data connections', () => {
     f.close();
   });
 
-  test('data sockets get TCP_NODELAY, passive and active', async () => {
+  test('control and data sockets get TCP_NODELAY, passive and active', async () => {
     const s = await start();
     const seen: Array<{ socket: Socket }> = [];
+    const control: Array<{ socket: Socket }> = [];
     const onSocket = (msg: unknown) => seen.push(msg as { socket: Socket });
+    const onControl = (msg: unknown) => control.push(msg as { socket: Socket });
     subscribe('mogftp:ftp:data-socket', onSocket);
+    subscribe('mogftp:ftp:control-socket', onControl);
     try {
       assert.equal((await curl(['-T', join(dir, 'small.txt'), ftpUrl(s.port, '/nd.txt')])).code, 0);
       assert.equal((await curl(['-P', '127.0.0.1', ftpUrl(s.port, '/nd.txt')])).stdout, 'small file\n');
     } finally {
       unsubscribe('mogftp:ftp:data-socket', onSocket);
+      unsubscribe('mogftp:ftp:control-socket', onControl);
     }
     assert.equal(seen.length, 2);
     for (const { socket } of seen) assert.ok(noDelayOf(socket), 'TCP_NODELAY set on the data socket');
+    assert.equal(control.length, 2);
+    for (const { socket } of control) assert.ok(noDelayOf(socket), 'TCP_NODELAY set on the control socket');
   });
 
   test('stalled uploads and downloads time out (426, nothing stored) while another client transfers', async () => {
