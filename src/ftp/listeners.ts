@@ -95,9 +95,11 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
     state.raw.once('close', () => open.delete(connection));
   });
 
-  const refuse = (socket: Socket, text: string) => {
-    socket.end(`421 ${text}\r\n`);
-    setTimeout(() => socket.destroy(), 2000).unref();
+  const refuse = (socket: Socket & Marked, text: string) => {
+    // Over implicit TLS the 421 can only go out once the handshake is done.
+    if (socket.mogImplicit) socket.once('secure', () => socket.end(`421 ${text}\r\n`));
+    else socket.end(`421 ${text}\r\n`);
+    setTimeout(() => socket.destroy(), 5000).unref();
   };
 
   const accept = async (raw: Socket, implicit: boolean) => {

@@ -122,6 +122,29 @@ print(json.dumps(out))`,
     for (const x of [a2, b1]) x.ftp.close();
   });
 
+  test('over implicit FTPS the 421 arrives after the handshake (curl sees it)', async () => {
+    const { ensureSelfSignedCert } = await import('../../src/ftp/self-signed.ts');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { connect: tlsConnect } = await import('node:tls');
+    const dir = await mkdtemp(join(tmpdir(), 'mogftp-limits-tls-'));
+    try {
+      const made = await ensureSelfSignedCert(dir);
+      assert.ok(made.pair);
+      const s = await start({ tlsCert: made.pair.cert, tlsKey: made.pair.key, ftpsPort: 0, maxConnectionsPerAddress: 1 });
+      const first = tlsConnect({ port: s.ftpsPort!, host: '127.0.0.1', rejectUnauthorized: false });
+      first.on('error', () => {});
+      await new Promise((r) => first.once('data', r));
+      const second = await curl(['-v', '-k', `ftps://demo:demo@127.0.0.1:${s.ftpsPort}/`]);
+      assert.notEqual(second.code, 0);
+      assert.match(second.stderr, /< 421 Too many connections from your address/);
+      first.destroy();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the idle timeout closes idle connections with 421 but never fires during a transfer', async () => {
     const s = await start({ idleTimeoutMs: 1000 });
     const idle = await RawFtp.login(s.port);
