@@ -440,16 +440,19 @@ function obtainGc(): (() => void) | null {
   }
 }
 
-const SEND_CHUNK = 64 * 1024;
+// Each chunk costs a thread-pool read and a write callback; at 64 KiB that latency, not the
+// disk or the socket, set the pace (about 440 MB/s here against 850 MB/s at 512 KiB).
+const SEND_CHUNK = 512 * 1024;
 
 /**
  * Sends bytes [start, end] of a file through two buffers used in turn: one is read into while
  * the other drains into the socket. Nothing is allocated per chunk, so memory stays flat
  * however long the file (a read stream would leave a 64 KiB buffer of garbage per chunk for
- * the GC to find later).
+ * the GC to find later). The buffers are no larger than the range: small files stay cheap.
  */
 async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end: number): Promise<void> {
-  const bufs = [Buffer.allocUnsafe(SEND_CHUNK), Buffer.allocUnsafe(SEND_CHUNK)];
+  const size = Math.min(SEND_CHUNK, end - start + 1);
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   const draining: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
   // Settles when the client goes away: a write to a dead socket need not call back.
   let onClose = () => {};
