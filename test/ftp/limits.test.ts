@@ -4,8 +4,13 @@
 // `timeout` kills transfers, its close() drops everything, it installs process.exit handlers).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl, run } from '../harness/clients.ts';
 import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
@@ -123,11 +128,6 @@ print(json.dumps(out))`,
   });
 
   test('over implicit FTPS the 421 arrives after the handshake (curl sees it)', async () => {
-    const { ensureSelfSignedCert } = await import('../../src/ftp/self-signed.ts');
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { connect: tlsConnect } = await import('node:tls');
     const dir = await mkdtemp(join(tmpdir(), 'mogftp-limits-tls-'));
     try {
       const made = await ensureSelfSignedCert(dir);
