@@ -108,7 +108,8 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       } catch (err) {
         log('warn', 'login failed', { session: connection.id, user: username, ip: connection.ip, error: describeError(err) });
         opts.onSession?.({ type: 'login-failed', session: connection.id, ip: connection.ip, user: username });
-        reject(new Error(describeError(err)));
+        // Keep the coded error: PASS (commands/login.ts) tells a wrong password from an outage.
+        reject(err instanceof Error ? err : new Error(describeError(err)));
       }
     },
   );

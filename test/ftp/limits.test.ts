@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import { openServices } from '../../src/cluster.ts';
 import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl, run } from '../harness/clients.ts';
@@ -264,6 +265,23 @@ print(json.dumps(out))`,
     assert.ok([500, 502].includes((await p.ftp.cmd('PROXY TCP4 192.0.2.9 127.0.0.1 5555 21'))!.code));
     assert.match((await p.ftp.cmd('STAT'))!.text, /^530|Connected from 127\.0\.0\.1/);
     p.ftp.close();
+  });
+
+  test('a login while the database is unreachable is told to come back (421), and is not a failed login', async () => {
+    const other = await openServices({ dbUrl: c.dbUrl });
+    const s = await startFtpServer({ ...other, host: '127.0.0.1', port: 0, pasvPorts: [0, 0], loginThrottle: { limit: 1, windowMs: 60_000, banMs: 60_000 } });
+    servers.push(s);
+    await other.store.close();
+    const { ftp } = await RawFtp.open(s.port);
+    assert.equal((await ftp.cmd('USER demo'))?.code, 331);
+    const r = await ftp.cmd('PASS demo');
+    assert.equal(r?.code, 421, r?.text);
+    assert.match(r!.text, /try again later/);
+    await ftp.closed;
+    // With a limit of 1, a counted failure would have banned the address.
+    const again = await RawFtp.open(s.port);
+    assert.equal(again.greeting?.code, 220);
+    again.ftp.close();
   });
 
   test('starting a server installs no process signal handlers', async () => {

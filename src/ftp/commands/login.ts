@@ -1,6 +1,7 @@
 // USER and PASS with the protections ftp-srv lacks: TLS first when required, at most three
 // PASS tries per connection, and per-address throttling of failed logins (limits.ts).
 import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
+import { replyFor } from '../replies.ts';
 import { DEFAULTS, settingsOf, stateOf } from '../settings.ts';
 
 const TLS_FIRST = 'This server requires TLS: send AUTH TLS first';
@@ -31,6 +32,12 @@ const pass: Handler = async function (this: FtpConn, { command }) {
     await this.login(username, command.arg ?? '');
     return this.reply(230, 'Logged in');
   } catch (err) {
+    const { code, message: why } = replyFor(err);
+    if (code >= 400 && code < 500) {
+      // The store is unreachable, not the password wrong: come back later (421 closes).
+      await this.reply(421, `Cannot log in right now (${why}); try again later`);
+      return this.commandSocket.destroy();
+    }
     state.passFailures++;
     const banned = settings.throttle.fail(ip);
     const message = (err as Error)?.message || 'Login incorrect';
