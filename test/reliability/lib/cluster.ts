@@ -16,7 +16,7 @@ import type { StorageClient } from '../../../src/storage/client.ts';
 import { fidPath, parseFidPath } from '../../../src/storage/layout.ts';
 import { resolvePathComponents } from '../../../src/tracker/names.ts';
 import { hashPassword } from '../../../src/tracker/passwords.ts';
-import type { FileClass } from '../../../src/tracker/types.ts';
+import { ROOT_ID, type FileClass } from '../../../src/tracker/types.ts';
 import { createMysqlTestDb, createSqliteTestDb, type TestDb } from '../../harness/db.ts';
 import { startNodeProcess } from '../../harness/nodes.ts';
 
@@ -190,6 +190,26 @@ export class Cluster {
   async fidOf(path: string): Promise<number | null> {
     const entry = await this.store.resolvePath(this.domainId, resolvePathComponents([], path));
     return entry?.fid ?? null;
+  }
+
+  /** The whole namespace as sorted lines "path kind fid size mode", for before/after comparisons. */
+  async namespace(): Promise<string[]> {
+    const out: string[] = [];
+    const walkDir = async (id: number, prefix: string): Promise<void> => {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.store.listDir(this.domainId, id, { after, limit: 1000 });
+        for (const e of page) {
+          const path = `${prefix}/${e.name}`;
+          out.push(`${path} ${e.kind} ${e.fid ?? '-'} ${e.size} ${e.mode.toString(8)}`);
+          if (e.kind === 'dir') await walkDir(e.id, path);
+        }
+        if (page.length < 1000) return;
+        after = page[page.length - 1]!.name;
+      }
+    };
+    await walkDir(ROOT_ID, '');
+    return out.sort();
   }
 
   /** Every replica (.fid) and temp file on every node's device directory. */
