@@ -41,7 +41,6 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
   FtpConnection.prototype._handleData = function handleData(this: FtpConn & Record<string, any>, data: Buffer) {
     this._mogPending = this._mogPending ? Buffer.concat([this._mogPending, data]) : data;
     this._mogQueue ??= Promise.resolve();
-    this.mogLastActive = Date.now();
     // After AUTH, nothing more is parsed until it is answered: the bytes that follow may be a
     // TLS ClientHello, which tls.ts takes over (takeHeldInput).
     if (this._mogHold) return;

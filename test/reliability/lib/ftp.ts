@@ -37,6 +37,8 @@ export class RawFtp {
   private constructor(
     readonly socket: net.Socket,
     readonly host: string,
+    /** Data connections come from the same address as the control connection. */
+    readonly localAddress?: string,
   ) {
     this.listen();
   }
@@ -49,7 +51,7 @@ export class RawFtp {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    const client = new RawFtp(socket, host);
+    const client = new RawFtp(socket, host, opts.localAddress);
     client.greeting = await client.next(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     return client;
   }
@@ -146,7 +148,7 @@ export class RawFtp {
     const r = await this.cmd('EPSV');
     const m = /\(\|\|\|(\d+)\|\)/.exec(r.text);
     if (r.code !== 229 || !m) throw new Error(`EPSV refused: ${r.code} ${r.text}`);
-    const data = net.connect({ host: this.host, port: Number(m[1]) });
+    const data = net.connect({ host: this.host, port: Number(m[1]), localAddress: this.localAddress });
     await new Promise<void>((resolve, reject) => {
       data.once('connect', resolve);
       data.once('error', reject);
