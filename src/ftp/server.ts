@@ -73,7 +73,8 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
   const before = signalListeners();
   const server = new FtpSrv({
     url: `ftp://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
-    pasv_url: (clientIp: string) => pasvAddressFor(clientIp, opts.pasvAddress ?? opts.host),
+    // Unused by our PASV/EPSV handlers (passive.ts, address.ts); kept for ftp-srv's own checks.
+    pasv_url: opts.pasvAddress ?? opts.host,
     pasv_min: pasvMin,
     pasv_max: pasvMax,
     anonymous: false,
@@ -121,13 +122,6 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
   // TLS, and a graceful close that ftp-srv's close() (which drops every connection) lacks.
   const listening = await serveFtp(server, opts, log);
   return { port: listening.port, ftpsPort: listening.ftpsPort, host: opts.host, close: listening.close };
-}
-
-function pasvAddressFor(clientIp: string, configured: string): string {
-  const ip = clientIp.replace(/^::ffff:/, '');
-  // A loopback client must be sent to loopback, whatever the public address is.
-  if (ip.startsWith('127.') || ip === '::1') return ip === '::1' ? '127.0.0.1' : ip;
-  return configured;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
