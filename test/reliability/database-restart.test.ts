@@ -127,7 +127,7 @@ describe('MariaDB restarted during traffic', { skip: unavailable ? `skipped: ${u
     await jobs.stop();
   });
 
-  test('a login while the database is down is told to come back later (4xx), not that its password is wrong (530)', { todo: 'src/ftp: a DB_UNAVAILABLE at login becomes 530 (see RELIABILITY.md)' }, () => {
+  test('a login while the database is down is told to come back later (4xx), not that its password is wrong (530)', () => {
     assert.match(loginWhileDown, /^4\d\d /, loginWhileDown);
   });
 });
