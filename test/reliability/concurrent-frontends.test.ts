@@ -1,0 +1,107 @@
+// Two front-end processes overwriting, renaming, deleting and reading the same few paths at once
+// (issue 8, fault 9). Every read is some write, whole; every final file is some write, whole, on
+// mindevcount devices; and once the jobs have drained the queues, every replica file on the
+// nodes belongs to a live fid that records it (no orphans), with no reservation left.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Cluster, type FrontendProcess } from './lib/cluster.ts';
+import { contentStream, newContent, type Content } from './lib/content.ts';
+import { trackFigures } from './lib/figures.ts';
+import { loggedIn } from './lib/ftp.ts';
+
+const fig = trackFigures('concurrent-frontends');
+const PATHS = ['/shared/p0', '/shared/p1', '/shared/p2', '/shared/p3'];
+const RUN_MS = Number(process.env.MOGFTP_RELIABILITY_LONG ? 60_000 : 10_000);
+
+describe('two front-ends on the same paths', () => {
+  let c: Cluster;
+  let fes: FrontendProcess[];
+  before(async () => {
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
+    fes = [await c.startFrontendProcess(), await c.startFrontendProcess()];
+    const ftp = await loggedIn(fes[0]!.port);
+    assert.equal((await ftp.cmd('MKD /shared')).code, 257);
+    await ftp.quit();
+  });
+  after(async () => c?.stop());
+
+  test('overwrites, renames and deletes racing: every state is one whole write, and nothing is orphaned', async () => {
+    fig.scenario('2 front-ends × 4 clients overwriting/renaming/deleting 4 paths');
+    const jobs = c.startJobs();
+    const written = new Map<string, Content>(); // sha256 → content, every write attempted
+    const problems: string[] = [];
+    const counts = { stor: 0, storOk: 0, rename: 0, renameOk: 0, dele: 0, retr: 0, retrOk: 0 };
+    const deadline = Date.now() + RUN_MS;
+    const worker = async (w: number) => {
+      const ftp = await loggedIn(fes[w % 2]!.port);
+      let i = 0;
+      while (Date.now() < deadline) {
+        const path = PATHS[(w + i * 7) % PATHS.length]!;
+        const other = PATHS[(w * 3 + i) % PATHS.length]!;
+        const op = (w + i) % 10;
+        i++;
+        if (op < 4) {
+          const content = newContent(64 * 1024 + ((w * 131 + i * 977) % 2000) * 1024);
+          written.set(content.sha256, content);
+          counts.stor++;
+          const r = await ftp.stor(path, contentStream(content.seed, content.size));
+          fig.up(r.sent);
+          if (r.final.code === 226) counts.storOk++;
+          else problems.push(`STOR ${path}: ${r.final.code} ${r.final.text}`);
+        } else if (op < 6) {
+          counts.rename++;
+          const from = await ftp.cmd(`RNFR ${path}`);
+          if (from.code !== 350) continue; // renamed or deleted away by someone else: fine
+          const to = await ftp.cmd(`RNTO ${other}`);
+          if (to.code === 250) counts.renameOk++;
+          else if (to.code !== 550) problems.push(`RNTO ${other}: ${to.code} ${to.text}`);
+        } else if (op === 6) {
+          counts.dele++;
+          const r = await ftp.cmd(`DELE ${path}`);
+          if (r.code !== 250 && r.code !== 550) problems.push(`DELE ${path}: ${r.code} ${r.text}`);
+        } else {
+          counts.retr++;
+          const r = await ftp.retr(path);
+          fig.down(r.bytes);
+          if (r.final.code === 226) {
+            counts.retrOk++;
+            if (!written.has(r.sha256)) {
+              fig.wrong(r.bytes);
+              problems.push(`RETR ${path}: ${r.bytes} bytes that are no write`);
+            }
+          } else if (r.final.code !== 550) problems.push(`RETR ${path}: ${r.final.code} ${r.final.text}`);
+        }
+      }
+      await ftp.quit();
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+    process.stdout.write(`# ${JSON.stringify(counts)}\n`);
+    assert.deepEqual(problems, []);
+    assert.ok(counts.storOk > 10 && counts.renameOk > 0 && counts.retrOk > 0, JSON.stringify(counts));
+
+    // Every final state is one whole write, stored at mindevcount, readable through both front-ends.
+    for (const path of PATHS) {
+      const fid = await c.fidOf(path);
+      if (fid === null) continue;
+      const file = (await c.store.getFile(fid))!;
+      const content = written.get(file.checksum!);
+      assert.ok(content, `${path}: its checksum is one of the writes`);
+      assert.equal(await c.checkStored(path, content), null);
+      for (const fe of fes) {
+        const ftp = await loggedIn(fe.port);
+        const r = await ftp.retr(path);
+        fig.down(r.bytes);
+        assert.equal(r.sha256, content.sha256, `${path} through front-end ${fe.port}`);
+        await ftp.quit();
+      }
+      fig.verified();
+    }
+    await c.drained();
+    await jobs.stop();
+    assert.deepEqual(await c.store.staleReservations(Date.now() + 60_000, 10), [], 'no reservation left');
+    assert.deepEqual(await c.orphans(), [], 'every replica on disk is a recorded replica of a live fid');
+    const { replicas } = await c.filesOnDisk();
+    const live = (await Promise.all(PATHS.map((p) => c.fidOf(p)))).filter((f) => f !== null);
+    assert.equal(replicas.length, live.length * 2, 'exactly mindevcount copies of each live file, nothing else');
+  });
+});
