@@ -4,7 +4,7 @@
 // success) and queues the fid for fsck.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ErrorCodes, describeError, mogError } from '../errors.ts';
+import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { Tracker } from '../tracker/tracker.ts';
@@ -32,8 +32,12 @@ async function* replicaBytes(tracker: Tracker, client: StorageClient, file: File
           if (pos >= file.length) break;
         }
         if (pos >= file.length) break;
+        // The node holds fewer bytes than the file has: a damaged copy, for fsck to repair.
+        await tracker.reportBadReplica(file.fid).catch(() => {});
         failures.push(`device ${target.devid}: ended early at byte ${pos}`);
       } catch (err) {
+        // A recorded copy that is missing or shorter than where we are is damaged too.
+        if (isMogError(err, ErrorCodes.NOT_FOUND) || isMogError(err, ErrorCodes.INVALID_OFFSET)) await tracker.reportBadReplica(file.fid).catch(() => {});
         tracker.reportDeviceFailure(target.devid);
         failures.push(`device ${target.devid}: ${describeError(err)}`);
       }

@@ -36,6 +36,7 @@ describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
   let c: Cluster;
   let port: number;
   let dir: string;
+  const damaged = new Map<string, Content>();
   before(async () => {
     c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 3, writeQuorum: 2 });
     port = (await c.startFtp()).port;
@@ -145,12 +146,15 @@ describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
       await truncate(join(node.root, fidPath(node.devid, fid)), i === 0 ? 1 * MiB : 0);
       fig.fault();
     }
+    const fsckBefore = await c.store.queueDepth('fsck');
     const r = await ftp.retr('/truncated.bin');
     fig.down(r.bytes);
     assert.equal(r.final.code, 226, `${r.final.code} ${r.final.text}`);
     assert.equal(r.sha256, content.sha256, 'the whole file, from the replica that is whole');
     fig.verified();
     await ftp.quit();
+    assert.ok((await c.store.queueDepth('fsck')) > fsckBefore, 'the short copies were reported for fsck');
+    damaged.set('/truncated.bin', content);
   });
 
   test('a flipped byte is never served as a good transfer (426), and the fid is queued for fsck', async () => {
@@ -185,6 +189,32 @@ describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
     await ftp.quit();
     const queued = await c.store.claim('fsck', 'reliability-observer', { limit: 100, leaseMs: 1, now: Date.now() });
     assert.ok(queued.some((q) => q.fid === fid), 'the bad replica was reported for fsck');
+    damaged.set('/flipped.bin', content);
+  });
+
+  test('fsck, fed by those reads, repairs both files: every copy whole again, mindevcount copies', async () => {
+    fig.scenario('fsck repairs the damaged replicas');
+    assert.equal(damaged.size, 2);
+    const jobs = c.startJobs();
+    try {
+      for (const [path, content] of damaged) {
+        const fid = (await c.fidOf(path))!;
+        await until(`${path} repaired`, async () => {
+          const onDisk = await c.replicasOnDisk(fid);
+          return onDisk.length === 3 && onDisk.every((x) => x.sha256 === content.sha256) && (await c.checkStored(path, content, 3)) === null;
+        }, 60_000, 250);
+        const ftp = await loggedIn(port);
+        const r = await ftp.retr(path);
+        fig.down(r.bytes);
+        assert.equal(r.final.code, 226);
+        assert.equal(r.sha256, content.sha256);
+        await ftp.quit();
+        fig.verified();
+      }
+      await c.drained();
+    } finally {
+      await jobs.stop();
+    }
   });
 });
 
