@@ -1,7 +1,7 @@
 // Composition: wires the store, tracker, storage client, front-end and jobs into running
 // services. The CLI commands, the quickstart and the test harness all start things through here,
 // so what the tests run is what users run.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, mogError } from './errors.ts';
 import { ensureSelfSignedCert } from './ftp/self-signed.ts';
@@ -112,10 +112,14 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
   const log: LogFn = createLogger({ level: opts.logLevel ?? 'warn', name: 'quickstart' });
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
+  const unlock = await lockDataDir(dataDir);
   const dbUrl = `sqlite:${join(dataDir, 'mogftp.db')}`;
-  const services = await openServices({ dbUrl, createDatabase: true, migrate: true });
+  const services = await openServices({ dbUrl, createDatabase: true, migrate: true }).catch(async (err) => {
+    await unlock();
+    throw err;
+  });
   const { store } = services;
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<() => Promise<void>> = [unlock];
   try {
     let domain = await store.getDomain(QS_DOMAIN);
     if (!domain) domain = await store.createDomain(QS_DOMAIN);
@@ -172,6 +176,36 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await services.close();
     throw err;
+  }
+}
+
+/**
+ * One quickstart per data directory: a second one would re-point the hosts at its own nodes and
+ * leave the first reading from ports that no longer answer.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lock = join(dataDir, 'quickstart.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return () => rm(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
+      if (pid > 0 && pid !== process.pid && isAlive(pid))
+        throw mogError(ErrorCodes.IN_USE, `Another quickstart (pid ${pid}) is using ${dataDir}; stop it first or pass --data`);
+      await rm(lock, { force: true }); // left behind by a quickstart that was killed
+    }
+  }
+  throw mogError(ErrorCodes.IN_USE, `Could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

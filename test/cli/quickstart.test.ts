@@ -69,6 +69,12 @@ test('quickstart: one command, curl up and down, admin on its DB, clean stop, da
     const list = JSON.parse(devices.stdout);
     assert.equal(list.length, 3);
     assert.equal(new Set(list.map((d: { hostId: number }) => d.hostId)).size, 3, 'three hosts');
+    // A second quickstart on the same data directory refuses to start, and names the first.
+    const second = await run(process.execPath, [BIN, 'quickstart', '--data', data, '--port', String(await freePort()), '--pasv-ports', '0']);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`Another quickstart \\(pid ${first.proc.pid}\\) is using`));
+    const still = await run('sh', ['-c', `curl -sS '${ftpUrl(port, '/smoke.bin')}' | sha256sum`]);
+    assert.equal(still.stdout.split(' ')[0], sha256(body), 'the first one still serves');
   } finally {
     assert.equal(await stop(first.proc, 'SIGINT'), 0, `clean exit on Ctrl-C:\n${first.output()}`);
   }
