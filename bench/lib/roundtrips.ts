@@ -36,6 +36,10 @@ export interface RoundTrips {
   /** The same for RETR of those files: RETR sent → 226 received, and its timeline. */
   retrMs: Spread;
   retrTimeline: Array<{ name: string; start: number; end: number; n: number }>;
+  /** STORs slower than 45 ms (ftp-srv polls for the data connection every 50 ms). */
+  slowStors: number;
+  /** New TCP connections to the storage nodes during the measured STORs and RETRs. */
+  nodeConnections: number;
 }
 
 let sqlCount = 0;
@@ -86,6 +90,7 @@ interface Span {
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 let spans: Span[] = [];
 let storSentAt = 0;
+let newConnections = 0;
 
 function track<T>(name: string, p: Promise<T>, startedAt = now()): Promise<T> {
   const span = { name, start: startedAt - storSentAt, end: NaN };
@@ -118,6 +123,13 @@ function trackingClient(client: StorageClient): StorageClient {
     const r = orig(url, opts, call);
     track(`PUT ${new URL(url).port}`, r.result).catch(() => undefined);
     return r;
+  };
+  // Keep-alive check: every new TCP connection to a node goes through createConnection.
+  const agent = client.agent as unknown as { createConnection: (...a: unknown[]) => unknown };
+  const origConnect = agent.createConnection.bind(agent);
+  agent.createConnection = (...a: unknown[]) => {
+    newConnections++;
+    return origConnect(...a);
   };
   const origGet = client.get.bind(client);
   client.get = (url, opts, call) => track('GET (to headers)', origGet(url, opts, call));
@@ -159,6 +171,7 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
     await c.stor(`${dir}/warm`, body);
     calls.clear();
     sqlCount = 0;
+    newConnections = 0;
     const lat: number[] = [];
     const storLat: number[] = [];
     const perStor: Span[][] = [];
@@ -188,6 +201,8 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
     }
     await c.quit();
     return {
+      nodeConnections: newConnections,
+      slowStors: storLat.filter((x) => x > 45).length,
       retrMs: spread(retrLat),
       retrTimeline: timeline(perRetr), files, statementsPerStor: statements / files, storeCallsPerStor: total / files, byMethod, latencyMs: spread(lat), storMs: spread(storLat), timeline: timeline(perStor) };
   } finally {
