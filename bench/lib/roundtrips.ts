@@ -3,7 +3,7 @@
 // - store calls: a Proxy around the Store counts each method call (what the tracker asks for);
 // - SQL statements: the drivers' own entry points are wrapped (mysql2's Connection#query, which
 //   every statement, START TRANSACTION and COMMIT goes through: one network round trip each;
-//   better-sqlite3's Statement#run/get/all, plus one BEGIN and one COMMIT per transaction).
+//   better-sqlite3's Statement#run/get/all, through which it also runs BEGIN and COMMIT).
 // Then N files are stored one after another on one logged-in connection.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -67,17 +67,7 @@ function patchDrivers(): void {
       return orig.apply(this, args);
     };
   }
-  // better-sqlite3 runs BEGIN/COMMIT itself inside a transaction function: count them as two.
-  const dbProto = Database.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const origTxn = dbProto.transaction!;
-  dbProto.transaction = function (this: unknown, fn: unknown) {
-    const txn = origTxn.call(this, fn) as ((...a: unknown[]) => unknown) & Record<'deferred' | 'immediate' | 'exclusive', (...a: unknown[]) => unknown>;
-    const counted = (f: (...a: unknown[]) => unknown) => (...a: unknown[]) => {
-      sqlCount += 2;
-      return f(...a);
-    };
-    return Object.assign(counted(txn), { deferred: counted(txn.deferred), immediate: counted(txn.immediate), exclusive: counted(txn.exclusive) });
-  };
+  // better-sqlite3 runs BEGIN and COMMIT as prepared statements too, so they are counted above.
 }
 
 /** What happened during one STOR, in ms from the moment the client sent STOR (same clock). */
