@@ -4,6 +4,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, mogError } from './errors.ts';
+import { untilSignal } from './signals.ts';
 import { ensureSelfSignedCert } from './ftp/self-signed.ts';
 import { startDavServerPreferring, type RunningDavServer } from './dav/server.ts';
 import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
@@ -209,15 +210,3 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}

@@ -10,6 +10,7 @@ import { createLogger, type LogLevel } from '../log.ts';
 import { StorageClient } from '../storage/client.ts';
 import { openStore } from '../tracker/open.ts';
 import { databaseUrl } from './admin/context.ts';
+import { untilSignal } from '../signals.ts';
 
 interface JobsArgs {
   db?: string;
@@ -73,15 +74,3 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
     }
   },
 };
-
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}

@@ -1,7 +1,8 @@
 // `mogftp quickstart`: the whole system on this machine with nothing installed (SQLite, three
 // local storage nodes, jobs, FTP). `npm start` runs it too.
 import type { CommandModule } from 'yargs';
-import { startQuickstart, untilSignal } from '../cluster.ts';
+import { startQuickstart } from '../cluster.ts';
+import { untilSignal } from '../signals.ts';
 import { configurable } from '../config/cli.ts';
 import { parsePortRange } from './options.ts';
 

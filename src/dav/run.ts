@@ -1,6 +1,7 @@
 // `mogftp dav`: a WebDAV front-end process over a cluster's database and storage nodes.
 import { readFile } from 'node:fs/promises';
-import { openServices, untilSignal } from '../cluster.ts';
+import { openServices } from '../cluster.ts';
+import { untilSignal } from '../signals.ts';
 import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import type { OsFilesMode } from './os-files.ts';
