@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { constants, unlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -60,6 +60,8 @@ class HttpFail extends Error {
 }
 
 const CLIENT_GONE = 'client_gone';
+/** The temp files receiveFile writes: `.<file name>.<12 hex>.tmp`. */
+const STALE_TEMP = /^\..+\.[0-9a-f]{12}\.tmp$/;
 /** How long a device or directory, once proven inside the root, is taken on trust. */
 const TRUST_MS = 2000;
 
@@ -78,6 +80,11 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
   /** Temp files being written, removed on shutdown whatever state their request is in. */
   const tempFiles = new Set<string>();
+  // A node killed outright (SIGKILL, power loss) leaves its temp files behind. The first upload
+  // into a directory after a start removes those older than the start: uploads go to the
+  // directories of the newest fids, which is where a crash leaves them.
+  const startedAt = Date.now();
+  const sweptDirs = new Set<string>();
   const inFlight = new Set<Promise<void>>();
 
   // No whole-request timeout (a 2 GiB upload may take long); the idle timeout guards stalls.
@@ -240,6 +247,11 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
     const dir = dirname(file);
     await checkedDir(devDir, dir, true);
+    if (!sweptDirs.has(dir)) {
+      if (sweptDirs.size >= 100_000) sweptDirs.clear();
+      sweptDirs.add(dir);
+      void removeStaleTemps(dir);
+    }
     const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
     let fh: FileHandle;
     try {
@@ -293,6 +305,20 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
       await unlink(renamed ? file : tmp).catch(() => {});
       tempFiles.delete(tmp);
       throw err;
+    }
+  }
+
+  async function removeStaleTemps(dir: string): Promise<void> {
+    try {
+      for (const name of await readdir(dir)) {
+        if (!STALE_TEMP.test(name)) continue;
+        const path = join(dir, name);
+        if (tempFiles.has(path)) continue;
+        const st = await lstat(path).catch(() => null);
+        if (st?.isFile() && st.mtimeMs < startedAt) await unlink(path).catch(() => {});
+      }
+    } catch (err) {
+      log(`cannot look for stale temp files in ${dir}: ${describeError(err)}`);
     }
   }
 

@@ -89,6 +89,8 @@ describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
       assert.equal(await c.checkStored('/quorum-met.bin', content, 3), null);
       fig.verified();
       assert.equal((await c.store.getFile(fid))?.devcount, 3);
+      // The killed node's half-written temp file does not stay behind once it writes there again.
+      await until('no orphan or temp file on any node', async () => (await c.orphans()).length === 0, 10_000);
     } finally {
       await jobs.stop();
     }
