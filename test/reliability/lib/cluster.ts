@@ -220,7 +220,10 @@ export class Cluster {
       for (const file of await walk(node.devDir)) {
         const rel = file.slice(node.root.length);
         const parsed = parseFidPath(rel);
-        if (parsed) replicas.push({ ...parsed, path: file, size: (await stat(file)).size });
+        // Files come and go while we look (the jobs run): what is gone by now is not counted.
+        const st = await stat(file).catch(() => null);
+        if (!st) continue;
+        if (parsed) replicas.push({ ...parsed, path: file, size: st.size });
         else if (file.endsWith('.tmp')) temps.push(file);
       }
     }
