@@ -48,9 +48,11 @@ export async function get(ctx: DavRequest, head: boolean): Promise<void> {
     ctx.res.end();
     return;
   }
-  const download = await ctx.volume.openDownload(ctx.path, start);
+  // A range that runs to the end (a resumed download) is verified like a whole read.
+  const toEnd = end === st.size - 1;
+  const download = await ctx.volume.openDownload(ctx.path, start, { verifyResume: toEnd });
   ctx.res.writeHead(status, headers);
-  await send(ctx.res, download.stream, end - start + 1, range.kind === 'partial');
+  await send(ctx.res, download.stream, end - start + 1, range.kind === 'partial' && !toEnd);
 }
 
 /**

@@ -152,7 +152,7 @@ const retr: Handler = async function (this: FtpConn, { command }) {
   let download: Awaited<ReturnType<Volume['openDownload']>>;
   try {
     const path = requireArg(command.arg, 'RETR <path>');
-    download = await volumeOf(this).openDownload(path, offset);
+    download = await volumeOf(this).openDownload(path, offset, { verifyResume: true });
   } catch (err) {
     return replyError(this, err);
   }

@@ -1,7 +1,9 @@
 // Reads a file from its replicas. If a replica fails mid-stream, reading continues at the same
 // offset from the next one, so the reader never notices. A whole-file read is hashed as it
 // streams; a mismatch at the end fails the stream (the client gets an error, never a silent
-// success) and queues the fid for fsck.
+// success) and queues the fid for fsck. A resumed read (REST) is verified too: the bytes before
+// the offset are read and hashed but not sent, up to VERIFIED_RESUME_LIMIT (beyond it the client
+// would wait too long for its first byte, and such a read is served unverified).
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
@@ -10,13 +12,22 @@ import { replicaUrl } from '../storage/layout.ts';
 import type { Tracker } from '../tracker/tracker.ts';
 import type { FileRow } from '../tracker/types.ts';
 
-export function openDownload(tracker: Tracker, client: StorageClient, file: FileRow, start = 0): Readable {
-  return Readable.from(replicaBytes(tracker, client, file, start), { objectMode: false, highWaterMark: 256 * 1024 });
+/** Largest resume offset whose skipped prefix is read to verify the checksum. */
+export const VERIFIED_RESUME_LIMIT = 1024 * 1024 * 1024;
+
+/**
+ * `verifyResume` asks for the prefix check on a read from `start` > 0; only callers that read to
+ * the end want it (an FTP resume does; an HTTP range that stops early never reaches the check).
+ */
+export function openDownload(tracker: Tracker, client: StorageClient, file: FileRow, start = 0, verifyResume = false): Readable {
+  return Readable.from(replicaBytes(tracker, client, file, start, verifyResume), { objectMode: false, highWaterMark: 256 * 1024 });
 }
 
-async function* replicaBytes(tracker: Tracker, client: StorageClient, file: FileRow, start: number): AsyncGenerator<Buffer> {
-  const hash = start === 0 && file.checksum ? createHash(file.checksumAlg === 'md5' ? 'md5' : 'sha256') : null;
-  let pos = start;
+async function* replicaBytes(tracker: Tracker, client: StorageClient, file: FileRow, start: number, verifyResume: boolean): AsyncGenerator<Buffer> {
+  const verify = file.checksum !== null && (start === 0 || (verifyResume && start <= VERIFIED_RESUME_LIMIT));
+  const hash = verify ? createHash(file.checksumAlg === 'md5' ? 'md5' : 'sha256') : null;
+  // With a hash, reading starts at 0 and the prefix before `start` is hashed, not sent.
+  let pos = verify ? 0 : start;
   const failures: string[] = [];
   if (pos < file.length) {
     const replicas = await tracker.replicasFor(file.fid);
@@ -26,9 +37,10 @@ async function* replicaBytes(tracker: Tracker, client: StorageClient, file: File
         for await (const raw of stream as AsyncIterable<Buffer>) {
           // Never pass on more than the file's recorded length, whatever a node sends.
           const chunk = raw.length > file.length - pos ? raw.subarray(0, file.length - pos) : raw;
+          const from = pos;
           pos += chunk.length;
           hash?.update(chunk);
-          yield chunk;
+          if (pos > start) yield from >= start ? chunk : chunk.subarray(start - from);
           if (pos >= file.length) break;
         }
         if (pos >= file.length) break;
