@@ -228,8 +228,8 @@ function versions(): Record<string, string> {
   };
   return {
     node: process.version,
-    curl: first('curl', ['--version']).split(' ').slice(0, 2).join(' '),
-    lftp: first('lftp', ['--version']).replace(/^LFTP \| /, '').split(' |')[0]!,
+    curl: first('curl', ['--version']).split(' ')[1] ?? '?',
+    lftp: /Version (\S+)/.exec(first('lftp', ['--version']))?.[1] ?? '?',
     'pure-ftpd': first('dpkg-query', ['-W', '-f', '${Version}', 'pure-ftpd']),
     'ftp-srv': JSON.parse(readFileSync(join(REPO, 'node_modules/ftp-srv/package.json'), 'utf8')).version,
     MariaDB: first('mysql', ['-uroot', '-h127.0.0.1', '-N', '-e', 'SELECT VERSION()']),

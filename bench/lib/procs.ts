@@ -35,6 +35,14 @@ process.once('exit', () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+// An error nobody caught still gets the async cleanup (the MariaDB database is dropped).
+for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.once(ev, (err: unknown) => {
+    process.stderr.write(`bench: ${ev}: ${(err as Error)?.stack ?? err}\ncleaning up...\n`);
+    void cleanupAll().finally(() => process.exit(1));
+  });
+}
+
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
     process.stderr.write(`\nbench: ${sig}, cleaning up...\n`);
