@@ -3,7 +3,7 @@
 // outside this file depends on pino.
 import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -25,12 +25,18 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+// pino-pretty (and its dependencies) is loaded only for a terminal: daemons log JSON.
+function loadPretty(): (opts: Record<string, unknown>) => DestinationStream {
+  const mod = createRequire(import.meta.url)('pino-pretty');
+  return mod.default ?? mod;
+}
+
 export function createPino(opts: LoggerOptions = {}): Logger {
   const usePretty = opts.pretty ?? (process.stderr.isTTY === true && !opts.destination);
   const dest: DestinationStream =
     opts.destination ??
     (usePretty
-      ? pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? loadPretty()({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : pino.destination({ fd: 2, sync: true }));
   return pino(
     {

@@ -3,7 +3,6 @@ import type { CommandModule } from 'yargs';
 import { configurable } from '../config/cli.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log.ts';
-import { createRegistry, registerStorageMetrics, startAdminEndpoint, storageReadiness } from '../metrics/index.ts';
 import { startStorageNode } from '../storage/node.ts';
 
 interface StorageArgs {
@@ -29,18 +28,21 @@ export const storageCommand: CommandModule<object, StorageArgs> = {
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
     const log = createLogger({ level: args['log-level'] as LogLevel, name: 'storage' });
-    const registry = createRegistry('storage');
-    const metrics = registerStorageMetrics(registry, args.root);
+    // Metrics (prom-client) are loaded only when asked for: a node's memory stays small.
+    const adminListen = args['admin-listen'];
+    const m = adminListen ? await import('../metrics/index.ts') : null;
+    const registry = m?.createRegistry('storage');
+    const metrics = m && registry ? m.registerStorageMetrics(registry, args.root) : null;
     const node = await startStorageNode({
       log: (msg) => log('error', msg),
-      onRequest: (r) => metrics.request(r),
+      onRequest: metrics ? (r) => metrics.request(r) : undefined,
       root: args.root,
       host,
       port,
       token: args.token ?? process.env.MOGFTP_STORAGE_TOKEN,
       graceMs: Math.max(0, args.grace) * 1000,
     });
-    const admin = await startAdminEndpoint('storage', args['admin-listen'], { registry, ready: storageReadiness(args.root), log });
+    const admin = m && registry ? await m.startAdminEndpoint('storage', adminListen, { registry, ready: m.storageReadiness(args.root), log }) : null;
     process.stdout.write(`mogftp storage listening on ${node.url}\n`);
     await new Promise<void>((resolve) => {
       const onSignal = () => {

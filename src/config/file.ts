@@ -9,7 +9,7 @@
 //     pasv-ports: 30000-30099
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ErrorCodes, mogError } from '../errors.ts';
 import { COMMON_KEYS, FIELD_SCHEMAS, SECTIONS } from './fields.ts';
@@ -44,6 +44,8 @@ export function readConfigFile(path: string): ConfigFile {
 export function parseConfigText(path: string, text: string): ConfigFile {
   let data: unknown;
   try {
+    // Loaded only when a file is given: daemons without one do not carry the parser.
+    const YAML: typeof import('yaml') = createRequire(import.meta.url)('yaml');
     data = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
   } catch (err) {
     throw mogError(ErrorCodes.BAD_CONFIG, `Config file ${path} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);

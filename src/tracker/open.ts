@@ -5,9 +5,9 @@
 import { resolve } from 'node:path';
 import { mogError, ErrorCodes } from '../errors.ts';
 import type { Store } from './types.ts';
-import { openSqliteStore } from './store/sqlite.ts';
-import { openMysqlStore } from './store/mysql.ts';
 import type { MysqlConfig } from './store/mysql.ts';
+// The drivers are imported when a store of their kind is opened: processes that never open one
+// (a storage node reads this module only for redactDbUrl) do not carry both drivers.
 
 export type DbLocation = { kind: 'sqlite'; path: string } | ({ kind: 'mysql' } & MysqlConfig);
 
@@ -71,9 +71,9 @@ export function parseDbUrl(url: string): DbLocation {
  */
 export async function openStore(url: string, opts: { createDatabase?: boolean } = {}): Promise<Store> {
   const loc = parseDbUrl(url);
-  if (loc.kind === 'sqlite') return openSqliteStore(loc.path, opts);
+  if (loc.kind === 'sqlite') return (await import('./store/sqlite.ts')).openSqliteStore(loc.path, opts);
   const { kind: _kind, ...cfg } = loc;
-  return openMysqlStore(cfg, opts);
+  return (await import('./store/mysql.ts')).openMysqlStore(cfg, opts);
 }
 
 /** The URL with its password replaced by ***, fit for logs. */
