@@ -2,31 +2,23 @@
 // ClientHello was sometimes read by the plain-text parser.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
-import { startFtpServer, type RunningFtpServer } from '../../src/ftp/server.ts';
+import type { RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
-import { sha256, startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { sha256 } from '../harness/cluster.ts';
+import { startTlsTestCluster, type TlsTestCluster } from '../harness/tls.ts';
 
 describe('FTPS with curl', () => {
-  let c: TestCluster;
+  let t: TlsTestCluster;
   let dir: string;
   let ftp: RunningFtpServer;
   before(async () => {
-    c = await startTestCluster({ backend: 'sqlite' });
-    dir = await mkdtemp(join(tmpdir(), 'mogftp-ftps-clients-'));
-    const made = await ensureSelfSignedCert(dir, 'mogftp test');
-    assert.ok(made.pair, 'reason' in made ? made.reason : '');
-    ftp = await startFtpServer({ ...c.services, host: '127.0.0.1', port: 0, pasvPorts: [0, 0], tlsCert: made.pair.cert, tlsKey: made.pair.key });
+    t = await startTlsTestCluster();
+    ({ dir, ftp } = t);
   });
-  after(async () => {
-    await ftp?.close({ graceMs: 0 });
-    await c?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => t?.stop());
 
   test('curl --ssl-reqd -k: 50 of 50 uploads and 50 of 50 downloads', async () => {
     const files = Array.from({ length: 50 }, (_, i) => ({ name: `c${i}.bin`, data: randomBytes(1024 + i * 97) }));
