@@ -31,3 +31,10 @@ export function nodeBaseUrl(address: string, port: number): string {
 export function replicaUrl(target: { address: string; port: number; devid: number }, fid: number): string {
   return nodeBaseUrl(target.address, target.port) + fidPath(target.devid, fid);
 }
+
+/**
+ * The mode of a replica still being written under its final name by `mogftp storage`
+ * (write-only, an unlikely mode for anything else): GET and HEAD treat it as absent, and a
+ * restarted node removes those a crash left behind.
+ */
+export const IN_PROGRESS_MODE = 0o200;

@@ -1,21 +1,25 @@
 // The storage node daemon: plain HTTP over device directories DIR/dev<devid>/, in MogileFS's
-// replica layout. Uploads are streamed to a temp file beside the target, hashed on the way,
-// fsynced (file and directory) and renamed into place, so a replica is either whole or absent.
-// Memory stays constant whatever the size: request bodies are read one chunk at a time with the
-// socket paused until the chunk is on disk; downloads go out through two reused buffers; and a
+// replica layout. A new replica is streamed to its final name with an "in progress" mode, hashed
+// on the way, then given its real mode and fsynced (file and directory); a replica that already
+// exists is replaced through a temp file and a rename. Either way a replica is whole or absent
+// to GET and HEAD, which treat an in-progress file as missing.
+// Memory stays constant whatever the size: request bodies are written in bounded batches (the
+// socket waits when 1 MiB is queued); downloads go out through two reused buffers; and a
 // minor GC every few MiB moved keeps spent chunks from piling up (bench/storage-rss.ts checks).
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { constants, unlinkSync } from 'node:fs';
+import { constants, lstatSync, unlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import { parseChecksumAlg, parseContentDigest } from './digest.ts';
+import { FileSink } from './file-sink.ts';
+import { IN_PROGRESS_MODE } from './layout.ts';
 import { parseTarget } from './node-target.ts';
 import type { Target } from './node-target.ts';
 import { parseRange } from './range.ts';
@@ -60,6 +64,7 @@ class HttpFail extends Error {
 }
 
 const CLIENT_GONE = 'client_gone';
+const DONE_MODE = 0o644;
 /** The temp files receiveFile writes: `.<file name>.<12 hex>.tmp`. */
 const STALE_TEMP = /^\..+\.[0-9a-f]{12}\.tmp$/;
 /** How long a device or directory, once proven inside the root, is taken on trust. */
@@ -78,11 +83,11 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
   }
   const expectedAuth = opts.token ? sha256(`Bearer ${opts.token}`) : null;
 
-  /** Temp files being written, removed on shutdown whatever state their request is in. */
-  const tempFiles = new Set<string>();
-  // A node killed outright (SIGKILL, power loss) leaves its temp files behind. The first upload
-  // into a directory after a start removes those older than the start: uploads go to the
-  // directories of the newest fids, which is where a crash leaves them.
+  /** Temp and in-progress files being written, removed on shutdown whatever state their request is in. */
+  const writing = new Set<string>();
+  // A node killed outright (SIGKILL, power loss) leaves its temp and in-progress files behind.
+  // The first upload into a directory after a start removes those older than the start: uploads
+  // go to the directories of the newest fids, which is where a crash leaves them.
   const startedAt = Date.now();
   const sweptDirs = new Set<string>();
   const inFlight = new Set<Promise<void>>();
@@ -202,11 +207,13 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     } catch (err) {
       await fh?.close().catch(() => {});
       if (isMissing(err)) throw new HttpFail(404, 'not_found', 'no such file');
+      // Not running as root, an in-progress replica (write-only) cannot even be opened.
+      if ((err as NodeJS.ErrnoException).code === 'EACCES' && (await inProgressAt(file))) throw new HttpFail(404, 'not_found', 'no such file');
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkRefused();
       throw err;
     }
     try {
-      if (!st.isFile()) throw new HttpFail(404, 'not_found', 'no such file');
+      if (!st.isFile() || inProgress(st)) throw new HttpFail(404, 'not_found', 'no such file');
       const size = st.size;
       const range = parseRange(req.headers.range, size);
       const headers: http.OutgoingHttpHeaders = {
@@ -252,36 +259,30 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
       sweptDirs.add(dir);
       void removeStaleTemps(dir);
     }
-    const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    let fh: FileHandle;
-    try {
-      fh = await open(tmp, 'wx', 0o644);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      // The trusted directory went away meanwhile (an operator tidying up): make it again,
-      // but never re-create a device directory that was removed.
-      trustedDirs.clear();
-      trustedDevices.clear();
-      try {
-        await stat(devDir);
-      } catch {
-        throw new HttpFail(404, 'unknown_device', 'the device directory is gone');
-      }
-      await checkedDir(devDir, dir, true);
-      fh = await open(tmp, 'wx', 0o644);
-    }
-    tempFiles.add(tmp);
+    // A new replica is written under its final name, marked in progress by its mode until it is
+    // complete (GET and HEAD treat it as absent): no rename, so one journal commit instead of
+    // two. A replica that already exists (a retried copy, an overwrite) is replaced atomically
+    // through a temp file beside it, as before.
+    let target = await createExclusive(devDir, dir, file);
+    const direct = target !== null;
+    target ??= await createExclusive(devDir, dir, join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`), DONE_MODE);
+    if (!target) throw new Error('cannot create a temp file beside the replica');
+    const { fh, path } = target;
+    const ino = direct ? (await fh.stat()).ino : 0;
+    writing.add(path);
     let open_ = true;
-    let renamed = false;
+    let placed = false;
+    const sink = new FileSink(fh);
     try {
       const hash = alg === 'none' ? null : createHash(alg);
       const verify = expected && expected.alg !== alg ? createHash(expected.alg) : null;
       const length = await readBody(req, async (chunk) => {
         hash?.update(chunk);
         verify?.update(chunk);
-        await writeAll(fh, chunk);
         collectGarbageEvery(chunk.length);
+        await sink.push(chunk);
       });
+      await sink.finish();
       if (declared !== null && length !== declared) {
         throw new HttpFail(400, 'length_mismatch', `received ${length} bytes, Content-Length said ${declared}`);
       }
@@ -292,18 +293,51 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
           throw new HttpFail(422, 'checksum_mismatch', `the body's ${expected.alg} does not match Content-Digest`);
         }
       }
+      // The mode change is journalled with the data by the same fsync.
+      if (direct) await fh.chmod(DONE_MODE);
       await fh.sync();
       open_ = false;
       await fh.close();
-      await rename(tmp, file);
-      renamed = true;
-      tempFiles.delete(tmp);
+      if (!direct) await rename(path, file);
+      placed = true;
+      writing.delete(path);
       await fsyncDir(dir);
       sendJson(res, 201, { length, checksum: hex, alg });
     } catch (err) {
+      await sink.settle();
       if (open_) await fh.close().catch(() => {});
-      await unlink(renamed ? file : tmp).catch(() => {});
-      tempFiles.delete(tmp);
+      if (direct && !placed) await unlinkIfSame(path, ino);
+      else await unlink(placed ? file : path).catch(() => {});
+      writing.delete(path);
+      throw err;
+    }
+  }
+
+  /**
+   * Creates `path` (O_EXCL, never through a symlink) in the proven directory `dir`; null when it
+   * already exists. A directory removed meanwhile is made again, but never a device directory.
+   */
+  async function createExclusive(devDir: string, dir: string, path: string, mode = IN_PROGRESS_MODE): Promise<{ fh: FileHandle; path: string } | null> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    try {
+      return { fh: await open(path, flags, mode), path };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+      if (!isMissing(err)) throw err;
+    }
+    // The trusted directory went away meanwhile (an operator tidying up).
+    trustedDirs.clear();
+    trustedDevices.clear();
+    try {
+      await stat(devDir);
+    } catch {
+      throw new HttpFail(404, 'unknown_device', 'the device directory is gone');
+    }
+    await checkedDir(devDir, dir, true);
+    try {
+      return { fh: await open(path, flags, mode), path };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
       throw err;
     }
   }
@@ -311,11 +345,13 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
   async function removeStaleTemps(dir: string): Promise<void> {
     try {
       for (const name of await readdir(dir)) {
-        if (!STALE_TEMP.test(name)) continue;
+        const temp = STALE_TEMP.test(name);
+        if (!temp && !name.endsWith('.fid')) continue;
         const path = join(dir, name);
-        if (tempFiles.has(path)) continue;
+        if (writing.has(path)) continue;
         const st = await lstat(path).catch(() => null);
-        if (st?.isFile() && st.mtimeMs < startedAt) await unlink(path).catch(() => {});
+        if (!st?.isFile() || st.mtimeMs >= startedAt) continue;
+        if (temp || inProgress(st)) await unlink(path).catch(() => {});
       }
     } catch (err) {
       log(`cannot look for stale temp files in ${dir}: ${describeError(err)}`);
@@ -360,15 +396,16 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
         await closed;
       } finally {
         clearInterval(sweep);
-        // Belt and braces: a handler that never got to its own cleanup leaves no temp file.
-        for (const tmp of tempFiles) {
+        // Belt and braces: a handler that never got to its own cleanup leaves no temp or
+        // in-progress file (a complete replica that took its name meanwhile stays).
+        for (const path of writing) {
           try {
-            unlinkSync(tmp);
+            if (STALE_TEMP.test(basename(path)) || inProgress(lstatSync(path))) unlinkSync(path);
           } catch {
             // already gone
           }
         }
-        tempFiles.clear();
+        writing.clear();
       }
     })();
     return closing;
@@ -508,12 +545,20 @@ async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
-  }
+/** A replica still being written under its final name (see IN_PROGRESS_MODE). */
+function inProgress(st: Stats): boolean {
+  return (st.mode & 0o777) === IN_PROGRESS_MODE;
+}
+
+async function inProgressAt(path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => null);
+  return st !== null && inProgress(st);
+}
+
+/** Removes a failed in-progress replica, unless another upload's file has taken the name since. */
+async function unlinkIfSame(path: string, ino: number): Promise<void> {
+  const st = await lstat(path).catch(() => null);
+  if (st && st.ino === ino && inProgress(st)) await unlink(path).catch(() => {});
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -5,13 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, isMogError } from '../../src/errors.ts';
 import { StorageClient, httpStatusOf } from '../../src/storage/client.ts';
-import { fidPath } from '../../src/storage/layout.ts';
+import { IN_PROGRESS_MODE, fidPath } from '../../src/storage/layout.ts';
 import type { NodeHandle } from '../harness/nodes.ts';
 
 export interface BackendCaps {
@@ -27,7 +27,11 @@ export interface BackendCaps {
   refusesUnknownDevice: boolean;
   /** Refuses to write through a symlink that leads out of the device. */
   symlinkSafeWrites: boolean;
-  /** Keeps its partial upload next to the target, so "nothing left" can be checked in the device directory. */
+  /**
+   * Keeps its partial upload in the target's directory (a temp file, or the replica itself with
+   * the in-progress mode), so "nothing left" can be checked in the device directory; GET and
+   * HEAD treat an in-progress replica as absent.
+   */
   tempBesideTarget: boolean;
 }
 
@@ -135,6 +139,28 @@ export function runNodeConformance(backend: NodeBackend): void {
       assert.equal(r.headers['content-range'], 'bytes */100000');
     });
 
+    if (caps.tempBesideTarget) {
+      test('a replica still being written is absent to GET and HEAD, then whole; an overwrite replaces it whole', async () => {
+        const fid = nextFid++;
+        const first = randomBytes(3 * 1024 * 1024);
+        const { stream, result } = client.openPut(url(fid));
+        stream.write(first.subarray(0, 1024 * 1024));
+        await waitFor('a partial file', async () => (await partialFiles(dev1())).length > 0);
+        assert.equal(await client.head(url(fid)), null);
+        await assert.rejects(client.get(url(fid)), (e) => isMogError(e, ErrorCodes.NOT_FOUND));
+        assert.equal((await raw(node.url, fidPath(1, fid))).status, 404);
+        stream.end(first.subarray(1024 * 1024));
+        assert.equal((await result).length, first.length);
+        assert.deepEqual(await client.head(url(fid)), { length: first.length });
+        assert.deepEqual(await partialFiles(dev1()), []);
+        // A second PUT to the same replica (a retried copy) replaces it; readers see old or new.
+        const second = randomBytes(100_000);
+        await client.put(url(fid), second);
+        assert.deepEqual(readFileSync(diskPath(fid)), second);
+        assert.deepEqual(await partialFiles(dev1()), []);
+      });
+    }
+
     test('HEAD reports the length; null when absent', async () => {
       const fid = nextFid++;
       await client.put(url(fid), randomBytes(4321));
@@ -165,8 +191,8 @@ export function runNodeConformance(backend: NodeBackend): void {
       req.on('error', () => {});
       req.write(randomBytes(1024 * 1024));
       if (caps.tempBesideTarget) {
-        // Make sure the node really is mid-body, with a temp file open, before we vanish.
-        await waitFor('a temp file', async () => (await filesUnder(dev1())).some((f) => f.endsWith('.tmp')));
+        // Make sure the node really is mid-body, with a partial file open, before we vanish.
+        await waitFor('a partial file', async () => (await partialFiles(dev1())).length > 0);
       } else {
         await sleep(300);
       }
@@ -216,7 +242,7 @@ export function runNodeConformance(backend: NodeBackend): void {
       if (caps.checksums) {
         await assert.rejects(put, (e) => isMogError(e, ErrorCodes.CHECKSUM_MISMATCH));
         assert.equal(existsSync(diskPath(fid)), false);
-        assert.equal((await filesUnder(dev1())).filter((f) => f.endsWith('.tmp')).length, 0);
+        assert.deepEqual(await partialFiles(dev1()), []);
         // The right digest (sha-256 or md5) is accepted.
         assert.equal((await client.put(url(fid), body, { expectChecksum: sha256(body) })).checksum, sha256(body));
         const md5 = createHash('md5').update(body).digest('hex');
@@ -443,6 +469,16 @@ export async function filesUnder(dir: string, except?: string): Promise<string[]
   };
   await walk(dir);
   return out.sort();
+}
+
+/** Files under `dir` that are partial uploads: temp files, or replicas with the in-progress mode. */
+export async function partialFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of await filesUnder(dir)) {
+    const st = await lstat(join(dir, f)).catch(() => null);
+    if (f.endsWith('.tmp') || (st && (st.mode & 0o777) === IN_PROGRESS_MODE)) out.push(f);
+  }
+  return out;
 }
 
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {

@@ -15,7 +15,7 @@ import { StorageClient, httpStatusOf } from '../../src/storage/client.ts';
 import { fidPath } from '../../src/storage/layout.ts';
 import { NGINX, startNginxNode, startNodeProcess } from '../harness/nodes.ts';
 import type { NodeHandle } from '../harness/nodes.ts';
-import { filesUnder, runNodeConformance, sleep, waitFor } from './node.conformance.ts';
+import { filesUnder, partialFiles, runNodeConformance, sleep, waitFor } from './node.conformance.ts';
 
 runNodeConformance({
   name: 'mogftp storage',
@@ -188,6 +188,32 @@ describe('mogftp storage daemon', () => {
       await node.restart();
       assert.equal(node.port, port);
       assert.deepEqual(await client.head(url), { length: 4 });
+    } finally {
+      client.close();
+      await node.stop();
+    }
+  });
+
+  test('SIGKILL mid-PUT: the partial replica and temp file are never served and go with the next PUT after the restart', async () => {
+    const node = await startNodeProcess({ devids: [1] });
+    const client = new StorageClient();
+    const dev = join(node.root, 'dev1');
+    try {
+      await client.put(node.url + fidPath(1, 10), Buffer.from('whole'));
+      // fid 11 is new (written under its final name); fid 10 exists (rewritten through a temp file).
+      const fresh = partialPut(node, 11, 1_000_000, 200_000);
+      const again = partialPut(node, 10, 1_000_000, 200_000);
+      await waitFor('both partial files', async () => (await partialFiles(dev)).length === 2);
+      await node.kill();
+      await Promise.allSettled([fresh.answer, again.answer]);
+      assert.equal((await partialFiles(dev)).length, 2, 'SIGKILL leaves its partial files behind');
+      await sleep(20); // the restarted node sweeps only files older than its start
+      await node.restart();
+      assert.equal(await client.head(node.url + fidPath(1, 11)), null, 'a partial replica is absent');
+      assert.deepEqual(await client.head(node.url + fidPath(1, 10)), { length: 5 }, 'the old copy is intact');
+      await client.put(node.url + fidPath(1, 12), Buffer.from('next'));
+      await waitFor('the sweep', async () => (await partialFiles(dev)).length === 0);
+      assert.deepEqual(await filesUnder(dev), [fidPath(1, 10), fidPath(1, 12)].map((p) => p.slice('/dev1/'.length)));
     } finally {
       client.close();
       await node.stop();

@@ -13,7 +13,7 @@ import { openServices, type Services } from '../../../src/cluster.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../../src/ftp/server.ts';
 import { startJobs, type JobsHandle, type JobsOptions } from '../../../src/jobs/index.ts';
 import type { StorageClient } from '../../../src/storage/client.ts';
-import { fidPath, parseFidPath } from '../../../src/storage/layout.ts';
+import { IN_PROGRESS_MODE, fidPath, parseFidPath } from '../../../src/storage/layout.ts';
 import { resolvePathComponents } from '../../../src/tracker/names.ts';
 import { hashPassword } from '../../../src/tracker/passwords.ts';
 import { ROOT_ID, type FileClass } from '../../../src/tracker/types.ts';
@@ -223,8 +223,9 @@ export class Cluster {
         // Files come and go while we look (the jobs run): what is gone by now is not counted.
         const st = await stat(file).catch(() => null);
         if (!st) continue;
-        if (parsed) replicas.push({ ...parsed, path: file, size: st.size });
-        else if (file.endsWith('.tmp')) temps.push(file);
+        // A replica still being written (the in-progress mode) counts as a temp file, as it is one.
+        if (parsed && (st.mode & 0o777) !== IN_PROGRESS_MODE) replicas.push({ ...parsed, path: file, size: st.size });
+        else if (parsed || file.endsWith('.tmp')) temps.push(file);
       }
     }
     return { replicas, temps };
