@@ -159,22 +159,32 @@ describe('compose.yaml runs real mogftp commands', () => {
 });
 
 describe('Dockerfile', () => {
-  test('multi-stage on node:20-slim, production install, non-root, one entrypoint for every command', () => {
+  test('multi-stage on node:20-slim, compiled, production dependencies, non-root, one entrypoint for every command', () => {
     const froms = dockerfile.split('\n').filter((l) => /^FROM\s/i.test(l));
     assert.ok(froms.length >= 2, 'multi-stage');
     for (const f of froms) assert.match(f, /^FROM node:20-slim\b/);
-    assert.match(dockerfile, /RUN npm ci --omit=dev/);
-    assert.match(dockerfile, /COPY --from=build \/app\/node_modules \.\/node_modules/);
+    // The build stage compiles src/ to dist/ and then drops the dev dependencies.
+    assert.match(dockerfile, /RUN npm ci\b/);
+    assert.match(dockerfile, /npm run build/);
+    assert.match(dockerfile, /npm prune --omit=dev/);
+    assert.ok(finalStage().some((l) => /^COPY --from=build \/app\/node_modules \.\/node_modules$/.test(l)));
     assert.equal(instruction('WORKDIR'), '/app');
     const user = instruction('USER');
     assert.notEqual(user, 'root');
     assert.notEqual(user, '0');
     assert.deepEqual(entrypoint, ['node', IMAGE_BIN]);
     assert.ok(finalStage().some((l) => /^COPY bin \.\/bin$/.test(l)), 'bin/ is copied to /app/bin');
-    // tsx runs the sources: it must be a production dependency, and the sources must be in.
+    // The image runs the compiled dist/ (bin/mogftp.js picks it when no src/ is beside it): no
+    // sources, no tsx. dist/'s .js files are ES modules by package.json's "type".
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
-    assert.ok(pkg.dependencies.tsx, 'tsx is a production dependency');
-    assert.ok(finalStage().some((l) => /^COPY src \.\/src$/.test(l)));
+    assert.ok(finalStage().some((l) => /^COPY --from=build \/app\/dist \.\/dist$/.test(l)), 'dist/ is copied to /app/dist');
+    assert.ok(!finalStage().some((l) => /^COPY (--from=build \/app\/)?src\b/.test(l)), 'no sources in the image');
+    assert.equal(pkg.type, 'module');
+    assert.ok(finalStage().some((l) => /^COPY package\.json\b/.test(l)));
+    assert.equal(pkg.dependencies.tsx, undefined, 'tsx is a dev dependency, not in the image');
+    // node_modules/ip is a link to the vendored stand-in (package.json's overrides).
+    assert.equal(pkg.dependencies.ip, 'file:vendor/ip');
+    assert.ok(finalStage().some((l) => /^COPY vendor \.\/vendor$/.test(l)), 'vendor/ is in the image for node_modules/ip');
   });
 
   test('every COPY source exists and is not left out by .dockerignore', () => {
