@@ -4,7 +4,8 @@
 // - the parser keeps the argument verbatim (4.6.3 strips every `"` and eats `-x` as a flag);
 // - input is line-buffered and run strictly in order (4.6.3 parses each TCP packet on its own,
 //   so a command split across packets became two commands), with ABOR let through at once;
-// - a line longer than MAX_LINE closes the connection instead of growing a buffer.
+// - a line longer than MAX_LINE closes the connection instead of growing a buffer: one 500,
+//   after the replies to the commands before it, and nothing the client sent after it is run.
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { CommandSpec, FtpConn, Handler } from './connection.ts';
@@ -39,6 +40,9 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
   };
 
   FtpConnection.prototype._handleData = function handleData(this: FtpConn & Record<string, any>, data: Buffer) {
+    // Past an over-long line the session is over: the rest of that line, and whatever follows
+    // it, would otherwise be read as commands (and refused again) until the socket is gone.
+    if (this._mogTooLong) return;
     this._mogPending = this._mogPending ? Buffer.concat([this._mogPending, data]) : data;
     this._mogQueue ??= Promise.resolve();
     // After AUTH, nothing more is parsed until it is answered: the bytes that follow may be a
@@ -48,18 +52,15 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
       const pending: Buffer = this._mogPending;
       const nl = pending.indexOf(0x0a);
       if (nl < 0) {
-        if (pending.length > MAX_LINE) {
-          this._mogPending = null;
-          this.close(500, 'Command line too long');
-        }
+        if (pending.length > MAX_LINE) refuseLongLine(this);
+        return;
+      }
+      if (nl > MAX_LINE) {
+        refuseLongLine(this);
         return;
       }
       const line = stripTelnet(pending.subarray(0, nl)).toString(this.encoding).replace(/\r$/, '');
       this._mogPending = pending.subarray(nl + 1);
-      if (nl > MAX_LINE) {
-        this.reply(500, 'Command line too long');
-        continue;
-      }
       if (line.trim() === '') continue;
       const directive = line.split(' ', 1)[0]!.toUpperCase();
       if (IMMEDIATE.has(directive)) {
@@ -85,6 +86,22 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
       }
     }
   };
+}
+
+/**
+ * Ends the session over a line longer than MAX_LINE, whether it arrived whole or the limit was
+ * crossed before its end: input is dropped from here on, and the one 500 and the close are
+ * queued behind the commands already received, so their replies come first and in order.
+ */
+function refuseLongLine(conn: FtpConn & Record<string, any>): void {
+  conn._mogTooLong = true;
+  conn._mogPending = null;
+  conn._mogQueue = conn._mogQueue
+    .then(
+      () => conn.close(500, 'Command line too long'),
+      () => conn.close(500, 'Command line too long'),
+    )
+    .catch((err: unknown) => conn.log.error({ err }, 'closing after an over-long line failed'));
 }
 
 /** Adds or replaces commands with full registry entries (HELP shows syntax and description). */

@@ -128,6 +128,52 @@ print(json.dumps(out))`,
     for (const x of [a2, b1]) x.ftp.close();
   });
 
+  test('an over-long command line gets exactly one 500, then the connection closes; nothing after it runs, other sessions go on', async () => {
+    const s = await start();
+    const other = await RawFtp.login(s.port);
+    const pause = () => new Promise((r) => setTimeout(r, 100));
+    const cases: Array<{ why: string; send: (ftp: RawFtp) => Promise<void>; before: number[] }> = [
+      // Arrives in several reads: the first ones end without a newline.
+      { why: '100 000 bytes in one write', before: [], send: async (ftp) => ftp.send(`MKD ${'x'.repeat(100_000)}\r\nMKD after-1\r\n`) },
+      // Arrives whole, newline included.
+      { why: 'a 9000-byte line in one write', before: [], send: async (ftp) => ftp.send(`NOOP ${'x'.repeat(9000)}\r\nMKD after-2\r\n`) },
+      {
+        why: 'a line split across writes',
+        before: [],
+        send: async (ftp) => {
+          ftp.send(`MKD ${'x'.repeat(9000)}`);
+          await pause();
+          ftp.send('x'.repeat(9000));
+          await pause();
+          ftp.send('\r\nMKD after-3\r\n');
+        },
+      },
+      { why: 'behind pipelined commands', before: [200, 257], send: async (ftp) => ftp.send(`NOOP\r\nPWD\r\n${'y'.repeat(20_000)}\r\nMKD after-4\r\n`) },
+    ];
+    for (const { why, send, before } of cases) {
+      const ftp = await RawFtp.login(s.port);
+      await send(ftp);
+      const codes: number[] = [];
+      const texts: string[] = [];
+      for (;;) {
+        const r = await ftp.next(5000).catch(() => assert.fail(`${why}: still open 5 s after ${JSON.stringify(texts)}`));
+        if (!r) break;
+        codes.push(r.code);
+        texts.push(r.text);
+      }
+      assert.deepEqual(codes, [...before, 500], `${why}: ${JSON.stringify(texts)}`);
+      assert.match(texts.at(-1)!, /too long/i, why);
+      await ftp.closed;
+    }
+    for (let i = 1; i <= cases.length; i++) assert.equal(await c.services.store.resolvePath(c.domainId, [`after-${i}`]), null, `MKD after-${i} ran`);
+    // The server and its other sessions carry on.
+    assert.equal((await other.cmd('NOOP'))?.code, 200);
+    const fresh = await RawFtp.login(s.port);
+    assert.equal((await fresh.cmd('PWD'))?.code, 257);
+    fresh.close();
+    other.close();
+  });
+
   test('over implicit FTPS the 421 arrives after the handshake (curl sees it)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mogftp-limits-tls-'));
     try {
