@@ -47,7 +47,7 @@ async function fromSources() {
     try {
       statSync(new URL(COMPILED));
     } catch {
-      process.stderr.write("mogftp: dist/ is missing and tsx is not installed: run 'npm ci' (or 'npm run build')\n");
+      process.stderr.write("mogftp: dist/ is missing and tsx is not installed: run 'npm ci' with dev dependencies (a later 'npm prune --omit=dev' keeps dist/)\n");
       process.exit(1);
     }
     process.stderr.write("mogftp: dist/ is older than src/ and tsx is not installed: running dist/ ('npm run build' updates it)\n");

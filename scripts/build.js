@@ -25,7 +25,7 @@ try {
   ts = (await import('typescript')).default;
 } catch (err) {
   if (!prepare || err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  process.stderr.write('mogftp: typescript is not installed (production install): dist/ not built\n');
+  process.stderr.write("mogftp: typescript is not installed (--omit=dev?), dist/ not built: install with dev dependencies, then 'npm prune --omit=dev' keeps dist/\n");
   process.exit(0);
 }
 
