@@ -1,6 +1,6 @@
 // The tracker API the front-ends and jobs use: the store plus placement policy, read ordering
 // and authentication. It holds no state that another front-end could disagree with, except a
-// short-lived cache of the device table (admin changes are seen within `deviceCacheMs`).
+// short-lived cache of the device and class tables (admin changes are seen within `deviceCacheMs`).
 import { ErrorCodes, mogError } from '../errors.ts';
 import { chooseDevicesForUpload } from './policy.ts';
 import { verifyPassword } from './passwords.ts';
@@ -35,6 +35,7 @@ const SUSPECT_MS = 10_000;
 export class Tracker {
   private deviceCache: { at: number; devices: Promise<DeviceView[]> } | null = null;
   private readonly classCache = new Map<number, { at: number; cls: Promise<FileClass | null> }>();
+  private readonly defaultClassCache = new Map<number, { at: number; cls: Promise<FileClass | null> }>();
   /** Devices this process saw fail, until the monitor's view catches up. */
   private readonly suspects = new Map<number, number>();
 
@@ -80,8 +81,16 @@ export class Tracker {
     return cls;
   }
 
+  /** The domain's "default" class, cached like classById: every new upload asks for it. */
   async defaultClass(domainId: number): Promise<FileClass> {
-    const cls = await this.store.getClass(domainId, 'default');
+    const now = Date.now();
+    let hit = this.defaultClassCache.get(domainId);
+    if (!hit || now - hit.at > (this.opts.deviceCacheMs ?? 2000)) {
+      hit = { at: now, cls: this.store.getClass(domainId, 'default') };
+      this.defaultClassCache.set(domainId, hit);
+      hit.cls.catch(() => this.defaultClassCache.delete(domainId));
+    }
+    const cls = await hit.cls;
     if (!cls) throw mogError(ErrorCodes.NOT_FOUND, 'The domain has no "default" class');
     return cls;
   }

@@ -214,6 +214,12 @@ export interface Store {
   lookup(domainId: number, parentId: number, name: string): Promise<Entry | null>;
   /** Walks names from the root; null if any component is missing or a non-final one is a file. */
   resolvePath(domainId: number, names: string[]): Promise<Entry | null>;
+  /**
+   * The entries along `names` from the root, as far as they exist: [] when the first is missing,
+   * all of them when the whole path exists (a file ends the walk). One round trip for paths of
+   * up to 16 components, so a caller gets a file and its parent in one go.
+   */
+  walkPath(domainId: number, names: string[]): Promise<Entry[]>;
   /** One page of children ordered by name (binary order), strictly after `after` when given. */
   listDir(domainId: number, parentId: number, opts: { after?: string; limit: number }): Promise<Entry[]>;
   /** EXISTS if the name is taken; NOT_FOUND if the parent is gone. */

@@ -4,7 +4,7 @@
 // to their own replies.
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCodes, isMogError, mogError } from '../errors.ts';
+import { ErrorCodes, mogError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { resolvePathComponents } from '../tracker/names.ts';
 import type { Tracker } from '../tracker/tracker.ts';
@@ -161,9 +161,8 @@ export class Volume {
   ): Promise<Upload> {
     this.assertWritable();
     const names = this.notHome(this.resolve(path));
-    const { parent, name } = await this.parentOf(names);
+    const { parent, name, existing } = await this.parentOf(names);
     const store = this.deps.tracker.store;
-    const existing = await store.lookup(this.user.domainId, parent.id, name);
     if (existing?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${name} is a directory`);
     const offset = opts.append ? (existing?.size ?? 0) : (opts.offset ?? 0);
     if (offset > 0 && (!existing || offset > existing.size))
@@ -256,16 +255,17 @@ export class Volume {
     return entry;
   }
 
-  private async parentOf(names: string[]): Promise<{ parent: Entry; name: string }> {
+  /** The directory a new name goes into, and what the name holds now: one store round trip. */
+  private async parentOf(names: string[]): Promise<{ parent: Entry; name: string; existing: Entry | null }> {
     const name = names[names.length - 1];
     if (name === undefined) throw mogError(ErrorCodes.INVALID_NAME, 'A file name is needed');
     const dirNames = names.slice(0, -1);
-    const parent = await this.entryAt(dirNames).catch((err) => {
-      if (!isMogError(err, ErrorCodes.NOT_FOUND)) throw err;
-      throw mogError(ErrorCodes.NOT_FOUND, `Directory ${displayPath(dirNames)} does not exist`, err);
-    });
+    const full = [...this.homeNames, ...names];
+    const chain = await this.deps.tracker.store.walkPath(this.user.domainId, full);
+    const parent = full.length === 1 ? await this.homeEntry() : chain[full.length - 2];
+    if (!parent) throw mogError(ErrorCodes.NOT_FOUND, `Directory ${displayPath(dirNames)} does not exist`);
     if (parent.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${displayPath(dirNames)} is not a directory`);
-    return { parent, name };
+    return { parent, name, existing: chain.length === full.length ? chain[full.length - 1]! : null };
   }
 
   private async homeEntry(): Promise<Entry> {

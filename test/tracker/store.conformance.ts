@@ -739,6 +739,32 @@ export function runStoreConformance(backend: StoreBackend): void {
         assert.equal(await store.resolvePath(other.domainId, ['a']), null);
       });
 
+      test('walkPath returns the entries that exist along a path, stopping at a gap or a file, at any depth', async () => {
+        const at = await freshDomain({ mindevcount: 1 });
+        const { domainId } = at;
+        const a = await store.mkdir(domainId, ROOT_ID, 'a', { mtime: 1 });
+        const b = await store.mkdir(domainId, a.id, 'b', { mtime: 1 });
+        const f = await upload(at, b.id, 'f.txt');
+        assert.deepEqual(await store.walkPath(domainId, []), []);
+        assert.deepEqual(await store.walkPath(domainId, ['a', 'b', 'f.txt']), [a, b, f.entry]);
+        assert.deepEqual(await store.walkPath(domainId, ['a', 'b', 'new.txt']), [a, b], 'the parent of a new name');
+        assert.deepEqual(await store.walkPath(domainId, ['a', 'x', 'b']), [a]);
+        assert.deepEqual(await store.walkPath(domainId, ['a', 'b', 'f.txt', 'deeper']), [a, b, f.entry], 'a file ends the walk');
+        assert.deepEqual(await store.walkPath(domainId, ['nope', 'a']), []);
+        assert.deepEqual(await store.walkPath((await freshDomain()).domainId, ['a', 'b']), [], 'another domain sees nothing');
+        // Deeper than one query's worth of joins (16): the walk goes on from where the last query stopped.
+        const deep = [a];
+        for (let i = 0; i < 40; i++) deep.push(await store.mkdir(domainId, deep[deep.length - 1]!.id, `d${i}`, { mtime: 1 }));
+        const names = deep.map((e) => e.name);
+        assert.deepEqual(await store.walkPath(domainId, names), deep);
+        assert.deepEqual(await store.resolvePath(domainId, names), deep[deep.length - 1]);
+        for (const cut of [15, 16, 17, 32, 33]) {
+          const broken = [...names.slice(0, cut), 'missing', ...names.slice(cut + 1)];
+          assert.deepEqual(await store.walkPath(domainId, broken), deep.slice(0, cut), `gap at component ${cut}`);
+          assert.equal(await store.resolvePath(domainId, broken), null);
+        }
+      });
+
       test('rmdir: NOT_EMPTY, NOT_A_DIRECTORY, NOT_FOUND; removes an empty directory', async () => {
         const at = await freshDomain({ mindevcount: 1 });
         const a = await store.mkdir(at.domainId, ROOT_ID, 'a', { mtime: 1 });

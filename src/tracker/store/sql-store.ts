@@ -100,6 +100,29 @@ const DEVICE_VIEW_SQL = `SELECT d.devid, d.host_id, d.status, d.weight, d.mb_tot
   h.http_port AS host_port, h.status AS host_status
   FROM devices d JOIN hosts h ON h.id = d.host_id`;
 
+const ENTRY_COL_NAMES = ENTRY_COLS.split(', ');
+const WALK_STEP = 16;
+const walkSqlCache = new Map<number, string>();
+
+/**
+ * SELECT of `depth` path components below one parent: e0 is the child named by the last
+ * placeholder of the WHERE, each e<i> a child of e<i-1> (a file has no children, so the chain
+ * ends at one). Placeholders, in order: the names of e1..e<depth-1>, then domain, parent, name of e0.
+ */
+function walkSql(depth: number): string {
+  let sql = walkSqlCache.get(depth);
+  if (sql) return sql;
+  const cols = [];
+  const joins = [];
+  for (let i = 0; i < depth; i++) {
+    cols.push(...ENTRY_COL_NAMES.map((c) => `e${i}.${c} AS e${i}_${c}`));
+    if (i > 0) joins.push(`LEFT JOIN entries e${i} ON e${i}.domain_id = e0.domain_id AND e${i}.parent_id = e${i - 1}.id AND e${i}.name = ?`);
+  }
+  sql = `SELECT ${cols.join(', ')} FROM entries e0 ${joins.join(' ')} WHERE e0.domain_id = ? AND e0.parent_id = ? AND e0.name = ?`;
+  walkSqlCache.set(depth, sql);
+  return sql;
+}
+
 /** The root directory has no row; resolvePath([]) returns this stand-in for it. */
 function rootEntry(domainId: number): Entry {
   return { id: ROOT_ID, domainId, parentId: ROOT_ID, name: '', kind: 'dir', fid: null, size: 0, mtime: 0, mode: DEFAULT_DIR_MODE };
@@ -615,15 +638,29 @@ export class SqlStore implements Store {
 
   /** `[]` resolves to a stand-in for the root (id ROOT_ID, which has no row). */
   async resolvePath(domainId: number, names: string[]): Promise<Entry | null> {
+    if (names.length === 0) return rootEntry(domainId);
+    const chain = await this.walkPath(domainId, names);
+    return chain.length === names.length ? chain[chain.length - 1]! : null;
+  }
+
+  async walkPath(domainId: number, names: string[]): Promise<Entry[]> {
     return this.driver.read(function* () {
-      let cur = rootEntry(domainId);
-      for (const name of names) {
-        if (cur.kind !== 'dir') return null;
-        const r = yield* get(`SELECT ${ENTRY_COLS} FROM entries WHERE domain_id = ? AND parent_id = ? AND name = ?`, domainId, cur.id, name);
-        if (!r) return null;
-        cur = toEntry(r);
+      const chain: Entry[] = [];
+      let parent = rootEntry(domainId);
+      // One query per WALK_STEP components (a chain of LEFT JOINs): a path costs one round trip
+      // whatever its depth, where a lookup per component cost one each.
+      for (let at = 0; at < names.length; at += WALK_STEP) {
+        if (parent.kind !== 'dir') break;
+        const step = names.slice(at, at + WALK_STEP);
+        const row = yield* get(walkSql(step.length), ...step.slice(1), domainId, parent.id, step[0]);
+        if (!row) break;
+        for (let i = 0; i < step.length && row[`e${i}_id`] !== null && row[`e${i}_id`] !== undefined; i++) {
+          chain.push(toEntry(Object.fromEntries(ENTRY_COL_NAMES.map((c) => [c, row[`e${i}_${c}`]]))));
+        }
+        if (chain.length < at + step.length) break;
+        parent = chain[chain.length - 1]!;
       }
-      return cur;
+      return chain;
     });
   }
 
