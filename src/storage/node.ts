@@ -268,7 +268,6 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     target ??= await createExclusive(devDir, dir, join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`), DONE_MODE);
     if (!target) throw new Error('cannot create a temp file beside the replica');
     const { fh, path } = target;
-    const ino = direct ? (await fh.stat()).ino : 0;
     writing.add(path);
     let open_ = true;
     let placed = false;
@@ -305,8 +304,12 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
       sendJson(res, 201, { length, checksum: hex, alg });
     } catch (err) {
       await sink.settle();
+      // Our own file's inode, so that we never remove one another upload has put in its place.
+      const ino = open_ && direct && !placed ? await fh.stat().then((st) => st.ino, () => null) : null;
       if (open_) await fh.close().catch(() => {});
-      if (direct && !placed) await unlinkIfSame(path, ino);
+      if (direct && !placed) {
+        if (ino !== null) await unlinkIfSame(path, ino);
+      }
       else await unlink(placed ? file : path).catch(() => {});
       writing.delete(path);
       throw err;
@@ -555,10 +558,10 @@ async function inProgressAt(path: string): Promise<boolean> {
   return st !== null && inProgress(st);
 }
 
-/** Removes a failed in-progress replica, unless another upload's file has taken the name since. */
+/** Removes a failed replica written in place, unless another upload's file has taken the name since. */
 async function unlinkIfSame(path: string, ino: number): Promise<void> {
   const st = await lstat(path).catch(() => null);
-  if (st && st.ino === ino && inProgress(st)) await unlink(path).catch(() => {});
+  if (st && st.ino === ino) await unlink(path).catch(() => {});
 }
 
 async function fsyncDir(dir: string): Promise<void> {
