@@ -382,7 +382,7 @@ function render(r: Report): { table: string; md: string; verdicts: string[] } {
     `- Date: ${r.started.toISOString()}, took ${(r.seconds / 60).toFixed(1)} min`,
     `- Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM; load average ${r.loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end (other jobs share the machine; the load column shows the 1-minute average when each figure was taken)`,
     `- Versions: ${Object.entries(v).map(([k, val]) => `${k} ${val}`).join(', ')}`,
-    `- Setup: all on 127.0.0.1. pure-ftpd: one virtual user, chrooted temp dir, no fsync. ftp-srv: as shipped, its local file system. mogftp: \`mogftp ftp\` front-end process, two \`mogftp storage\` processes (one device each), class default mindevcount 2 (both replicas written, fsynced and verified before 226), SQLite (WAL, synchronous=FULL) or MariaDB (fresh database, InnoDB, flush at commit). Ratios are mogftp ÷ pure-ftpd within the same run, then median over runs.`,
+    `- Setup: all on 127.0.0.1. pure-ftpd: one virtual user, chrooted temp dir, no fsync. ftp-srv: as shipped, its local file system. mogftp, compiled (dist/, as in production): \`mogftp ftp\` front-end process, two \`mogftp storage\` processes (one device each), class default mindevcount 2 (both replicas written, fsynced and verified before 226), SQLite (WAL, synchronous=FULL) or MariaDB (fresh database, InnoDB, flush at commit). Ratios are mogftp ÷ pure-ftpd within the same run, then median over runs.`,
     '',
     mdTable,
     '',
@@ -441,6 +441,9 @@ async function main(): Promise<void> {
     }
   }
   if (o.servers.includes('pure')) ensurePureFtpd(log);
+  // mogftp is measured as it runs in production: compiled (bin/mogftp.js runs dist/ while it is current).
+  log('bench: compiling src/ to dist/');
+  execFileSync(process.execPath, [join(REPO, 'scripts', 'build.js'), '--no-check'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
   const work = tempDir('mogftp-bench-data-');
   const { bigFile, smallDir } = makeData(work, o);
