@@ -2,6 +2,7 @@
 // class, user; file, stats, fsck and rebalance to inspect and repair. Each verb parses its
 // flags, calls the store, and prints; see src/cli/admin/.
 import type { Argv, CommandModule } from 'yargs';
+import { configurable } from '../config/cli.ts';
 import { mogError, ErrorCodes } from '../errors.ts';
 import { initCommand } from './admin/init.ts';
 import { hostCommand } from './admin/host.ts';
@@ -27,13 +28,15 @@ function failOnOneLine(msg: string | null, err: Error | undefined): never {
 
 export const adminCommand: CommandModule = {
   command: 'admin',
-  describe: 'Manage hosts, devices, domains, classes and users; inspect and repair (needs --db or MOGFTP_DB)',
+  describe: 'Manage hosts, devices, domains, classes and users; inspect and repair (needs --db, MOGFTP_DB or db: in --config)',
+  // Like the daemons, flag > MOGFTP_* > settings file; but only for the settings the cluster
+  // shares (admin's own flags, such as --port or --root, mean something else than a daemon's).
   builder: (y: Argv) =>
-    y
+    configurable('admin', y, { only: ['db', 'storage-token'] })
       .option('db', {
         type: 'string',
         global: true,
-        describe: 'Database URL, e.g. sqlite:/var/lib/mogftp.db or mysql://user:pw@host/mogftp (default: $MOGFTP_DB)',
+        describe: 'Database URL, e.g. sqlite:/var/lib/mogftp.db or mysql://user:pw@host/mogftp; env MOGFTP_DB, or db: in the --config file',
       })
       .command(initCommand)
       .command(hostCommand)

@@ -1,7 +1,8 @@
 // Plugs the settings loader into a yargs command: `configurable('ftp', y)` in a command's
 // builder adds --config and --print-config and, before yargs validates anything, replaces each
 // option's value by the strongest of flag > MOGFTP_<NAME> > file > default. Every option the
-// command declares takes part, including ones added later.
+// command declares takes part, including ones added later, unless `only` names the ones that do
+// (`mogftp admin` takes just the cluster-wide db and storage-token from the file's top level).
 import type { Argv } from 'yargs';
 import { readConfigFile } from './file.ts';
 import type { Section } from './fields.ts';
@@ -23,12 +24,15 @@ interface YargsInternals {
 
 const NOT_SETTINGS = new Set(['help', 'version', 'config', 'print-config', '_', '$0']);
 
-export function configurable<T>(command: Section, y: Argv<T>): Argv<T> {
+export function configurable<T>(command: Section | 'admin', y: Argv<T>, opts: { only?: readonly string[] } = {}): Argv<T> {
   let loaded: LoadedConfig | null = null;
+  const only = opts.only;
   return y
     .option('config', {
       type: 'string',
-      describe: 'YAML or JSON settings file (see config/mogftp.example.yaml); env MOGFTP_CONFIG. Every option can also be set as MOGFTP_<OPTION>',
+      describe: only
+        ? `YAML or JSON settings file (see config/mogftp.example.yaml); env MOGFTP_CONFIG. Only its top-level ${only.join(' and ')} are read`
+        : 'YAML or JSON settings file (see config/mogftp.example.yaml); env MOGFTP_CONFIG. Every option can also be set as MOGFTP_<OPTION>',
     })
     .option('print-config', { type: 'boolean', describe: 'Print the settings in effect, with where each came from, and exit' })
     // yargs passes itself as the second argument; @types/yargs leaves it out.
@@ -36,7 +40,7 @@ export function configurable<T>(command: Section, y: Argv<T>): Argv<T> {
       const internals = yargs as YargsInternals;
       const table = internals.getOptions();
       const defaulted = (internals.parsed && internals.parsed.defaulted) || {};
-      const options = optionSpecs(table);
+      const options = optionSpecs(table).filter((o) => !only || only.includes(o.key));
       const flags: Record<string, unknown> = {};
       const defaults: Record<string, unknown> = {};
       for (const { key } of options) {

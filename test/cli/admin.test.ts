@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,5 +246,74 @@ describe('mogftp admin without a usable database', () => {
     assertOneLineError(missing, /MOGFTP_DB/, 'no database');
     assertOneLineError(garbage, /./, 'unparsable URL');
     assertOneLineError(refused, /./, 'unreachable database');
+  });
+});
+
+describe('mogftp admin reads the settings file like the daemons', () => {
+  let work: string;
+  let cfg: string;
+  const url: Record<'file' | 'env' | 'flag', string> = { file: '', env: '', flag: '' };
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'mogftp-admin-config-'));
+    for (const k of ['file', 'env', 'flag'] as const) url[k] = `sqlite:${join(work, `${k}.db`)}`;
+    cfg = join(work, 'mogftp.yaml');
+    await writeFile(cfg, [`db: ${url.file}`, 'storage-token: tok-from-file', 'ftp:', '  listen: 127.0.0.1:2121'].join('\n'));
+  });
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const hostNames = (r: Run, what: string) => json<{ name: string }>(r, what).map((h) => h.name);
+
+  test('--config and MOGFTP_CONFIG give the database; flag > MOGFTP_DB > file', async () => {
+    // Three databases, each with one host named after the source that chose it. --config works
+    // before the verb and after it.
+    const made = await Promise.all([
+      admin(undefined, ['--config', cfg, 'init']),
+      admin(url.env, ['init']),
+      admin(undefined, ['init', '--db', url.flag]),
+    ]);
+    made.forEach((r, i) => assertOk(r, `init #${i}`));
+    const hosts = await Promise.all([
+      admin(undefined, ['host', 'add', 'from-file', '--ip', '127.0.0.1', '--port', '7500', '--config', cfg]),
+      admin(url.env, ['host', 'add', 'from-env', '--ip', '127.0.0.1', '--port', '7500']),
+      admin(undefined, ['host', 'add', 'from-flag', '--ip', '127.0.0.1', '--port', '7500', '--db', url.flag]),
+    ]);
+    hosts.forEach((r, i) => assertOk(r, `host add #${i}`));
+
+    const [fromFile, fromVar, envOverFile, flagOverAll] = await Promise.all([
+      admin(undefined, ['--config', cfg, 'host', 'list', '--json']),
+      admin(undefined, ['host', 'list', '--json'], { env: { MOGFTP_CONFIG: cfg } }),
+      admin(url.env, ['--config', cfg, 'host', 'list', '--json']),
+      admin(url.env, ['host', 'list', '--json', '--db', url.flag], { env: { MOGFTP_CONFIG: cfg } }),
+    ]);
+    assert.deepEqual(hostNames(fromFile, '--config'), ['from-file']);
+    assert.deepEqual(hostNames(fromVar, 'MOGFTP_CONFIG'), ['from-file']);
+    assert.deepEqual(hostNames(envOverFile, 'MOGFTP_DB over the file'), ['from-env']);
+    assert.deepEqual(hostNames(flagOverAll, '--db over MOGFTP_DB and the file'), ['from-flag']);
+  });
+
+  test('--print-config shows the database and the storage token admin would use, and where they came from', async () => {
+    const r = await admin(undefined, ['rebalance', '--config', cfg, '--print-config'], { env: { MOGFTP_STORAGE_TOKEN: undefined } });
+    assertOk(r, 'print-config');
+    const shown = JSON.parse(r.stdout) as Record<string, { value: unknown; source: string }>;
+    assert.equal(shown.db?.value, url.file);
+    assert.match(shown.db!.source, /"db" in .*mogftp\.yaml/);
+    assert.deepEqual(shown['storage-token'], { value: '***', source: `"storage-token" in ${cfg}` });
+    // Only the settings admin shares with the daemons come from the file, never its own flags.
+    assert.deepEqual(Object.keys(shown).sort(), ['db', 'storage-token']);
+  });
+
+  test('an unreadable file, or a bad db in it: one line naming the file, nonzero exit', async () => {
+    const badDb = join(work, 'bad-db.yaml');
+    await writeFile(badDb, 'db: nonsense:://\n');
+    const [missing, bad, viaVar] = await Promise.all([
+      admin(undefined, ['--config', join(work, 'absent.yaml'), 'host', 'list']),
+      admin(undefined, ['--config', badDb, 'host', 'list']),
+      admin(undefined, ['host', 'list'], { env: { MOGFTP_CONFIG: join(work, 'absent.yaml') } }),
+    ]);
+    assertOneLineError(missing, /Cannot read config file .*absent\.yaml.*MOGFTP_ERR_BAD_CONFIG/, 'missing file');
+    assertOneLineError(bad, /bad-db\.yaml: "db": .*nonsense.*MOGFTP_ERR_BAD_CONFIG/, 'bad db in the file');
+    assertOneLineError(viaVar, /absent\.yaml/, 'MOGFTP_CONFIG names a missing file');
   });
 });

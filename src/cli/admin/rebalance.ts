@@ -41,7 +41,7 @@ export const rebalanceCommand = leaf<{ maxMoves?: string; rate: string; toleranc
       .option('rate', { type: 'string', default: '20MB/s', describe: 'Copy at most this many bytes per second (e.g. 50MB/s, or none)' })
       .option('tolerance', { type: 'string', default: '5', describe: 'Percent of its share a device may be off and count as balanced' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Show the moves without making them' })
-      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
+      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN, or storage-token: in --config' })
       .option('verbose', { type: 'boolean', default: false, describe: 'Log every move and problem to stderr' })
       .option('json', { ...jsonOption, describe: 'Print the moves and the usage before and after as JSON' }),
   handler: async (args) => {
