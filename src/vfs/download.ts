@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
-import type { Tracker } from '../tracker/tracker.ts';
+import type { Tracker, UploadTarget } from '../tracker/tracker.ts';
 import type { FileRow } from '../tracker/types.ts';
 
 /** Largest resume offset whose skipped prefix is read to verify the checksum. */
@@ -18,19 +18,34 @@ export const VERIFIED_RESUME_LIMIT = 1024 * 1024 * 1024;
 /**
  * `verifyResume` asks for the prefix check on a read from `start` > 0; only callers that read to
  * the end want it (an FTP resume does; an HTTP range that stops early never reaches the check).
+ * `replicas`, when given, is the caller's already started `tracker.replicasFor(file.fid)`.
  */
-export function openDownload(tracker: Tracker, client: StorageClient, file: FileRow, start = 0, verifyResume = false): Readable {
-  return Readable.from(replicaBytes(tracker, client, file, start, verifyResume), { objectMode: false, highWaterMark: 256 * 1024 });
+export function openDownload(
+  tracker: Tracker,
+  client: StorageClient,
+  file: FileRow,
+  start = 0,
+  verifyResume = false,
+  replicas?: Promise<UploadTarget[]>,
+): Readable {
+  return Readable.from(replicaBytes(tracker, client, file, start, verifyResume, replicas), { objectMode: false, highWaterMark: 256 * 1024 });
 }
 
-async function* replicaBytes(tracker: Tracker, client: StorageClient, file: FileRow, start: number, verifyResume: boolean): AsyncGenerator<Buffer> {
+async function* replicaBytes(
+  tracker: Tracker,
+  client: StorageClient,
+  file: FileRow,
+  start: number,
+  verifyResume: boolean,
+  prefetched: Promise<UploadTarget[]> | undefined,
+): AsyncGenerator<Buffer> {
   const verify = file.checksum !== null && (start === 0 || (verifyResume && start <= VERIFIED_RESUME_LIMIT));
   const hash = verify ? createHash(file.checksumAlg === 'md5' ? 'md5' : 'sha256') : null;
   // With a hash, reading starts at 0 and the prefix before `start` is hashed, not sent.
   let pos = verify ? 0 : start;
   const failures: string[] = [];
   if (pos < file.length) {
-    const replicas = await tracker.replicasFor(file.fid);
+    const replicas = await (prefetched ?? tracker.replicasFor(file.fid));
     for (const target of replicas) {
       try {
         const { stream } = await client.get(replicaUrl(target, file.fid), { start: pos, end: file.length - 1 });

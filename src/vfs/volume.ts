@@ -195,10 +195,17 @@ export class Volume {
   async openDownload(path: string, start = 0, opts: { verifyResume?: boolean } = {}): Promise<{ stream: Readable; size: number; name: string }> {
     const entry = await this.entryAt(this.resolve(path));
     if (entry.kind === 'dir' || entry.fid === null) throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory`);
+    // The file row and its replicas are read at the same time: one database round trip fewer.
+    const replicas = this.deps.tracker.replicasFor(entry.fid);
+    replicas.catch(() => {}); // unused when the file is gone or the offset is refused
     const file = await this.deps.tracker.getFile(entry.fid);
     if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
     if (start > file.length) throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot restart at byte ${start}: the file has ${file.length} bytes`);
-    return { stream: openDownload(this.deps.tracker, this.deps.client, file, start, opts.verifyResume), size: file.length, name: entry.name };
+    return {
+      stream: openDownload(this.deps.tracker, this.deps.client, file, start, opts.verifyResume, replicas),
+      size: file.length,
+      name: entry.name,
+    };
   }
 
   /**
