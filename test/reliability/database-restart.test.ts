@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Cluster, until, type FrontendProcess } from './lib/cluster.ts';
-import { contentStream, newContent, type Content } from './lib/content.ts';
+import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
 import { mariadbUnavailable, startPrivateMariadb, type PrivateMariadb } from './lib/mariadb.ts';
@@ -15,19 +15,6 @@ const fig = trackFigures('database-restart');
 const MiB = 1024 * 1024;
 const unavailable = mariadbUnavailable();
 
-async function* gated(content: Content, pauseAt: number, gate: Promise<unknown>, reached: () => void): AsyncGenerator<Buffer> {
-  let sent = 0;
-  let paused = false;
-  for await (const chunk of contentStream(content.seed, content.size)) {
-    yield chunk;
-    sent += chunk.length;
-    if (!paused && sent >= pauseAt) {
-      paused = true;
-      reached();
-      await gate;
-    }
-  }
-}
 
 let loginWhileDown = '';
 

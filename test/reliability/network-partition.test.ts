@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Cluster, sleep, until } from './lib/cluster.ts';
-import { contentStream, newContent, type Content } from './lib/content.ts';
+import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
 import { namespacesUnavailable, startNetnsNode, type NetnsNode } from './lib/netns.ts';
@@ -21,19 +21,6 @@ const BOUND_MS = 40_000;
 
 const unavailable = await namespacesUnavailable();
 
-async function* gated(content: Content, pauseAt: number, gate: Promise<unknown>, reached: () => void): AsyncGenerator<Buffer> {
-  let sent = 0;
-  let paused = false;
-  for await (const chunk of contentStream(content.seed, content.size)) {
-    yield chunk;
-    sent += chunk.length;
-    if (!paused && sent >= pauseAt) {
-      paused = true;
-      reached();
-      await gate;
-    }
-  }
-}
 
 describe('a storage node cut off from the network mid-transfer', { skip: unavailable ? `skipped: ${unavailable}` : false }, () => {
   let c: Cluster;

@@ -10,26 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ftpUrl } from '../harness/clients.ts';
 import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
-import { contentStream, newContent, type Content } from './lib/content.ts';
+import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, FtpClosed } from './lib/ftp.ts';
 
 const fig = trackFigures('process-crashes');
 const MiB = 1024 * 1024;
 
-async function* gated(content: Content, pauseAt: number, gate: Promise<unknown>, reached: () => void): AsyncGenerator<Buffer> {
-  let sent = 0;
-  let paused = false;
-  for await (const chunk of contentStream(content.seed, content.size)) {
-    yield chunk;
-    sent += chunk.length;
-    if (!paused && sent >= pauseAt) {
-      paused = true;
-      reached();
-      await gate;
-    }
-  }
-}
 
 async function openReservations(c: Cluster): Promise<number> {
   return (await c.store.staleReservations(Date.now() + 60_000, 1000)).length;

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { fidPath } from '../../src/storage/layout.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
 import { Cluster, sleep, until } from './lib/cluster.ts';
-import { contentStream, newContent, sha256, type Content } from './lib/content.ts';
+import { contentStream, gated, newContent, sha256, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
 
@@ -18,19 +18,6 @@ const fig = trackFigures('storage-faults');
 const MiB = 1024 * 1024;
 
 /** Yields `content`, pausing once after `pauseAt` bytes until `gate` resolves. */
-async function* gated(content: Content, pauseAt: number, gate: Promise<unknown>, reached?: () => void): AsyncGenerator<Buffer> {
-  let sent = 0;
-  let paused = false;
-  for await (const chunk of contentStream(content.seed, content.size)) {
-    yield chunk;
-    sent += chunk.length;
-    if (!paused && sent >= pauseAt) {
-      paused = true;
-      reached?.();
-      await gate;
-    }
-  }
-}
 
 describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
   let c: Cluster;

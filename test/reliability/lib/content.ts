@@ -22,6 +22,24 @@ export async function* contentStream(seed: string, size: number): AsyncGenerator
   for (let left = size; left > 0; left -= CHUNK) yield cipher.update(left >= CHUNK ? ZEROS : ZEROS.subarray(0, left));
 }
 
+/**
+ * The bytes of `content`, pausing once `pauseAt` bytes have gone out: calls `reached` and waits
+ * for `gate` (a test does its damage in the meantime, with the transfer known to be mid-way).
+ */
+export async function* gated(content: Content, pauseAt: number, gate: Promise<unknown>, reached?: () => void): AsyncGenerator<Buffer> {
+  let sent = 0;
+  let paused = false;
+  for await (const chunk of contentStream(content.seed, content.size)) {
+    yield chunk;
+    sent += chunk.length;
+    if (!paused && sent >= pauseAt) {
+      paused = true;
+      reached?.();
+      await gate;
+    }
+  }
+}
+
 export function contentBuffer(seed: string, size: number): Buffer {
   const cipher = cipherOf(seed);
   return cipher.update(Buffer.alloc(size));
