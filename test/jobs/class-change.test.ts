@@ -13,11 +13,7 @@ describe('class change', () => {
   before(async () => {
     c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
-    const pairs = [[d1, d2], [d2, d3], [d1, d3]];
-    for (let i = 0; i < 40; i++) {
-      const bytes = randomBytes(1000 + i * 50);
-      files.set((await c.putFile(bytes, pairs[i % 3]!)).fid, bytes);
-    }
+    for (const [fid, bytes] of await c.putSpread(40, (i) => 1000 + i * 50, [[d1, d2], [d2, d3], [d1, d3]])) files.set(fid, bytes);
     // A file of another class is left alone.
     const other = await c.store.createClass(c.domain.id, 'other', { mindevcount: 2 });
     files.set((await c.putFile(randomBytes(100), [d1, d2], { cls: other })).fid, Buffer.alloc(0));

@@ -16,13 +16,7 @@ describe('dead devices', () => {
   after(() => c?.close());
 
   test('a killed node marked dead: all 50 files back at 2 copies on the live hosts', async () => {
-    const pairs = [[d1, d2], [d1, d3], [d2, d3]];
-    const files = new Map<number, Buffer>();
-    for (let i = 0; i < 50; i++) {
-      const bytes = randomBytes(1000 + i * 500);
-      const { fid } = await c.putFile(bytes, pairs[i % 3]!);
-      files.set(fid, bytes);
-    }
+    const files = await c.putSpread(50, (i) => 1000 + i * 500, [[d1, d2], [d1, d3], [d2, d3]]);
     await c.node(d3).kill();
     await c.store.updateDevice(d3, { status: 'dead' });
 

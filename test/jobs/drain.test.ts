@@ -2,7 +2,6 @@
 // its replica count, and reads through the front-end's read path never fail meanwhile.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tracker } from '../../src/tracker/tracker.ts';
@@ -25,12 +24,7 @@ describe('drain', () => {
 
   test('a draining device ends empty; every file stays at 2 copies; no read fails meanwhile', async () => {
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
-    const pairs = [[d1, d3], [d2, d3], [d1, d2]];
-    const files = new Map<number, Buffer>();
-    for (let i = 0; i < 90; i++) {
-      const bytes = randomBytes(3000 + i * 211);
-      files.set((await c.putFile(bytes, pairs[i % 3]!)).fid, bytes);
-    }
+    const files = await c.putSpread(90, (i) => 3000 + i * 211, [[d1, d3], [d2, d3], [d1, d2]]);
     const onD3 = (await c.store.fidsOnDevice(d3, 0, 1000)).length;
     assert.equal(onD3, 60);
 

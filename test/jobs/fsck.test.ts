@@ -149,11 +149,7 @@ describe('fsck runs', () => {
   before(async () => {
     c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
-    const pairs = [[d1, d2], [d2, d3], [d1, d3]];
-    for (let i = 0; i < 60; i++) {
-      const bytes = randomBytes(2000 + i * 37);
-      files.set((await c.putFile(bytes, pairs[i % 3]!)).fid, bytes);
-    }
+    for (const [fid, bytes] of await c.putSpread(60, (i) => 2000 + i * 37, [[d1, d2], [d2, d3], [d1, d3]])) files.set(fid, bytes);
   });
   after(() => c?.close());
 

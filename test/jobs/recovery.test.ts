@@ -3,7 +3,6 @@
 // the live hosts, and `mogftp admin stats --json` shows none under-replicated. SQLite and MariaDB.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { adminCli } from './fixtures/admin-cli.ts';
 import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
 
@@ -17,12 +16,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
 
     test('200 files back at 2 copies on the live hosts within 30 s; stats shows 0 under-replicated', async () => {
       const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
-      const pairs = [[d1, d2], [d1, d3], [d2, d3]];
-      const files = new Map<number, Buffer>();
-      for (let i = 0; i < 200; i++) {
-        const bytes = randomBytes(500 + ((i * 97) % 4000));
-        files.set((await c.putFile(bytes, pairs[i % 3]!)).fid, bytes);
-      }
+      const files = await c.putSpread(200, (i) => 500 + ((i * 97) % 4000), [[d1, d2], [d1, d3], [d2, d3]]);
       const jobs = c.jobs();
       const fresh = await adminCli(c.dbUrl, ['stats', '--json']);
       assert.equal(fresh.code, 0, fresh.stderr);
