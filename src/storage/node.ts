@@ -260,9 +260,8 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
       void removeStaleTemps(dir);
     }
     // A new replica is written under its final name, marked in progress by its mode until it is
-    // complete (GET and HEAD treat it as absent): no rename, so one journal commit instead of
-    // two. A replica that already exists (a retried copy, an overwrite) is replaced atomically
-    // through a temp file beside it, as before.
+    // complete (GET and HEAD treat it as absent), which saves the rename. A replica that already
+    // exists (a retried copy, an overwrite) is replaced atomically through a temp file beside it.
     let target = await createExclusive(devDir, dir, file);
     const direct = target !== null;
     target ??= await createExclusive(devDir, dir, join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`), DONE_MODE);
