@@ -28,14 +28,19 @@ export interface UploadReservation extends Reservation {
   spares: UploadTarget[];
 }
 
+interface ClassCacheEntry {
+  at: number;
+  cls: Promise<FileClass | null>;
+}
+
 const SPARE_TARGETS = 2;
 /** How long a device that refused a write is left out of placement by this front-end. */
 const SUSPECT_MS = 10_000;
 
 export class Tracker {
   private deviceCache: { at: number; devices: Promise<DeviceView[]> } | null = null;
-  private readonly classCache = new Map<number, { at: number; cls: Promise<FileClass | null> }>();
-  private readonly defaultClassCache = new Map<number, { at: number; cls: Promise<FileClass | null> }>();
+  private readonly classCache = new Map<number, ClassCacheEntry>();
+  private readonly defaultClassCache = new Map<number, ClassCacheEntry>();
   /** Devices this process saw fail, until the monitor's view catches up. */
   private readonly suspects = new Map<number, number>();
 
@@ -69,30 +74,28 @@ export class Tracker {
   }
 
   async classById(id: number): Promise<FileClass> {
-    const now = Date.now();
-    let hit = this.classCache.get(id);
-    if (!hit || now - hit.at > (this.opts.deviceCacheMs ?? 2000)) {
-      hit = { at: now, cls: this.store.getClassById(id) };
-      this.classCache.set(id, hit);
-      hit.cls.catch(() => this.classCache.delete(id));
-    }
-    const cls = await hit.cls;
+    const cls = await this.cachedClass(this.classCache, id, () => this.store.getClassById(id));
     if (!cls) throw mogError(ErrorCodes.NOT_FOUND, `File class ${id} does not exist`);
     return cls;
   }
 
   /** The domain's "default" class, cached like classById: every new upload asks for it. */
   async defaultClass(domainId: number): Promise<FileClass> {
-    const now = Date.now();
-    let hit = this.defaultClassCache.get(domainId);
-    if (!hit || now - hit.at > (this.opts.deviceCacheMs ?? 2000)) {
-      hit = { at: now, cls: this.store.getClass(domainId, 'default') };
-      this.defaultClassCache.set(domainId, hit);
-      hit.cls.catch(() => this.defaultClassCache.delete(domainId));
-    }
-    const cls = await hit.cls;
+    const cls = await this.cachedClass(this.defaultClassCache, domainId, () => this.store.getClass(domainId, 'default'));
     if (!cls) throw mogError(ErrorCodes.NOT_FOUND, 'The domain has no "default" class');
     return cls;
+  }
+
+  /** A class read at most once per `deviceCacheMs` per key; a failed read is not kept. */
+  private cachedClass(cache: Map<number, ClassCacheEntry>, key: number, load: () => Promise<FileClass | null>): Promise<FileClass | null> {
+    const now = Date.now();
+    let hit = cache.get(key);
+    if (!hit || now - hit.at > (this.opts.deviceCacheMs ?? 2000)) {
+      hit = { at: now, cls: load() };
+      cache.set(key, hit);
+      hit.cls.catch(() => cache.delete(key));
+    }
+    return hit.cls;
   }
 
   /**
