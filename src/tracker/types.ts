@@ -139,7 +139,39 @@ export interface CommitResult {
   replacedFid: number | null;
 }
 
-export interface Store {
+/** How many password checks one client address gets, and for how long it is refused after. */
+export interface LoginPolicy {
+  /** Attempts per address and window; the next one is refused and starts the ban. */
+  limit: number;
+  windowMs: number;
+  banMs: number;
+}
+
+export interface LoginAttempt {
+  /** False: do not check the password; refuse the login. */
+  allowed: boolean;
+  /** Attempts counted in the current window, this one included when allowed. */
+  attempts: number;
+  /** When refused: milliseconds until the address may try again. */
+  retryAfterMs: number;
+}
+
+/**
+ * The login throttle's state, shared by every front-end through the database (store/logins.ts).
+ * An attempt is taken before the password is hashed and settled after.
+ */
+export interface LoginAttempts {
+  takeLoginAttempt(address: string, policy: LoginPolicy, now: number): Promise<LoginAttempt>;
+  /** Gives a successful attempt back; bans the address when a failure used its last try. Returns ms banned. */
+  settleLoginAttempt(address: string, ok: boolean, policy: LoginPolicy, now: number): Promise<number>;
+  loginBannedFor(address: string, now: number): Promise<number>;
+  /** Forgets addresses whose window and ban both ended before `before`. */
+  pruneLoginAttempts(before: number): Promise<number>;
+  /** Lifts an address's ban; false when it had no record. */
+  clearLoginAttempts(address: string): Promise<boolean>;
+}
+
+export interface Store extends LoginAttempts {
   readonly kind: 'sqlite' | 'mysql';
   /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
   migrate(): Promise<number>;

@@ -36,7 +36,10 @@ import type {
   FileStats,
   FsckEvent,
   NewFsckEvent,
+  LoginAttempt,
+  LoginPolicy,
 } from '../types.ts';
+import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
 import type { Dialect, Driver, Work } from './driver.ts';
@@ -134,12 +137,14 @@ export class SqlStore implements Store {
 
   private readonly dav: DavWork;
   private readonly repair: RepairWork;
+  private readonly logins: LoginWork;
 
   constructor(private readonly driver: Driver) {
     this.kind = driver.kind;
     this.d = driver.dialect;
     this.dav = new DavWork(driver.dialect);
     this.repair = new RepairWork(driver.dialect);
+    this.logins = new LoginWork(driver.dialect);
   }
 
   async migrate(): Promise<number> {
@@ -937,6 +942,34 @@ export class SqlStore implements Store {
       const { changes } = yield* run(`${d.insertIgnore} INTO settings (\`key\`, value) VALUES (?, ?)`, key, value);
       if (changes === 0) yield* run('UPDATE settings SET value = ? WHERE `key` = ?', value, key);
     });
+  }
+
+  // --- login attempts (the SQL lives in logins.ts) -------------------------------------
+
+  async takeLoginAttempt(address: string, policy: LoginPolicy, now: number): Promise<LoginAttempt> {
+    checkClientAddress(address);
+    checkPolicy(policy);
+    return this.driver.write(() => this.logins.take(address, policy, now));
+  }
+
+  async settleLoginAttempt(address: string, ok: boolean, policy: LoginPolicy, now: number): Promise<number> {
+    checkClientAddress(address);
+    checkPolicy(policy);
+    return this.driver.write(() => this.logins.settle(address, ok, policy, now));
+  }
+
+  async loginBannedFor(address: string, now: number): Promise<number> {
+    checkClientAddress(address);
+    return this.driver.read(() => this.logins.bannedFor(address, now));
+  }
+
+  async pruneLoginAttempts(before: number): Promise<number> {
+    return this.driver.write(() => this.logins.prune(before));
+  }
+
+  async clearLoginAttempts(address: string): Promise<boolean> {
+    checkClientAddress(address);
+    return this.driver.write(() => this.logins.clear(address));
   }
 
   // --- WebDAV (the SQL lives in dav.ts) --------------------------------------------------
