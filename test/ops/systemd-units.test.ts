@@ -91,7 +91,12 @@ describe('deploy/systemd units', () => {
     for (const [d, { unit }] of units) {
       assert.equal(one(unit, 'Service', 'ExecStart'), `/usr/bin/node ${INSTALLED}/bin/mogftp.js ${d} --config ${CONFIG}`, d);
       assert.equal(one(unit, 'Service', 'User'), 'mogftp', d);
-      assert.equal(one(unit, 'Service', 'EnvironmentFile'), '/etc/mogftp/env', d);
+      // A storage node needs no database: the secrets file is optional there ("-").
+      assert.equal(one(unit, 'Service', 'EnvironmentFile'), d === 'storage' ? '-/etc/mogftp/env' : '/etc/mogftp/env', d);
+      // The storage key reaches every daemon as a credential: a private copy the mogftp user can
+      // read while the file itself stays root's.
+      assert.equal(one(unit, 'Service', 'LoadCredential'), 'storage.key:/etc/mogftp/storage.key', d);
+      assert.deepEqual(values(unit, 'Service', 'Environment'), ['MOGFTP_STORAGE_KEY_FILE=%d/storage.key'], d);
       assert.equal(one(unit, 'Service', 'Restart'), 'on-failure', d);
       assert.equal(one(unit, 'Install', 'WantedBy'), 'multi-user.target', d);
     }
@@ -134,7 +139,11 @@ describe('deploy/systemd units', () => {
         .filter((l) => l.trim() && !l.trim().startsWith('#'))
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
-    assert.ok(env.MOGFTP_DB && env.MOGFTP_STORAGE_TOKEN);
+    assert.ok(env.MOGFTP_DB);
+    // What LoadCredential= gives the daemon: %d is its credentials directory.
+    const credentials = mkdtempSync(join(scratch, 'credentials-'));
+    const keyRun = await run(process.execPath, [join(REPO, 'bin', 'mogftp.js'), 'admin', 'storage-key', 'new', join(credentials, 'storage.key')], { timeoutMs: 60_000 });
+    assert.equal(keyRun.code, 0, keyRun.stderr);
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOGFTP_')));
     for (const [d, { unit }] of units) {
       const args = one(unit, 'Service', 'ExecStart').split(' ').slice(1);
@@ -142,10 +151,13 @@ describe('deploy/systemd units', () => {
       args[args.indexOf(CONFIG)] = join(REPO, 'config', 'mogftp.example.yaml');
       // A storage root must exist to be served: a scratch one stands in for /var/lib/mogftp.
       if (d === 'storage') args.push('--root', scratch);
-      const r = await run(process.execPath, [...args, '--print-config'], { env: { ...base, ...env }, timeoutMs: 60_000 });
+      const unitEnv = Object.fromEntries(values(unit, 'Service', 'Environment').map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1).replace('%d', credentials)]));
+      const r = await run(process.execPath, [...args, '--print-config'], { env: { ...base, ...(d === 'storage' ? {} : env), ...unitEnv }, timeoutMs: 60_000 });
       assert.equal(r.code, 0, `${d}: ${r.stderr}`);
       const cfg = JSON.parse(r.stdout) as Record<string, { value: unknown; source: string }>;
       if (d !== 'storage') assert.match(String(cfg.db?.source), /MOGFTP_DB/, `${d} takes the database from the secrets file`);
+      const keySetting = cfg['storage-key-file'] ?? cfg['key-file'];
+      assert.equal(keySetting?.value, join(credentials, 'storage.key'), `${d} takes the storage key from its credential: ${r.stdout}`);
     }
   });
 
