@@ -138,14 +138,48 @@ function removeNewSignalListeners(before: Map<string, Function[]>): void {
   }
 }
 
+/**
+ * ftp-srv's own errors that only say a client went away (a reply written to a closed socket, a
+ * command that arrived as the connection closed): normal on the Internet, kept at debug.
+ */
+const CLIENT_GONE_MESSAGES = new Set(['Satisfy Parameters Error', '[Process Letter] Socket Write Error', 'Client error']);
+
+/**
+ * ftp-srv (and our handlers, through conn.log) log bunyan-style: `log.error({ err, ...fields },
+ * 'message')`, `log.error(err)`, `log.error('message', { error })`. Every form keeps its error
+ * (message and stack) and its fields.
+ */
+export function bunyanArgs(args: unknown[]): { msg: string; fields: Record<string, unknown> } {
+  const words: string[] = [];
+  const fields: Record<string, unknown> = {};
+  const addError = (key: string, e: Error) => {
+    fields[key] = e.message;
+    if (e.stack) fields[`${key}Stack`] = e.stack;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') fields[`${key}Code`] = code;
+  };
+  for (const a of args) {
+    if (a instanceof Error) addError('error', a);
+    else if (typeof a === 'string') words.push(a);
+    else if (a && typeof a === 'object') {
+      for (const [k, v] of Object.entries(a as Record<string, unknown>)) {
+        if (v instanceof Error) addError(k === 'err' ? 'error' : k, v);
+        else fields[k] = v;
+      }
+    }
+  }
+  return { msg: words.join(' '), fields };
+}
+
 /** ftp-srv wants a bunyan logger; give it one that forwards to ours. */
-function bunyanShim(log: NonNullable<FtpServerOptions['log']>, fields: Record<string, unknown> = {}): unknown {
+function bunyanShim(log: NonNullable<FtpServerOptions['log']>, base: Record<string, unknown> = {}): unknown {
   const emit = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
-    const msg = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).filter(Boolean).join(' ');
-    log(level, msg || 'ftp-srv', fields);
+    const { msg, fields } = bunyanArgs(args);
+    const quiet = level === 'error' && CLIENT_GONE_MESSAGES.has(msg);
+    log(quiet ? 'debug' : level, msg || 'ftp-srv', { ...base, ...fields });
   };
   return {
-    child: (extra: Record<string, unknown>) => bunyanShim(log, { ...fields, ...extra }),
+    child: (extra: Record<string, unknown>) => bunyanShim(log, { ...base, ...extra }),
     trace: () => {},
     debug: emit('debug'),
     info: emit('info'),

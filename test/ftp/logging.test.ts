@@ -1,0 +1,69 @@
+// What the FTP front-end writes to its log when a command fails: every unexpected 451 is logged
+// with its error and stack (ftp-srv's bunyan-style calls included), the client's reply names no
+// internal address, and clients that merely went away stay out of the error log.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFtpServer, bunyanArgs, type RunningFtpServer } from '../../src/ftp/server.ts';
+import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { RawFtp, writeData } from './protocol-raw.ts';
+
+interface LogEntry {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+describe('FTP logging', () => {
+  let cluster: TestCluster;
+  let ftp: RunningFtpServer;
+  const logs: LogEntry[] = [];
+
+  before(async () => {
+    cluster = await startTestCluster({ backend: 'sqlite', nodes: 2 });
+    ftp = await startFtpServer({
+      ...cluster.services,
+      host: '127.0.0.1',
+      port: 0,
+      pasvPorts: [0, 0],
+      log: (level, msg, fields = {}) => logs.push({ level, msg, fields }),
+    });
+  });
+  after(async () => {
+    await ftp?.close();
+    await cluster?.stop();
+  });
+
+  test('bunyan-style arguments keep the error, its stack and the fields', () => {
+    const err = Object.assign(new Error('boom'), { code: 'EBOOM' });
+    const a = bunyanArgs([{ err, id: 7 }, 'command failed']);
+    assert.equal(a.msg, 'command failed');
+    assert.equal(a.fields.error, 'boom');
+    assert.match(String(a.fields.errorStack), /Error: boom\n\s+at /);
+    assert.equal(a.fields.errorCode, 'EBOOM');
+    assert.equal(a.fields.id, 7);
+    const b = bunyanArgs(['Satisfy Parameters Error', { error: 'write after end' }]);
+    assert.deepEqual(b, { msg: 'Satisfy Parameters Error', fields: { error: 'write after end' } });
+    assert.equal(bunyanArgs([err]).fields.error, 'boom');
+  });
+
+  test('a STOR that no node can take: 451 without addresses, logged at error with the cause and stack', async () => {
+    for (const node of cluster.nodes) await node.stop();
+    const c = await RawFtp.login(ftp.port);
+    try {
+      const port = await c.epsv();
+      c.send('STOR lost.bin\r\n');
+      await writeData(port, Buffer.alloc(64 * 1024, 1)).catch(() => {});
+      let reply = await c.next();
+      if (reply?.code === 150 || reply?.code === 125) reply = await c.next();
+      assert.equal(reply?.code, 451, `reply: ${reply?.text}`);
+      assert.doesNotMatch(reply!.text, /127\.0\.0\.1|http:\/\//, 'the reply names no node');
+      const failed = logs.find((l) => l.level === 'error' && l.msg === 'command failed');
+      assert.ok(failed, `no "command failed" error in the log: ${JSON.stringify(logs.map((l) => [l.level, l.msg]))}`);
+      assert.ok(typeof failed.fields.error === 'string' && failed.fields.error.length > 0, 'the error is logged');
+      assert.match(String(failed.fields.errorStack), /\n\s+at /, 'with its stack');
+      assert.match(String(failed.fields.error), /127\.0\.0\.1|device|node/i, 'the log keeps the detail the reply leaves out');
+    } finally {
+      c.close();
+    }
+  });
+});
