@@ -21,12 +21,15 @@ interface FtpArgs {
   'allow-fxp': boolean;
   'max-connections': number;
   'max-connections-per-address': number;
+  'max-passive-per-address'?: number;
+  'reply-stall-timeout': number;
   'idle-timeout': number;
   'data-timeout': number;
   'login-fail-limit': number;
   'login-fail-window': number;
   'login-ban': number;
   'proxy-protocol': boolean;
+  'proxy-protocol-from'?: string;
   'shutdown-grace': number;
 }
 
@@ -49,13 +52,16 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       .option('tls-require-reuse', { type: 'boolean', default: false, describe: 'Refuse TLS data connections that do not resume the control session (like vsftpd require_ssl_reuse)' })
       .option('allow-fxp', { type: 'boolean', default: false, describe: 'Let PORT/EPRT name addresses other than the client\'s own (server-to-server transfers)' })
       .option('max-connections', { type: 'number', default: 0, describe: 'Control connections at once (0 = unlimited)' })
-      .option('max-connections-per-address', { type: 'number', default: 0, describe: 'Control connections at once from one client address (0 = unlimited)' })
+      .option('max-connections-per-address', { type: 'number', default: 64, describe: 'Control connections at once from one client address (0 = unlimited)' })
+      .option('max-passive-per-address', { type: 'number', describe: 'Passive ports one client address may hold open at once (0 = unlimited; default: a tenth of --pasv-ports, at least 4)' })
+      .option('reply-stall-timeout', { type: 'number', default: 60, describe: 'Seconds a client may leave its replies unread (not reading the control connection) before it is disconnected' })
       .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds without a command before a control connection is closed (never during a transfer)' })
       .option('data-timeout', { type: 'number', default: 120, describe: 'Seconds without progress before a data connection is aborted' })
       .option('login-fail-limit', { type: 'number', default: 10, describe: 'Failed logins from one address within --login-fail-window that get it refused (0 = never)' })
       .option('login-fail-window', { type: 'number', default: 60, describe: 'Seconds over which failed logins are counted' })
       .option('login-ban', { type: 'number', default: 300, describe: 'Seconds an address is refused after too many failed logins' })
       .option('proxy-protocol', { type: 'boolean', default: false, describe: 'Expect a PROXY protocol v1/v2 header (HAProxy) on every control connection' })
+      .option('proxy-protocol-from', { type: 'string', describe: 'With --proxy-protocol: the proxies (CIDR,...) whose headers are believed; connections from any other peer are refused (default: loopback only)' })
       .option('shutdown-grace', { type: 'number', default: 30, describe: 'Seconds running transfers may go on after SIGTERM before they are aborted' }),
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
@@ -76,10 +82,13 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       allowForeignDataAddress: args['allow-fxp'],
       maxConnections: args['max-connections'],
       maxConnectionsPerAddress: args['max-connections-per-address'],
+      maxPassivePerAddress: args['max-passive-per-address'],
+      replyStallTimeoutMs: args['reply-stall-timeout'] * 1000,
       idleTimeoutMs: args['idle-timeout'] * 1000,
       dataTimeoutMs: args['data-timeout'] * 1000,
       loginThrottle: { limit: args['login-fail-limit'], windowMs: args['login-fail-window'] * 1000, banMs: args['login-ban'] * 1000 },
       proxyProtocol: args['proxy-protocol'],
+      proxyProtocolFrom: args['proxy-protocol-from'],
       shutdownGraceMs: args['shutdown-grace'] * 1000,
     });
   },

@@ -49,6 +49,9 @@ export interface RunningDavServer {
   close(): Promise<void>;
 }
 
+/** The most a request's headers may take (Node's default, fixed here on purpose). */
+const MAX_HEADER_BYTES = 16 * 1024;
+
 /** How often this front-end sweeps expired locks and properties of deleted entries. */
 const PURGE_INTERVAL_MS = 15 * 60_000;
 
@@ -74,6 +77,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
   const expecting = new WeakSet<IncomingMessage>();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (!admitPipelined(req, res, log)) return;
     const started = Date.now();
     handle(req, res)
       .catch((err) => fail(req, res, err))
@@ -136,9 +140,12 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     }
   }
 
+  // Headers are small and bounded (Node's 16 KiB, said here so it stays so); bodies are read with
+  // limits by the handlers (readSmallBody) or streamed with backpressure (PUT).
+  const httpOptions = { keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES };
   const server: Server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, keepAlive: true }, onRequest)
-    : createHttpServer({ keepAlive: true }, onRequest);
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, ...httpOptions }, onRequest)
+    : createHttpServer(httpOptions, onRequest);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     // The handler sends 100 Continue once it has checked auth, locks and the parent: a refused
     // upload's body is then never sent at all.
@@ -187,6 +194,30 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
       });
     },
   };
+}
+
+/**
+ * Requests one connection may have in progress at once (HTTP/1.1 pipelining). Node parses every
+ * request in what it has read and starts them all, so a client pipelining thousands of GETs
+ * and never reading would have thousands of storage reads and responses open at once; past
+ * this many, the connection is closed. Clients that pipeline at all go a few deep.
+ */
+export const MAX_PIPELINED = 16;
+
+const inProgress = new WeakMap<object, number>();
+
+/** Counts the request against its connection; false (connection closed) past MAX_PIPELINED. */
+function admitPipelined(req: IncomingMessage, res: ServerResponse, log: LogFn): boolean {
+  const socket = req.socket;
+  const n = (inProgress.get(socket) ?? 0) + 1;
+  if (n > MAX_PIPELINED) {
+    if (!socket.destroyed) log('warn', 'connection closed: too many pipelined requests', { peer: socket.remoteAddress, limit: MAX_PIPELINED });
+    socket.destroy();
+    return false;
+  }
+  inProgress.set(socket, n);
+  res.once('close', () => inProgress.set(socket, (inProgress.get(socket) ?? 1) - 1));
+  return true;
 }
 
 /** A refused request whose body the client is still sending: close rather than read it all. */

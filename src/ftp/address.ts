@@ -1,7 +1,7 @@
 // IP address helpers for the protocol layer: one canonical spelling per address (so that
 // "::ffff:127.0.0.1", "127.0.0.1" and the long and short IPv6 forms compare equal), CIDR
 // matching, and the per-network PASV address rules. Replaces ftp-srv's use of the `ip` package.
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 /** The canonical text of an address: IPv4 dotted quad, or IPv6 as 8 lower-case hex groups. */
 export function canonicalIp(address: string | undefined | null): string {
@@ -80,6 +80,36 @@ export function inCidr(address: string, cidr: string): boolean {
     if ((a[byte]! & mask) !== (n[byte]! & mask)) return false;
   }
   return true;
+}
+
+/**
+ * Parses a comma-separated list of networks and addresses ("10.0.0.0/8,192.0.2.7,fd00::/8")
+ * into a BlockList; throws RangeError naming the first entry that is neither. IPv4-mapped IPv6
+ * networks are not accepted: write the IPv4 network (inList compares canonical addresses).
+ */
+export function parseCidrList(spec: string): BlockList {
+  const list = new BlockList();
+  const entries = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  if (entries.length === 0) throw new RangeError('expected at least one network, like 10.0.0.0/8');
+  for (const entry of entries) {
+    const [net = '', bitsText, extra] = entry.split('/');
+    const family = isIP(net);
+    const max = family === 4 ? 32 : 128;
+    const bits = bitsText === undefined ? max : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+    const mapped = family === 6 && isIP(canonicalIp(net)) === 4;
+    if (!family || mapped || extra !== undefined || !(bits >= 0 && bits <= max))
+      throw new RangeError(`${entry} is not a network (CIDR, like 10.0.0.0/8 or fd00::/8) or an address`);
+    list.addSubnet(net, bits, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+/** True when `address` (any spelling, IPv4-mapped IPv6 included) is in `list`. */
+export function inList(list: BlockList, address: string | undefined | null): boolean {
+  const a = canonicalIp(address);
+  const family = isIP(a);
+  if (!family) return false;
+  return list.check(a, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export interface PasvRule {

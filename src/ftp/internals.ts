@@ -5,9 +5,12 @@
 // - input is line-buffered and run strictly in order (4.6.3 parses each TCP packet on its own,
 //   so a command split across packets became two commands), with ABOR let through at once;
 // - a line longer than MAX_LINE closes the connection instead of growing a buffer: one 500,
-//   after the replies to the commands before it, and nothing the client sent after it is run.
+//   after the replies to the commands before it, and nothing the client sent after it is run;
+// - backpressure (backpressure.ts): the socket is not read while MAX_QUEUED_COMMANDS commands
+//   wait or replies back up, so a client that never reads its replies cannot grow our memory.
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { congested, MAX_HELD_INPUT, REPLY_PAUSE_BYTES } from './backpressure.ts';
 import type { CommandSpec, FtpConn, Handler } from './connection.ts';
 
 const require = createRequire(import.meta.url);
@@ -45,47 +48,84 @@ export function patchFtpSrv(handlers: Record<string, Handler>): void {
     if (this._mogTooLong) return;
     this._mogPending = this._mogPending ? Buffer.concat([this._mogPending, data]) : data;
     this._mogQueue ??= Promise.resolve();
-    // After AUTH, nothing more is parsed until it is answered: the bytes that follow may be a
-    // TLS ClientHello, which tls.ts takes over (takeHeldInput).
-    if (this._mogHold) return;
-    for (;;) {
-      const pending: Buffer = this._mogPending;
-      const nl = pending.indexOf(0x0a);
-      if (nl < 0) {
-        if (pending.length > MAX_LINE) refuseLongLine(this);
-        return;
-      }
-      if (nl > MAX_LINE) {
-        refuseLongLine(this);
-        return;
-      }
-      const line = stripTelnet(pending.subarray(0, nl)).toString(this.encoding).replace(/\r$/, '');
-      this._mogPending = pending.subarray(nl + 1);
-      if (line.trim() === '') continue;
-      const directive = line.split(' ', 1)[0]!.toUpperCase();
-      if (IMMEDIATE.has(directive)) {
-        this.commands.handle(line);
-        continue;
-      }
-      this.mogInFlight = (this.mogInFlight ?? 0) + 1;
-      this._mogQueue = this._mogQueue.then(
-        () => this.commands.handle(line),
-        () => this.commands.handle(line),
-      ).catch((err: unknown) => this.log.error({ err }, 'command handler failed'))
-        .finally(() => {
-          this.mogInFlight = (this.mogInFlight ?? 1) - 1;
-          this.mogLastActive = Date.now();
-        });
-      if (directive === 'AUTH') {
-        this._mogHold = true;
-        this._mogQueue = this._mogQueue.finally(() => {
-          this._mogHold = false;
-          if (this._mogPending?.length && !this.commandSocket.destroyed) this._handleData(Buffer.alloc(0));
-        });
-        return;
-      }
-    }
+    if (this._mogPending.length > MAX_HELD_INPUT) return refuseFlood(this);
+    pumpInput(this);
   };
+}
+
+/**
+ * Runs the complete lines received so far, in order, while the connection is not congested
+ * (backpressure.ts); then reads on, or stops reading the socket until the queue and the reply
+ * backlog go down again (a command finishing, or the socket draining, calls this again).
+ */
+function pumpInput(conn: FtpConn & Record<string, any>): void {
+  const socket: Socket = conn.commandSocket;
+  if (!socket || socket.destroyed || conn._mogTooLong) return;
+  for (;;) {
+    // After AUTH, nothing more is parsed until it is answered: the bytes that follow may be a
+    // TLS ClientHello, which tls.ts takes over (takeHeldInput). The AUTH handler pauses the socket.
+    if (conn._mogHold) return;
+    if (congested(conn, socket)) {
+      socket.pause();
+      if (socket.writableLength > REPLY_PAUSE_BYTES && !conn._mogAwaitDrain) {
+        // Only ABOR replies outside the queue; the rest wait in their commands, whose ends pump.
+        conn._mogAwaitDrain = true;
+        socket.once('drain', () => {
+          conn._mogAwaitDrain = false;
+          pumpInput(conn);
+        });
+      }
+      return;
+    }
+    const pending: Buffer | null = conn._mogPending;
+    const nl = pending ? pending.indexOf(0x0a) : -1;
+    if (!pending || nl < 0) {
+      if (pending && pending.length > MAX_LINE) return refuseLongLine(conn);
+      socket.resume();
+      return;
+    }
+    if (nl > MAX_LINE) return refuseLongLine(conn);
+    const line = stripTelnet(pending.subarray(0, nl)).toString(conn.encoding).replace(/\r$/, '');
+    conn._mogPending = nl + 1 < pending.length ? pending.subarray(nl + 1) : null;
+    if (line.trim() === '') continue;
+    const directive = line.split(' ', 1)[0]!.toUpperCase();
+    if (IMMEDIATE.has(directive)) {
+      conn.commands.handle(line);
+      continue;
+    }
+    conn.mogInFlight = (conn.mogInFlight ?? 0) + 1;
+    conn._mogQueue = conn._mogQueue
+      .then(
+        () => conn.commands.handle(line),
+        () => conn.commands.handle(line),
+      )
+      .catch((err: unknown) => conn.log.error({ err }, 'command handler failed'))
+      .finally(() => {
+        conn.mogInFlight = (conn.mogInFlight ?? 1) - 1;
+        conn.mogLastActive = Date.now();
+        pumpInput(conn);
+      });
+    if (directive === 'AUTH') {
+      conn._mogHold = true;
+      conn._mogQueue = conn._mogQueue.finally(() => {
+        conn._mogHold = false;
+        pumpInput(conn);
+      });
+      return;
+    }
+  }
+}
+
+/**
+ * Ends a session whose unparsed input outgrew MAX_HELD_INPUT (the socket is paused long before
+ * that, so only a client that ignores it gets here): logged, and closed without a reply, since
+ * replies are what it is not reading.
+ */
+function refuseFlood(conn: FtpConn & Record<string, any>): void {
+  conn._mogTooLong = true;
+  conn._mogPending = null;
+  conn.log.info({ ip: conn.ip }, 'client dropped: it sent more input than the server takes before replying');
+  conn.commandSocket.destroy();
 }
 
 /**

@@ -8,12 +8,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, mogError } from '../errors.ts';
 import type { Tracker } from '../tracker/tracker.ts';
-import { parsePasvRules } from './address.ts';
+import { inList, parseCidrList, parsePasvRules } from './address.ts';
+import { watchReplies } from './backpressure.ts';
 import type { FtpConn } from './connection.ts';
 import { connectionHandlerOf } from './internals.ts';
 import { ConnectionLimits, LoginThrottle, isBusy, watchIdle } from './limits.ts';
 import { readProxyHeader } from './proxy-protocol.ts';
-import { DEFAULTS, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
+import { DEFAULTS, defaultPassivePerAddress, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
 import { loadTlsContext, serverTls } from './tls.ts';
 
 /** Published for every control connection ftp-srv takes on: `{ conn, socket }` (the TCP socket). */
@@ -53,6 +54,15 @@ export function buildSettings(opts: ServeOptions): FtpSettings {
   } catch (err) {
     throw mogError(ErrorCodes.INVALID_ARGUMENT, `--pasv-address: ${(err as Error).message}`);
   }
+  if (opts.proxyProtocolFrom !== undefined && !opts.proxyProtocol)
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, '--proxy-protocol-from needs --proxy-protocol');
+  let proxyFrom;
+  try {
+    proxyFrom = parseCidrList(opts.proxyProtocolFrom ?? DEFAULTS.proxyProtocolFrom);
+  } catch (err) {
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `--proxy-protocol-from: ${(err as Error).message}`);
+  }
+  const pasvPorts = opts.pasvPorts ?? [0, 0];
   return {
     host: opts.host,
     tracker: opts.tracker,
@@ -61,11 +71,15 @@ export function buildSettings(opts: ServeOptions): FtpSettings {
     requireTlsSessionReuse: !!opts.requireTlsSessionReuse,
     allowForeignDataAddress: !!opts.allowForeignDataAddress,
     pasvRules,
-    pasvPorts: opts.pasvPorts ?? [0, 0],
+    pasvPorts,
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     dataTimeoutMs: opts.dataTimeoutMs ?? DEFAULTS.dataTimeoutMs,
     throttle: new LoginThrottle(opts.loginThrottle ?? DEFAULTS.loginThrottle),
     proxyProtocol: !!opts.proxyProtocol,
+    proxyFrom,
+    passiveHeld: new Map(),
+    maxPassivePerAddress: opts.maxPassivePerAddress ?? defaultPassivePerAddress(pasvPorts),
+    replyStallTimeoutMs: opts.replyStallTimeoutMs ?? DEFAULTS.replyStallTimeoutMs,
     closing: false,
   };
 }
@@ -76,7 +90,14 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
   const settings = buildSettings(opts);
   ftpSrv.mog = settings;
   const handler = connectionHandlerOf(ftpSrv);
-  const limits = new ConnectionLimits({ maxConnections: opts.maxConnections ?? 0, maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? 0 });
+  const limits = new ConnectionLimits({
+    maxConnections: opts.maxConnections ?? 0,
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress,
+  });
+  if (settings.proxyProtocol)
+    log('info', 'PROXY protocol headers are believed only from listed peers; connections from any other peer are refused', {
+      from: opts.proxyProtocolFrom ?? `${DEFAULTS.proxyProtocolFrom} (the default: give --proxy-protocol-from for a proxy on another host)`,
+    });
   const open = new Set<FtpConn>();
 
   ftpSrv.on('connect', ({ connection }: { connection: FtpConn }) => {
@@ -90,6 +111,7 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
       connection.secure = true;
     }
     watchIdle(connection, settings.idleTimeoutMs);
+    watchReplies(connection, state.raw, settings.replyStallTimeoutMs, (msg, fields) => log('warn', msg, fields));
     open.add(connection);
     controlSocketChannel.publish({ conn: connection, socket: state.raw });
     state.raw.once('close', () => open.delete(connection));
@@ -108,6 +130,12 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
     raw.setNoDelay(true);
     let client = raw.remoteAddress ?? '';
     if (settings.proxyProtocol) {
+      // A header from anyone else would let a client pick its own address: past per-address
+      // limits and bans, and PORT/EPRT to a third party "of its own".
+      if (!inList(settings.proxyFrom, client)) {
+        log('warn', 'connection refused: not from a peer allowed to send PROXY headers (--proxy-protocol-from)', { peer: client });
+        return raw.destroy();
+      }
       try {
         const proxied = await readProxyHeader(raw, DEFAULTS.proxyHeaderTimeoutMs);
         if (proxied) client = proxied.sourceAddress;

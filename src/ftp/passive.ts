@@ -9,7 +9,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { createServer, isIP, Socket, type Server } from 'node:net';
 import { ErrorCodes, mogError } from '../errors.ts';
-import { pasvAddressFor, sameAddress } from './address.ts';
+import { canonicalIp, pasvAddressFor, sameAddress } from './address.ts';
 import type { CommandSpec, Connector, FtpConn, Handler } from './connection.ts';
 import { replyFor } from './replies.ts';
 import { DEFAULTS, settingsOf, stateOf } from './settings.ts';
@@ -103,12 +103,21 @@ export class PassiveConnector extends DataConnector {
   type = 'passive';
   dataServer: Server | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** The client address whose passive-listener count this one holds a slot of, while it listens. */
+  private holder: string | null = null;
 
   async listen(): Promise<number> {
     const settings = settingsOf(this.conn);
+    this.holdSlot();
     const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accept(socket));
     this.dataServer = server;
-    const port = await bindInRange(server, settings.host, settings.pasvPorts);
+    let port: number;
+    try {
+      port = await bindInRange(server, settings.host, settings.pasvPorts);
+    } catch (err) {
+      this.releaseSlot();
+      throw err;
+    }
     if (this.ended) {
       server.close();
       throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed');
@@ -138,6 +147,28 @@ export class PassiveConnector extends DataConnector {
     this.idleTimer = null;
     this.dataServer?.close();
     this.dataServer = null;
+    this.releaseSlot();
+  }
+
+  /** Takes one of the client address's passive slots, or refuses (maxPassivePerAddress). */
+  private holdSlot(): void {
+    const settings = settingsOf(this.conn);
+    const key = canonicalIp(this.conn.ip);
+    const held = settings.passiveHeld.get(key) ?? 0;
+    const max = settings.maxPassivePerAddress;
+    if (max > 0 && held >= max)
+      throw mogError(ErrorCodes.IN_USE, `your address already holds ${max} passive ports waiting for a connection; connect to those or try again shortly`);
+    settings.passiveHeld.set(key, held + 1);
+    this.holder = key;
+  }
+
+  private releaseSlot(): void {
+    if (this.holder === null) return;
+    const held = settingsOf(this.conn).passiveHeld;
+    const left = (held.get(this.holder) ?? 1) - 1;
+    if (left > 0) held.set(this.holder, left);
+    else held.delete(this.holder);
+    this.holder = null;
   }
 }
 

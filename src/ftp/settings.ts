@@ -1,7 +1,7 @@
 // What an FTP front-end can be configured with beyond host and port, the resolved per-server
 // settings our command handlers read (hung on the ftp-srv server object, since ftp-srv's
 // command registry is shared by every server in the process), and per-connection state.
-import type { Socket } from 'node:net';
+import type { BlockList, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Tracker } from '../tracker/tracker.ts';
 import type { PasvRule } from './address.ts';
@@ -20,9 +20,20 @@ export interface ProtocolOptions {
   requireTlsSessionReuse?: boolean;
   /** Let PORT/EPRT name an address other than the client's own (FXP); off by default. */
   allowForeignDataAddress?: boolean;
-  /** Connections served at once, in total and from one client address (0 = unlimited). */
+  /**
+   * Connections served at once, in total and from one client address (0 = unlimited). Per
+   * address defaults to DEFAULTS.maxConnectionsPerAddress; the total to unlimited.
+   */
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
+  /**
+   * Passive listeners one client address may hold at once (0 = unlimited), so that one address
+   * cannot take the whole passive range. Default: a tenth of the range, at least 4 (unlimited
+   * when the OS picks the ports, as there is no range to run out of).
+   */
+  maxPassivePerAddress?: number;
+  /** Close a control connection whose replies have gone unread this long (backpressure.ts). */
+  replyStallTimeoutMs?: number;
   /** Close a control connection after this long without a command (never during a command). */
   idleTimeoutMs?: number;
   /** Abort a data connection that makes no progress for this long. */
@@ -31,6 +42,11 @@ export interface ProtocolOptions {
   loginThrottle?: { limit: number; windowMs: number; banMs: number };
   /** Expect a PROXY protocol v1/v2 header (HAProxy) on every control connection. */
   proxyProtocol?: boolean;
+  /**
+   * Peers whose PROXY header is believed: `CIDR,...` (address.ts parseCidrList). Connections
+   * from any other peer are refused. Unset with proxyProtocol: loopback only.
+   */
+  proxyProtocolFrom?: string;
   /** On close, how long running transfers may go on before they are aborted. */
   shutdownGraceMs?: number;
 }
@@ -43,7 +59,18 @@ export const DEFAULTS = {
   maxPassTries: 3,
   shutdownGraceMs: 10_000,
   proxyHeaderTimeoutMs: 5_000,
+  /** Generous for a NAT'd office, far from the thousands one client could otherwise open. */
+  maxConnectionsPerAddress: 64,
+  replyStallTimeoutMs: 60_000,
+  /** PROXY headers are believed from these peers when --proxy-protocol-from is not given. */
+  proxyProtocolFrom: '127.0.0.0/8,::1',
 } as const;
+
+/** The default passive listeners per address for a port range (see maxPassivePerAddress). */
+export function defaultPassivePerAddress([min, max]: [number, number]): number {
+  if (min === 0 && max === 0) return 0;
+  return Math.max(4, Math.floor((max - min + 1) / 10));
+}
 
 /** Resolved settings of one server, read by the handlers through `settingsOf(conn)`. */
 export interface FtpSettings {
@@ -59,6 +86,12 @@ export interface FtpSettings {
   dataTimeoutMs: number;
   throttle: LoginThrottle;
   proxyProtocol: boolean;
+  /** Peers whose PROXY header is believed (only read when proxyProtocol is on). */
+  proxyFrom: BlockList;
+  /** Passive listeners held per canonical client address, and the cap (0 = none). */
+  passiveHeld: Map<string, number>;
+  maxPassivePerAddress: number;
+  replyStallTimeoutMs: number;
   closing: boolean;
 }
 
