@@ -12,6 +12,7 @@ import type { ProtocolOptions } from './ftp/settings.ts';
 import { startJobs } from './jobs/index.ts';
 import { createLogger, type LogFn, type LogLevel } from './log.ts';
 import { clusterReadiness, createRegistry, ftpHooks, registerClusterMetrics, registerFtpMetrics, startAdminEndpoint } from './metrics/index.ts';
+import { ensureStorageKeyFile, type StorageKey } from './storage/auth.ts';
 import { StorageClient } from './storage/client.ts';
 import { startStorageNode } from './storage/node.ts';
 import { openStore } from './tracker/open.ts';
@@ -27,7 +28,7 @@ export interface Services {
 }
 
 /** Opens the database (which must already have the schema) and the shared clients. */
-export async function openServices(opts: { dbUrl: string; storageToken?: string; createDatabase?: boolean; migrate?: boolean }): Promise<Services> {
+export async function openServices(opts: { dbUrl: string; storageKey?: StorageKey; storageToken?: string; createDatabase?: boolean; migrate?: boolean }): Promise<Services> {
   const store = await openStore(opts.dbUrl, { createDatabase: opts.createDatabase });
   try {
     if (opts.migrate) await store.migrate();
@@ -38,7 +39,7 @@ export async function openServices(opts: { dbUrl: string; storageToken?: string;
     throw err;
   }
   const tracker = new Tracker(store);
-  const client = new StorageClient({ token: opts.storageToken });
+  const client = new StorageClient({ key: opts.storageKey, token: opts.storageToken });
   return {
     store,
     tracker,
@@ -56,6 +57,9 @@ export interface FtpFrontendOptions extends ProtocolOptions {
   port: number;
   pasvAddress?: string;
   pasvPorts: [number, number];
+  /** The cluster's storage key, which signs every request to the storage nodes. */
+  storageKey?: StorageKey;
+  /** Deprecated bearer token. */
   storageToken?: string;
   logLevel?: LogLevel | 'silent';
   /** HOST:PORT for /metrics, /healthz and /readyz; none when unset. */
@@ -65,7 +69,7 @@ export interface FtpFrontendOptions extends ProtocolOptions {
 /** `mogftp ftp`: serves until SIGINT/SIGTERM. */
 export async function runFtpFrontend(opts: FtpFrontendOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'ftp' });
-  const services = await openServices({ dbUrl: opts.dbUrl, storageToken: opts.storageToken });
+  const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });
   const registry = createRegistry('ftp');
   const ftp = await startFtpServer({ ...services, ...opts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
   const admin = await startAdminEndpoint('ftp', opts.adminListen, { registry, ready: clusterReadiness(services.store), log });
@@ -103,22 +107,30 @@ export interface RunningQuickstart {
 }
 
 const QS_DOMAIN = 'default';
+/** The quickstart's storage key, in its data directory. */
+export const QS_KEY_FILE = 'storage.key';
 
 /**
  * The embedded default: SQLite in DATA/mogftp.db, three storage nodes (each its own "host") on
  * loopback, the background jobs, and an FTP server. Re-running reuses DATA; node ports are
- * chosen anew each time and recorded on the hosts.
+ * chosen anew each time and recorded on the hosts. The nodes check a storage key kept in
+ * DATA/storage.key (made on first run): loopback is no boundary between a machine's users.
  */
 export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQuickstart> {
   const log: LogFn = createLogger({ level: opts.logLevel ?? 'warn', name: 'quickstart' });
   const dataDir = resolve(opts.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(dataDir);
   const dbUrl = `sqlite:${join(dataDir, 'mogftp.db')}`;
-  const services = await openServices({ dbUrl, createDatabase: true, migrate: true }).catch(async (err) => {
+  let storageKey: StorageKey;
+  let services: Services;
+  try {
+    storageKey = await ensureStorageKeyFile(join(dataDir, QS_KEY_FILE));
+    services = await openServices({ dbUrl, storageKey, createDatabase: true, migrate: true });
+  } catch (err) {
     await unlock();
     throw err;
-  });
+  }
   const { store } = services;
   const stops: Array<() => Promise<void>> = [unlock];
   try {
@@ -135,7 +147,7 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
       let host = await store.getHost(name);
       const devid = host ? (await store.listDevices()).find((d) => d.hostId === host!.id)?.id : undefined;
       await mkdir(root, { recursive: true });
-      const node = await startStorageNode({ root, host: '127.0.0.1', port: 0 });
+      const node = await startStorageNode({ root, host: '127.0.0.1', port: 0, key: storageKey });
       stops.push(() => node.close());
       if (!host) host = await store.createHost({ name, address: '127.0.0.1', httpPort: node.port });
       else await store.updateHost(host.id, { address: '127.0.0.1', httpPort: node.port });

@@ -10,10 +10,12 @@ import { deviceCommand } from './admin/device.ts';
 import { domainCommand } from './admin/domain.ts';
 import { classCommand } from './admin/class.ts';
 import { userCommand } from './admin/user.ts';
+import { loginCommand } from './admin/login.ts';
 import { fsckCommand } from './admin/fsck.ts';
 import { fileCommand } from './admin/file.ts';
 import { statsCommand } from './admin/stats.ts';
 import { rebalanceCommand } from './admin/rebalance.ts';
+import { storageKeyCommand } from './admin/storage-key.ts';
 
 /**
  * yargs validation failures (missing flag, bad choice, unknown verb) become one MogError, which
@@ -32,7 +34,7 @@ export const adminCommand: CommandModule = {
   // Like the daemons, flag > MOGFTP_* > settings file; but only for the settings the cluster
   // shares (admin's own flags, such as --port or --root, mean something else than a daemon's).
   builder: (y: Argv) =>
-    configurable('admin', y, { only: ['db', 'storage-token'] })
+    configurable('admin', y, { only: ['db', 'storage-key-file', 'storage-token'] })
       .option('db', {
         type: 'string',
         global: true,
@@ -44,11 +46,13 @@ export const adminCommand: CommandModule = {
       .command(domainCommand)
       .command(classCommand)
       .command(userCommand)
+      .command(loginCommand)
       .command(fileCommand)
       .command(statsCommand)
       .command(fsckCommand)
       .command(rebalanceCommand)
-      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, stats, fsck or rebalance')
+      .command(storageKeyCommand)
+      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, stats, fsck, rebalance or storage-key')
       .strict()
       .fail(failOnOneLine),
   handler: () => {},

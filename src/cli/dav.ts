@@ -5,6 +5,7 @@ import { OS_FILES_MODES, type OsFilesMode } from '../dav/os-files.ts';
 import { configurable } from '../config/cli.ts';
 import { databaseUrl } from './admin/context.ts';
 import { parseListen } from './options.ts';
+import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
 
 interface DavArgs {
   db?: string;
@@ -13,6 +14,7 @@ interface DavArgs {
   'tls-key'?: string;
   'os-files': string;
   'allow-infinite-depth': boolean;
+  'storage-key-file'?: string;
   'storage-token'?: string;
   'log-level': string;
 }
@@ -33,7 +35,8 @@ export const davCommand: CommandModule<object, DavArgs> = {
         describe: 'OS metadata files (.DS_Store, ._*, Thumbs.db, desktop.ini): off, hide (from listings) or refuse',
       })
       .option('allow-infinite-depth', { type: 'boolean', default: false, describe: 'Answer PROPFIND Depth: infinity (walks whole trees)' })
-      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
+      .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
+      .option('storage-token', STORAGE_TOKEN_OPTION)
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
@@ -45,7 +48,7 @@ export const davCommand: CommandModule<object, DavArgs> = {
       tlsKey: args['tls-key'],
       osFiles: args['os-files'] as OsFilesMode,
       allowInfiniteDepth: args['allow-infinite-depth'],
-      storageToken: args['storage-token'] ?? process.env.MOGFTP_STORAGE_TOKEN,
+      ...storageCredentials(args, 'dav'),
       logLevel: args['log-level'] as 'info',
     });
   },

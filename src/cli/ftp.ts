@@ -4,12 +4,14 @@ import { runFtpFrontend } from '../cluster.ts';
 import { configurable } from '../config/cli.ts';
 import { databaseUrl } from './admin/context.ts';
 import { parseListen, parsePortRange } from './options.ts';
+import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
 
 interface FtpArgs {
   db?: string;
   listen: string;
   'pasv-address'?: string;
   'pasv-ports': string;
+  'storage-key-file'?: string;
   'storage-token'?: string;
   'log-level': string;
   'admin-listen'?: string;
@@ -42,7 +44,8 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       .option('listen', { type: 'string', default: '127.0.0.1:2121', describe: 'Control connection address HOST:PORT' })
       .option('pasv-address', { type: 'string', describe: 'Address announced in PASV replies: ADDR, or per client network CIDR=ADDR,...,ADDR (default: the address the client connected to; loopback clients get loopback)' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
-      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
+      .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
+      .option('storage-token', STORAGE_TOKEN_OPTION)
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
       .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
       .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain) file: offers FTPS (AUTH TLS)' })
@@ -71,7 +74,7 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       port,
       pasvAddress: args['pasv-address'],
       pasvPorts: parsePortRange(args['pasv-ports']),
-      storageToken: args['storage-token'] ?? process.env.MOGFTP_STORAGE_TOKEN,
+      ...storageCredentials(args, 'ftp'),
       logLevel: args['log-level'] as 'info',
       adminListen: args['admin-listen'],
       tlsCert: args['tls-cert'],

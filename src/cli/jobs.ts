@@ -11,10 +11,12 @@ import { StorageClient } from '../storage/client.ts';
 import { openStore } from '../tracker/open.ts';
 import { databaseUrl } from './admin/context.ts';
 import { untilSignal } from '../signals.ts';
+import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
 
 interface JobsArgs {
   db?: string;
   'auto-dead-after'?: string;
+  'storage-key-file'?: string;
   'storage-token'?: string;
   monitor: boolean;
   'log-level': string;
@@ -44,15 +46,17 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
         type: 'string',
         describe: 'Mark a device dead (and re-replicate its files) once unreachable this long, e.g. 30m; off by default',
       })
-      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN' })
+      .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
+      .option('storage-token', STORAGE_TOKEN_OPTION)
       .option('monitor', { type: 'boolean', default: true, describe: 'Also monitor the devices (--no-monitor to leave it to another process)' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
       .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
     const autoDeadAfterMs = args['auto-dead-after'] === undefined ? null : parseDuration('--auto-dead-after', args['auto-dead-after']);
     const log = createLogger({ level: args['log-level'] as LogLevel | 'silent', name: 'jobs' });
+    const { storageKey, storageToken } = storageCredentials(args, 'jobs');
     const store = await openStore(databaseUrl(args));
-    const client = new StorageClient({ token: args['storage-token'] ?? process.env.MOGFTP_STORAGE_TOKEN });
+    const client = new StorageClient({ key: storageKey, token: storageToken });
     try {
       if ((await store.schemaVersion()) === 0)
         throw mogError(ErrorCodes.INVALID_ARGUMENT, "The database has no mogftp schema yet: run 'mogftp admin init' first");

@@ -56,6 +56,7 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
         qs.dav ? `  WebDAV:    ${qs.dav.url}   (user demo, password demo; mounting it: docs/webdav.md)` : '  WebDAV:    off',
         `  FileZilla: filezilla ftp://demo:demo@${args.host}:${qs.ftp.port}`,
         `  admin:     npx mogftp admin --db ${qs.dbUrl} device list`,
+        `  nodes:     signed with the storage key in ${args.data}/storage.key (give it to rebalance as --storage-key-file)`,
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),

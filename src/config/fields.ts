@@ -34,6 +34,9 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
   db: parsedBy(parseDbUrl),
   'storage-token': nonEmpty,
   token: nonEmpty,
+  'storage-key-file': nonEmpty,
+  'key-file': nonEmpty,
+  'insecure-no-auth': z.boolean(),
   'log-level': z.enum(LOG_LEVELS),
   listen: parsedBy((s) => parseListen(s)),
   'admin-listen': parsedBy((s) => parseListen(s)),
@@ -50,7 +53,7 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
 };
 
 /** Settings a config file may hold at its top level, shared by every command that has them. */
-export const COMMON_KEYS = ['db', 'storage-token', 'log-level'] as const;
+export const COMMON_KEYS = ['db', 'storage-key-file', 'storage-token', 'log-level'] as const;
 
 /** Commands that read a section of the config file named after them. */
 export const SECTIONS = ['ftp', 'dav', 'storage', 'jobs', 'quickstart'] as const;

@@ -39,10 +39,11 @@ export interface LoadedConfig {
 
 /**
  * Another name a setting is known by where a command spells it differently: the storage node's
- * `--token` is the front-ends' `--storage-token`, so one `storage-token:` (or
- * MOGFTP_STORAGE_TOKEN) configures a whole cluster.
+ * `--key-file` is the front-ends' `--storage-key-file` (and its deprecated `--token` their
+ * `--storage-token`), so one `storage-key-file:` (or MOGFTP_STORAGE_KEY_FILE) configures a
+ * whole cluster.
  */
-const SHARED_NAMES: Record<string, string> = { token: 'storage-token' };
+const SHARED_NAMES: Record<string, string> = { 'key-file': 'storage-key-file', token: 'storage-token' };
 
 export function envName(key: string): string {
   return `MOGFTP_${key.toUpperCase().replace(/-/g, '_')}`;

@@ -6,6 +6,7 @@ import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import type { OsFilesMode } from './os-files.ts';
 import { startDavServer } from './server.ts';
+import type { StorageKey } from '../storage/auth.ts';
 
 export interface DavFrontendOptions {
   dbUrl: string;
@@ -16,6 +17,7 @@ export interface DavFrontendOptions {
   tlsKey?: string;
   osFiles?: OsFilesMode;
   allowInfiniteDepth?: boolean;
+  storageKey?: StorageKey;
   storageToken?: string;
   logLevel?: LogLevel | 'silent';
 }
@@ -35,7 +37,7 @@ export async function loadTls(cert?: string, key?: string): Promise<{ cert: Buff
 export async function runDavFrontend(opts: DavFrontendOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'dav' });
   const tls = await loadTls(opts.tlsCert, opts.tlsKey);
-  const services = await openServices({ dbUrl: opts.dbUrl, storageToken: opts.storageToken });
+  const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });
   try {
     const dav = await startDavServer({
       ...services,

@@ -29,11 +29,25 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.LOCKED]: 423,
 };
 
+/** What a client is told for a server-side failure: its detail (node URLs, database) stays in the log. */
+const GENERIC: Partial<Record<ErrorCode, string>> = {
+  [ErrorCodes.NODE_UNAVAILABLE]: 'Storage temporarily unavailable; try again',
+  [ErrorCodes.QUORUM_LOST]: 'Storage temporarily unavailable; try again',
+  [ErrorCodes.NO_REPLICAS]: 'Storage temporarily unavailable; try again',
+  [ErrorCodes.LENGTH_MISMATCH]: 'Storage temporarily unavailable; try again',
+  [ErrorCodes.DEVICE_FULL]: 'Insufficient storage space; try again later',
+  [ErrorCodes.DB_UNAVAILABLE]: 'Service temporarily unavailable; try again',
+};
+
 /** Any thrown value as a DavError: MogErrors by code, anything unexpected as a 500. */
 export function toDavError(err: unknown): DavError {
   if (err instanceof DavError) return err;
-  if (isMogError(err)) return new DavError(STATUS[err.code] ?? 500, describeError(err));
-  return new DavError(500, `Internal error: ${describeError(err)}`);
+  if (isMogError(err)) {
+    const status = STATUS[err.code] ?? 500;
+    const generic = GENERIC[err.code] ?? (status >= 500 ? 'Internal error; try again' : undefined);
+    return new DavError(status, generic ?? describeError(err).replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s;,)]+/gi, '(storage)'));
+  }
+  return new DavError(500, 'Internal error; try again');
 }
 
 /** Whether the error means the server side failed (logged at warn) rather than the request. */

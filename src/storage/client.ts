@@ -11,6 +11,8 @@ import type { Got } from 'got';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { ChecksumAlg } from '../tracker/types.ts';
+import { NGINX_HEADER, authorizationFor, signUrl } from './auth.ts';
+import type { StorageKey } from './auth.ts';
 import { formatContentDigest } from './digest.ts';
 import { parseUsage } from './usage.ts';
 import type { NodeUsage } from './usage.ts';
@@ -39,6 +41,9 @@ export interface CallOptions {
 }
 
 export interface StorageClientOptions {
+  /** The cluster's storage key: every request is signed with it (src/storage/auth.ts). */
+  key?: StorageKey | undefined;
+  /** Deprecated: also send `Authorization: Bearer <token>` (nodes still on --token alone). */
   token?: string | undefined;
   /** Default 3 s. */
   connectTimeoutMs?: number;
@@ -84,6 +89,7 @@ export class StorageClient {
   /** Shared by got and the raw PUTs so both reuse the same warm sockets. */
   readonly agent: http.Agent;
   private readonly gotClient: Got;
+  private readonly key: StorageKey | undefined;
   private readonly token: string | undefined;
   private readonly connectTimeoutMs: number;
   private readonly idleTimeoutMs: number;
@@ -91,6 +97,7 @@ export class StorageClient {
   private readonly retries: number;
 
   constructor(opts: StorageClientOptions = {}) {
+    this.key = opts.key;
     this.token = opts.token || undefined;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
@@ -112,8 +119,23 @@ export class StorageClient {
         errorCodes: [...STALE_SOCKET],
         calculateDelay: ({ computedValue }) => (computedValue === 0 ? 0 : 20),
       },
-      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
     });
+  }
+
+  /**
+   * What proves a request is ours: a signature over method, path and expiry; the nginx header
+   * for nginx nodes; with neither a key nor a token, nothing (a node run with --insecure-no-auth).
+   * A key's signature takes the Authorization header; the deprecated token has it only alone.
+   */
+  private credentials(method: string, url: string): Record<string, string> {
+    if (this.key) return { authorization: authorizationFor(this.key, method, url), [NGINX_HEADER]: this.key.nginxHeader };
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** `url` signed for one `method` for `ttlS` seconds, for a client that holds no key (MogileFS-style). */
+  signedUrl(method: string, url: string, ttlS: number): string {
+    if (!this.key) throw mogError(ErrorCodes.INVALID_ARGUMENT, 'signed URLs need the storage key');
+    return signUrl(this.key, method, url, ttlS);
   }
 
   /**
@@ -139,7 +161,7 @@ export class StorageClient {
       }
       headers['content-digest'] = formatContentDigest(alg, opts.expectChecksum.toLowerCase());
     }
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    Object.assign(headers, this.credentials('PUT', url));
 
     let resolveResult!: (r: PutResult) => void;
     let rejectResult!: (e: MogError) => void;
@@ -314,7 +336,7 @@ export class StorageClient {
       const req = http.request(url, {
         method: 'GET',
         agent: this.agent,
-        headers: this.token ? { ...headers, authorization: `Bearer ${this.token}` } : headers,
+        headers: { ...headers, ...this.credentials('GET', url) },
       });
       const clearTimers = () => timers.forEach(clearTimeout);
       const settle = (fn: () => void) => {
@@ -408,6 +430,7 @@ export class StorageClient {
     try {
       return await this.gotClient(url, {
         method,
+        headers: this.credentials(method, url),
         ...(call.timeoutMs !== undefined ? { timeout: this.limits(call.timeoutMs) } : {}),
         ...(call.retries !== undefined ? { retry: { limit: call.retries } } : {}),
       });
@@ -500,7 +523,7 @@ function readCodeFor(status: number): ErrorCode {
 function answerError(method: string, url: string, status: number, body: string, codeFor: (status: number, token: string | null) => ErrorCode): MogError {
   const parsed = parseJson(body) as { error?: unknown; message?: unknown } | null;
   const token = typeof parsed?.error === 'string' ? parsed.error : null;
-  const detail = typeof parsed?.message === 'string' ? `: ${parsed.message}` : status === 401 ? ': wrong or missing storage token' : '';
+  const detail = typeof parsed?.message === 'string' ? `: ${parsed.message}` : status === 401 ? ': refused our credentials (storage key file, or clocks more than 5 minutes apart?)' : '';
   return mogError(codeFor(status, token), `storage node answered ${status} to ${method} ${url}${detail}`, new NodeAnswer(status, token, body));
 }
 

@@ -17,6 +17,8 @@ import { basename, dirname, join, sep } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ErrorCodes, describeError, mogError } from '../errors.ts';
+import { verifyRequest } from './auth.ts';
+import type { StorageKey } from './auth.ts';
 import { parseChecksumAlg, parseContentDigest } from './digest.ts';
 import { FileSink } from './file-sink.ts';
 import { IN_PROGRESS_MODE } from './layout.ts';
@@ -32,7 +34,17 @@ export interface StorageNodeOptions {
   host?: string;
   /** Default 0 (an ephemeral port). */
   port?: number;
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /**
+   * The cluster's storage key: every request must be signed with it (src/storage/auth.ts).
+   * Required unless insecureNoAuth is set.
+   */
+  key?: StorageKey;
+  /** Serve without checking anyone (loopback addresses only): tests, a laptop. */
+  insecureNoAuth?: boolean;
+  /**
+   * Deprecated: `Authorization: Bearer <token>` is also accepted (with a key), or required
+   * (with insecureNoAuth), for front-ends not yet given the key during an upgrade.
+   */
   token?: string;
   /** A connection idle this long in the middle of a request is dropped. Default 120 s. */
   idleTimeoutMs?: number;
@@ -81,7 +93,14 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
   } catch (err) {
     throw mogError(ErrorCodes.INVALID_ARGUMENT, `storage root ${opts.root} is not a usable directory: ${describeError(err)}`, err);
   }
-  const expectedAuth = opts.token ? sha256(`Bearer ${opts.token}`) : null;
+  if (!opts.key && !opts.insecureNoAuth) {
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, 'a storage node needs the cluster storage key (or insecureNoAuth on a loopback address)');
+  }
+  if (!opts.key && !isLoopbackHost(host)) {
+    throw mogError(ErrorCodes.INVALID_ARGUMENT, `a storage node without a storage key may only listen on a loopback address, not ${host}`);
+  }
+  const key = opts.key ?? null;
+  const expectedAuth = !key && opts.token ? sha256(`Bearer ${opts.token}`) : null;
 
   /** Temp and in-progress files being written, removed on shutdown whatever state their request is in. */
   const writing = new Set<string>();
@@ -110,7 +129,10 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (expectedAuth && !authorized(req.headers.authorization, expectedAuth)) {
+      if (key) {
+        const verdict = verifyRequest(key, req.method ?? '', req.url ?? '', header(req, 'authorization'), { legacyBearer: opts.token });
+        if (!verdict.ok) throw new HttpFail(401, 'unauthorized', `this storage node needs a request signed with the cluster storage key (${verdict.why})`);
+      } else if (expectedAuth && !authorized(req.headers.authorization, expectedAuth)) {
         throw new HttpFail(401, 'unauthorized', 'this storage node needs Authorization: Bearer <token>');
       }
       const target = parseTarget(req.url ?? '');
@@ -598,7 +620,7 @@ function sendFail(res: ServerResponse, fail: HttpFail): void {
     res.destroy();
     return;
   }
-  if (fail.status === 401) res.setHeader('www-authenticate', 'Bearer');
+  if (fail.status === 401) res.setHeader('www-authenticate', 'MogSig');
   sendJson(res, fail.status, { error: fail.token, message: fail.message });
 }
 
@@ -625,6 +647,12 @@ function sha256(s: string): Buffer {
 /** Compares digests, not strings, so neither content nor length leaks through timing. */
 function authorized(header: string | undefined, expected: Buffer): boolean {
   return header !== undefined && timingSafeEqual(sha256(header.trim()), expected);
+}
+
+/** 127.0.0.0/8, ::1 (also v4-mapped) and localhost: addresses no other machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127(?:\.[0-9]{1,3}){3}$/.test(h);
 }
 
 /** Resolves true once every promise in the (live) set has settled, false after `ms`. */

@@ -1,6 +1,7 @@
 // A throwaway cluster for end-to-end tests: a fresh database (SQLite or MariaDB), N real
 // storage-node processes (one host each), and an FTP front-end on ephemeral ports, built with
-// the same composition code the CLI uses. stop() removes everything.
+// the same composition code the CLI uses. The nodes check the test storage key and the
+// front-ends sign with it, as in production. stop() removes everything.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { resolvePathComponents } from '../../src/tracker/names.ts';
 import { hashPassword } from '../../src/tracker/passwords.ts';
 import type { FileClass } from '../../src/tracker/types.ts';
 import { createMysqlTestDb, createSqliteTestDb } from './db.ts';
-import { startNodeProcess } from './nodes.ts';
+import { startNodeProcess, testStorageKey, testStorageKeyFile } from './nodes.ts';
 
 export type Backend = 'sqlite' | 'mysql';
 export const BACKENDS: Backend[] = ['sqlite', 'mysql'];
@@ -28,6 +29,8 @@ export interface ClusterOptions {
 
 export interface TestCluster {
   dbUrl: string;
+  /** The storage key file the nodes check (for processes started by a test: --storage-key-file). */
+  keyFile: string;
   services: Services;
   nodes: Array<NodeProc & { hostId: number; devid: number }>;
   ftp: RunningFtpServer;
@@ -51,7 +54,8 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
     for (const c of cleanups.reverse()) await c().catch(() => {});
   };
   try {
-    const services = await openServices({ dbUrl: db.url, createDatabase: true, migrate: true });
+    const keyFile = testStorageKeyFile();
+    const services = await openServices({ dbUrl: db.url, storageKey: testStorageKey(), createDatabase: true, migrate: true });
     cleanups.push(() => services.close());
     const { store } = services;
     const domain = await store.createDomain('default');
@@ -61,7 +65,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
 
     const nodes: TestCluster['nodes'] = [];
     for (let i = 0; i < (opts.nodes ?? 3); i++) {
-      const node = await startNodeProcess();
+      const node = await startNodeProcess({ keyFile });
       cleanups.push(() => node.stop());
       const host = await store.createHost({ name: `host${i + 1}`, address: '127.0.0.1', httpPort: node.port });
       const dev = await store.createDevice({ hostId: host.id });
@@ -81,6 +85,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
     };
     return {
       dbUrl: db.url,
+      keyFile,
       services,
       nodes,
       ftp,

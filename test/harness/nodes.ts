@@ -4,13 +4,16 @@
 //   <base>/...            anything else (nginx config, temp files, logs), outside the root
 // stop() ends the process and removes <base>; kill() ends it but keeps root and port, so that
 // restart() brings the same node back. Whatever a test forgets is killed and removed at exit.
+// A node checks the storage key in keyFile when given one (testStorageKeyFile(): one key per
+// test process); without, it runs with --insecure-no-auth, which loopback allows.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NGINX_HEADER, newStorageKeyText, readStorageKeyFile, type StorageKey } from '../../src/storage/auth.ts';
 
 export interface NodeHandle {
   /** The served root: device directories go here as dev<N>/. */
@@ -47,7 +50,28 @@ process.once('exit', () => {
   }
 });
 
+let keyDir: string | null = null;
+
+/** A storage key file (mode 0600) shared by this test process's keyed nodes and clients. */
+export function testStorageKeyFile(): string {
+  if (!keyDir) {
+    keyDir = mkdtempSync(join(tmpdir(), 'mogftp-key-'));
+    const dir = keyDir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(keyDir, 'storage.key'), newStorageKeyText(), { mode: 0o600 });
+  }
+  return join(keyDir, 'storage.key');
+}
+
+/** The key in testStorageKeyFile(), for clients in this process. */
+export function testStorageKey(): StorageKey {
+  return readStorageKeyFile(testStorageKeyFile());
+}
+
 export interface NodeProcessOptions {
+  /** The node checks this storage key (--key-file); without one it runs with --insecure-no-auth. */
+  keyFile?: string;
+  /** Deprecated bearer token (--token), accepted besides the key, or alone with --insecure-no-auth. */
   token?: string;
   /** Device directories to create up front. Default none. */
   devids?: number[];
@@ -66,9 +90,14 @@ export async function startNodeProcess(opts: NodeProcessOptions = {}): Promise<N
   let port = 0;
   const launch = async (): Promise<ChildProcess> => {
     const args = [BIN, 'storage', '--root', root, '--listen', `127.0.0.1:${port}`];
+    args.push(...(opts.keyFile ? ['--key-file', opts.keyFile] : ['--insecure-no-auth']));
     if (opts.token) args.push('--token', opts.token);
     if (opts.graceSeconds !== undefined) args.push('--grace', String(opts.graceSeconds));
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    // A key from the caller's own environment must not turn up beside --insecure-no-auth.
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+    delete env.MOGFTP_STORAGE_KEY_FILE;
+    delete env.MOGFTP_KEY_FILE;
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     stderr.attach(proc.stderr!);
     const url = await waitForLine(proc, /^mogftp storage listening on (http:\/\/\S+)$/, 20_000, () => stderr.text());
     port = Number(new URL(url).port);
@@ -91,9 +120,12 @@ export async function startNodeProcess(opts: NodeProcessOptions = {}): Promise<N
 
 /**
  * nginx (Debian's nginx-light) as a WebDAV storage node: single process, own config, temp
- * paths, pid file and error log under the node's temp directory.
+ * paths, pid file and error log under the node's temp directory. With keyFile it refuses
+ * requests without the secret header derived from that key, as docs/operations/storage-auth.md
+ * tells operators to configure it.
  */
-export async function startNginxNode(opts: { devids?: number[] } = {}): Promise<NodeHandle> {
+export async function startNginxNode(opts: { devids?: number[]; keyFile?: string } = {}): Promise<NodeHandle> {
+  const requireHeader = opts.keyFile ? readStorageKeyFile(opts.keyFile).nginxHeader : null;
   const base = mkdtempSync(join(tmpdir(), 'mogftp-nginx-'));
   const root = join(base, 'root');
   const tmp = join(base, 'tmp');
@@ -117,7 +149,8 @@ export async function startNginxNode(opts: { devids?: number[] } = {}): Promise<
     for (let attempt = 0; ; attempt++) {
       const fresh = port === 0;
       const p = fresh ? await freePort() : port;
-      writeFileSync(conf, nginxConfig({ base, root, tmp, errorLog, port: p }));
+      writeFileSync(conf, nginxConfig({ base, root, tmp, errorLog, port: p, requireHeader }), { mode: 0o600 });
+      chmodSync(conf, 0o600);
       const proc = spawn(NGINX, ['-p', base, '-c', conf, '-e', errorLog], { stdio: ['ignore', 'ignore', 'pipe'] });
       stderr.attach(proc.stderr!);
       try {
@@ -135,7 +168,8 @@ export async function startNginxNode(opts: { devids?: number[] } = {}): Promise<
   return managed(base, root, launch, diagnostics);
 }
 
-function nginxConfig(c: { base: string; root: string; tmp: string; errorLog: string; port: number }): string {
+function nginxConfig(c: { base: string; root: string; tmp: string; errorLog: string; port: number; requireHeader: string | null }): string {
+  const check = c.requireHeader ? `\n      if ($http_${NGINX_HEADER.replace(/-/g, '_')} != "${c.requireHeader}") { return 401; }` : '';
   return `# written by test/harness/nodes.ts
 daemon off;
 master_process off;
@@ -156,7 +190,7 @@ http {
   server {
     listen 127.0.0.1:${c.port};
     root ${c.root};
-    location / {
+    location / {${check}
       dav_methods PUT DELETE MKCOL;
       create_full_put_path on;
       dav_access user:rw group:r all:r;

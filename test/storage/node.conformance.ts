@@ -10,9 +10,10 @@ import http from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, isMogError } from '../../src/errors.ts';
+import { NGINX_HEADER, authorizationForTarget, readStorageKeyFile, signUrl, storageKeyFrom, type StorageKey } from '../../src/storage/auth.ts';
 import { StorageClient, httpStatusOf } from '../../src/storage/client.ts';
 import { IN_PROGRESS_MODE, fidPath } from '../../src/storage/layout.ts';
-import type { NodeHandle } from '../harness/nodes.ts';
+import { testStorageKeyFile, type NodeHandle } from '../harness/nodes.ts';
 
 export interface BackendCaps {
   /** Computes and reports the body's checksum and verifies Content-Digest (else PutResult.checksum is null and a wrong digest is stored). */
@@ -21,8 +22,12 @@ export interface BackendCaps {
   usage: boolean;
   /** Answers 400 to every request target outside the replica layout (else: never serves a file outside the root). */
   strictPaths: boolean;
-  /** Requires the bearer token it was started with (else: open to anyone who can connect). */
-  auth: boolean;
+  /**
+   * How it checks the storage key: 'signature' (every request signed for its method, path and
+   * expiry; the deprecated bearer token also taken) or 'header' (nginx: compares the static
+   * header derived from the key, so anything carrying that header passes).
+   */
+  auth: 'signature' | 'header';
   /** Refuses a PUT to a device directory that does not exist (else creates it). */
   refusesUnknownDevice: boolean;
   /** Refuses to write through a symlink that leads out of the device. */
@@ -38,8 +43,8 @@ export interface BackendCaps {
 export interface NodeBackend {
   name: string;
   caps: BackendCaps;
-  /** A running node with device directory dev1. A token is only honoured when caps.auth. */
-  start(opts?: { token?: string }): Promise<NodeHandle>;
+  /** A running node with device directory dev1, checking the key in keyFile (a token only with caps.auth 'signature'). */
+  start(opts: { keyFile: string; token?: string }): Promise<NodeHandle>;
 }
 
 const SECRET = `top-secret-${randomBytes(6).toString('hex')}`;
@@ -49,16 +54,20 @@ export function runNodeConformance(backend: NodeBackend): void {
   describe(`storage node conformance: ${backend.name}`, () => {
     let node: NodeHandle;
     let client: StorageClient;
+    let key: StorageKey;
+    /** raw() as a key holder sends it. */
+    const signed = (path: string, opts: Parameters<typeof raw>[2] = {}) => raw(node.url, path, { key, ...opts });
     let nextFid = 1000;
     const url = (fid: number, devid = 1) => node.url + fidPath(devid, fid);
     const diskPath = (fid: number, devid = 1) => join(node.root, fidPath(devid, fid));
     const dev1 = () => join(node.root, 'dev1');
 
     before(async () => {
-      node = await backend.start();
+      key = readStorageKeyFile(testStorageKeyFile());
+      node = await backend.start({ keyFile: testStorageKeyFile() });
       // A file just outside the served root: nothing may ever read or replace it.
       writeFileSync(join(dirname(node.root), 'secret.txt'), SECRET);
-      client = new StorageClient({ connectTimeoutMs: 2000, idleTimeoutMs: 10_000 });
+      client = new StorageClient({ connectTimeoutMs: 2000, idleTimeoutMs: 10_000, key });
     });
     after(async () => {
       client?.close();
@@ -134,7 +143,7 @@ export function runNodeConformance(backend: NodeBackend): void {
         assert.deepEqual(await readAll(got.stream), want, `bytes ${start}-${end}`);
       }
       await assert.rejects(client.get(url(fid), { start: 100_000 }), (e) => isMogError(e, ErrorCodes.INVALID_OFFSET));
-      const r = await raw(node.url, fidPath(1, fid), { headers: { range: 'bytes=100000-' } });
+      const r = await signed(fidPath(1, fid), { headers: { range: 'bytes=100000-' } });
       assert.equal(r.status, 416);
       assert.equal(r.headers['content-range'], 'bytes */100000');
     });
@@ -148,7 +157,7 @@ export function runNodeConformance(backend: NodeBackend): void {
         await waitFor('a partial file', async () => (await partialFiles(dev1())).length > 0);
         assert.equal(await client.head(url(fid)), null);
         await assert.rejects(client.get(url(fid)), (e) => isMogError(e, ErrorCodes.NOT_FOUND));
-        assert.equal((await raw(node.url, fidPath(1, fid))).status, 404);
+        assert.equal((await signed(fidPath(1, fid))).status, 404);
         stream.end(first.subarray(1024 * 1024));
         assert.equal((await result).length, first.length);
         assert.deepEqual(await client.head(url(fid)), { length: first.length });
@@ -186,7 +195,7 @@ export function runNodeConformance(backend: NodeBackend): void {
         path: fidPath(1, fid),
         method: 'PUT',
         agent: false,
-        headers: { 'content-length': 4 * 1024 * 1024 },
+        headers: { 'content-length': 4 * 1024 * 1024, ...signedHeaders(key, 'PUT', fidPath(1, fid)) },
       });
       req.on('error', () => {});
       req.write(randomBytes(1024 * 1024));
@@ -274,19 +283,19 @@ export function runNodeConformance(backend: NodeBackend): void {
       ];
       const outsideBefore = await filesUnder(dirname(node.root), node.root);
       for (const path of targets) {
-        const got = await raw(node.url, path);
+        const got = await signed(path);
         if (caps.strictPaths) assert.equal(got.status, 400, `GET ${path}`);
         assert.ok(!got.body.includes(SECRET) && !got.body.includes('root:x:0:0'), `GET ${path} leaked a file`);
-        const put = await raw(node.url, path, { method: 'PUT', body: 'overwritten' });
+        const put = await signed(path, { method: 'PUT', body: 'overwritten' });
         if (caps.strictPaths) assert.equal(put.status, 400, `PUT ${path}`);
-        const del = await raw(node.url, path, { method: 'DELETE' });
+        const del = await signed(path, { method: 'DELETE' });
         if (caps.strictPaths) assert.equal(del.status, 400, `DELETE ${path}`);
       }
       assert.equal(readFileSync(outside, 'utf8'), SECRET);
       assert.deepEqual(await filesUnder(dirname(node.root), node.root), outsideBefore, 'nothing appeared outside the root');
       if (caps.strictPaths) {
         for (const path of ['/dev1/0/000/000/123.fid', '/dev1/1/000/000/0000000123.fid', '/dev1/anything', '/etc/passwd', '/']) {
-          assert.equal((await raw(node.url, path)).status, 400, path);
+          assert.equal((await signed(path)).status, 400, path);
         }
       }
     });
@@ -305,20 +314,20 @@ export function runNodeConformance(backend: NodeBackend): void {
       symlinkSync(outLeaf, join(node.root, 'dev1', '9', '000', '777'));
       const paths = [fidPath(9, fid), fidPath(1, fid)];
       for (const p of paths) {
-        const got = await raw(node.url, p);
+        const got = await signed(p);
         assert.ok(!got.body.includes(SECRET), `GET ${p} followed a symlink out`);
         if (caps.strictPaths) assert.equal(got.status, 400, `GET ${p}`);
       }
       if (!caps.symlinkSafeWrites) return; // nginx's dav PUT follows symlinks: see the harness config.
       for (const p of paths) {
-        assert.equal((await raw(node.url, p, { method: 'PUT', body: 'overwritten' })).status, 400, `PUT ${p}`);
-        assert.equal((await raw(node.url, p, { method: 'DELETE' })).status, 400, `DELETE ${p}`);
+        assert.equal((await signed(p, { method: 'PUT', body: 'overwritten' })).status, 400, `PUT ${p}`);
+        assert.equal((await signed(p, { method: 'DELETE' })).status, 400, `DELETE ${p}`);
       }
       for (const v of victims) assert.equal(readFileSync(v, 'utf8'), SECRET);
     });
 
     test(`unknown device: GET 404, PUT ${caps.refusesUnknownDevice ? 'refused' : 'creates the directory'}`, async () => {
-      const got = await raw(node.url, fidPath(42, 1));
+      const got = await signed(fidPath(42, 1));
       assert.equal(got.status, 404);
       await assert.rejects(client.get(node.url + fidPath(42, 1)), (e) => isMogError(e, ErrorCodes.NOT_FOUND));
       const put = client.put(node.url + fidPath(42, 1), Buffer.from('x'));
@@ -342,43 +351,68 @@ export function runNodeConformance(backend: NodeBackend): void {
       assert.ok(usage.totalKb > 0 && usage.usedKb >= 0 && usage.availableKb >= 0);
       assert.ok(usage.usedKb <= usage.totalKb && usage.availableKb <= usage.totalKb);
       assert.ok(Math.abs(usage.time - Date.now()) < 60_000);
-      const text = (await raw(node.url, '/dev1/usage')).body.toString('utf8');
+      const text = (await signed('/dev1/usage')).body.toString('utf8');
       for (const key of ['available', 'device', 'disk', 'time', 'total', 'use', 'used']) {
         assert.match(text, new RegExp(`^${key}: \\S+$`, 'm'), key);
       }
       assert.match(text, /^use: \d+%$/m);
     });
 
-    test(`bearer token ${caps.auth ? 'is required' : 'is ignored (no auth: protect the node by network)'}`, async () => {
-      const secured = await backend.start({ token: 's3cret token' });
-      const withToken = new StorageClient({ token: 's3cret token' });
-      const without = new StorageClient();
+    test(`the storage key is required (${caps.auth === 'signature' ? 'a signature per request' : 'a static header, as nginx compares it'})`, async () => {
+      const other = storageKeyFrom('another-cluster-key-'.padEnd(40, 'x'));
+      const stranger = new StorageClient({ key: other });
+      const anonymous = new StorageClient();
       try {
-        const u = secured.url + fidPath(1, 5);
-        assert.equal((await withToken.put(u, Buffer.from('hello'))).length, 5);
-        assert.equal((await readAll((await withToken.get(u)).stream)).toString(), 'hello');
-        const anon = await raw(secured.url, fidPath(1, 5));
-        const wrong = await raw(secured.url, fidPath(1, 5), { headers: { authorization: 'Bearer nope' } });
-        if (caps.auth) {
-          assert.equal(anon.status, 401);
-          assert.equal(wrong.status, 401);
-          assert.equal((await raw(secured.url, '/dev1/usage')).status, 401);
-          await assert.rejects(without.put(secured.url + fidPath(1, 6), Buffer.from('x')), (e) => httpStatusOf(e) === 401 && isMogError(e, ErrorCodes.NODE_UNAVAILABLE));
-          await assert.rejects(without.head(u), (e) => isMogError(e, ErrorCodes.NODE_UNAVAILABLE));
-          assert.equal(existsSync(join(secured.root, fidPath(1, 6))), false);
+        const fid = nextFid++;
+        const u = url(fid);
+        const path = fidPath(1, fid);
+        await client.put(u, Buffer.from('hello'));
+        for (const [method, body] of [['GET'], ['HEAD'], ['PUT', 'overwritten'], ['DELETE']] as const) {
+          assert.equal((await raw(node.url, path, { method, body })).status, 401, `unsigned ${method}`);
+          assert.equal((await raw(node.url, path, { method, body, key: other })).status, 401, `${method} with another cluster's key`);
+        }
+        assert.equal((await raw(node.url, '/dev1/usage')).status, 401);
+        await assert.rejects(anonymous.put(url(nextFid++), Buffer.from('x')), (e) => httpStatusOf(e) === 401 && isMogError(e, ErrorCodes.NODE_UNAVAILABLE));
+        await assert.rejects(stranger.head(u), (e) => isMogError(e, ErrorCodes.NODE_UNAVAILABLE) && httpStatusOf(e) === 401);
+        await assert.rejects(stranger.delete(u), (e) => isMogError(e, ErrorCodes.NODE_UNAVAILABLE) && httpStatusOf(e) === 401);
+        assert.equal(readFileSync(diskPath(fid), 'utf8'), 'hello', 'the replica is unchanged');
+        const headerOnly = await raw(node.url, path, { headers: { [NGINX_HEADER]: key.nginxHeader } });
+        const signedUrl = new URL(signUrl(key, 'GET', u, 60));
+        const viaUrl = await raw(node.url, signedUrl.pathname + signedUrl.search);
+        if (caps.auth === 'signature') {
+          // The nginx value is derived apart from the signing key: it opens nothing here.
+          assert.equal(headerOnly.status, 401);
+          assert.equal(viaUrl.status, 200);
+          assert.equal(viaUrl.body.toString(), 'hello');
         } else {
-          assert.equal(anon.status, 200);
-          assert.equal(wrong.status, 200);
+          assert.equal(headerOnly.status, 200);
+          assert.equal(viaUrl.status, 401, 'nginx cannot check a signed URL');
         }
       } finally {
-        withToken.close();
-        without.close();
-        await secured.stop();
+        stranger.close();
+        anonymous.close();
       }
     });
 
+    if (caps.auth === 'signature') {
+      test('the deprecated bearer token is still taken beside the key', async () => {
+        const secured = await backend.start({ keyFile: testStorageKeyFile(), token: 's3cret token' });
+        const withToken = new StorageClient({ token: 's3cret token' });
+        try {
+          const u = secured.url + fidPath(1, 5);
+          assert.equal((await withToken.put(u, Buffer.from('hello'))).length, 5);
+          assert.equal((await readAll((await withToken.get(u)).stream)).toString(), 'hello');
+          assert.equal((await raw(secured.url, fidPath(1, 5), { headers: { authorization: 'Bearer nope' } })).status, 401);
+          assert.equal((await raw(secured.url, fidPath(1, 5))).status, 401);
+        } finally {
+          withToken.close();
+          await secured.stop();
+        }
+      });
+    }
+
     test('keep-alive: one connection carries PUT, GET, HEAD and DELETE in turn', async () => {
-      const c = new StorageClient();
+      const c = new StorageClient({ key });
       let connections = 0;
       const agent = c.agent as unknown as { createConnection: (...a: unknown[]) => unknown };
       const create = agent.createConnection.bind(agent);
@@ -411,7 +445,7 @@ export function runNodeConformance(backend: NodeBackend): void {
     test('MKCOL is harmless', async () => {
       // Level by level, as a WebDAV client must; a second MKCOL may say 405 (exists).
       for (const dir of ['/dev1/3/', '/dev1/3/000/', '/dev1/3/000/000/', '/dev1/3/000/000/']) {
-        const r = await raw(node.url, dir, { method: 'MKCOL' });
+        const r = await signed(dir, { method: 'MKCOL' });
         assert.ok(r.status === 201 || r.status === 405, `MKCOL ${dir} answered ${r.status}`);
       }
       assert.equal((await client.put(url(3_000_000_001), Buffer.from('ok'))).length, 2);
@@ -431,15 +465,22 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A raw HTTP exchange on a fresh connection, sending `path` exactly as given. */
+/** What our client sends to prove it holds `key`, for a raw request to `target`. */
+export function signedHeaders(key: StorageKey, method: string, target: string): Record<string, string> {
+  return { authorization: authorizationForTarget(key, method, target), [NGINX_HEADER]: key.nginxHeader };
+}
+
+/** A raw HTTP exchange on a fresh connection, sending `path` exactly as given; signed when given a key. */
 export function raw(
   baseUrl: string,
   path: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; key?: StorageKey } = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   const { port, hostname } = new URL(baseUrl);
+  const method = opts.method ?? 'GET';
+  const headers = { ...(opts.key ? signedHeaders(opts.key, method, path) : {}), ...opts.headers };
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+    const req = http.request({ host: hostname, port, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,12 +23,12 @@ runNodeConformance({
     checksums: true,
     usage: true,
     strictPaths: true,
-    auth: true,
+    auth: 'signature',
     refusesUnknownDevice: true,
     symlinkSafeWrites: true,
     tempBesideTarget: true,
   },
-  start: (opts = {}) => startNodeProcess({ devids: [1], ...opts }),
+  start: (opts) => startNodeProcess({ devids: [1], ...opts }),
 });
 
 if (existsSync(NGINX)) {
@@ -38,12 +38,12 @@ if (existsSync(NGINX)) {
       checksums: false,
       usage: false,
       strictPaths: false,
-      auth: false,
+      auth: 'header',
       refusesUnknownDevice: false,
       symlinkSafeWrites: false,
       tempBesideTarget: false,
     },
-    start: () => startNginxNode({ devids: [1] }),
+    start: (opts) => startNginxNode({ devids: [1], keyFile: opts.keyFile }),
   });
 } else {
   test('nginx conformance', (t) => t.skip(`${NGINX} is not installed`));
@@ -224,10 +224,16 @@ describe('mogftp storage daemon', () => {
     const run = promisify(execFile);
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'mogftp.js');
     const dir = mkdtempSync(join(tmpdir(), 'mogftp-cli-'));
+    writeFileSync(join(dir, 'short.key'), 'too-short\n', { mode: 0o600 });
     try {
       for (const [args, pattern] of [
-        [['--root', join(dir, 'nope'), '--listen', '127.0.0.1:0'], /storage root .* is not a usable directory/],
+        [['--root', join(dir, 'nope'), '--listen', '127.0.0.1:0', '--insecure-no-auth'], /storage root .* is not a usable directory/],
         [['--root', dir, '--listen', 'nonsense'], /listen .*Bad listen address "nonsense": expected HOST:PORT/],
+        [['--root', dir, '--listen', '127.0.0.1:0'], /needs the cluster storage key: --key-file FILE/],
+        [['--root', dir, '--listen', '0.0.0.0:0', '--insecure-no-auth'], /--insecure-no-auth is only allowed on a loopback address/],
+        [['--root', dir, '--listen', '127.0.0.1:0', '--key-file', join(dir, 'absent.key')], /cannot read the storage key file .*absent\.key/],
+        [['--root', dir, '--listen', '127.0.0.1:0', '--key-file', join(dir, 'short.key')], /at least 32 characters/],
+        [['--root', dir, '--listen', '127.0.0.1:0', '--key-file', join(dir, 'short.key'), '--insecure-no-auth'], /exclude each other/],
       ] as const) {
         const r = await run(process.execPath, [bin, 'storage', ...args]).then(
           () => null,

@@ -1,12 +1,13 @@
 // `mogftp admin rebalance`: moves replicas from the fullest devices toward the emptiest, each
 // copy verified before the old one goes, at a bounded pace. Runs in this process (it needs to
-// reach the storage nodes, with --storage-token if they require one) and may be stopped any
+// reach the storage nodes, with --storage-key-file) and may be stopped any
 // time with Ctrl-C: every move is complete or not made.
 import { mogError, ErrorCodes } from '../../errors.ts';
 import { rebalance, type DeviceShare } from '../../jobs/rebalance.ts';
 import { silentLog } from '../../jobs/runner.ts';
 import { StorageClient } from '../../storage/client.ts';
 import { createProgress } from '../progress.ts';
+import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from '../storage-key.ts';
 import { leaf, withStore } from './context.ts';
 import { formatTable, jsonOption, say, type Column } from './output.ts';
 import { parseIntegerArg } from './values.ts';
@@ -32,7 +33,7 @@ const columns: Column<DeviceShare & { before: number }>[] = [
   { header: 'SHARE', value: (d) => d.shareBytes },
 ];
 
-export const rebalanceCommand = leaf<{ maxMoves?: string; rate: string; tolerance: string; dryRun: boolean; json: boolean; storageToken?: string; verbose: boolean }>({
+export const rebalanceCommand = leaf<{ maxMoves?: string; rate: string; tolerance: string; dryRun: boolean; json: boolean; 'storage-key-file'?: string; 'storage-token'?: string; verbose: boolean }>({
   command: 'rebalance',
   describe: 'Move replicas toward even usage across devices (verified copy first, then the old copy goes)',
   builder: (y) =>
@@ -41,14 +42,16 @@ export const rebalanceCommand = leaf<{ maxMoves?: string; rate: string; toleranc
       .option('rate', { type: 'string', default: '20MB/s', describe: 'Copy at most this many bytes per second (e.g. 50MB/s, or none)' })
       .option('tolerance', { type: 'string', default: '5', describe: 'Percent of its share a device may be off and count as balanced' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Show the moves without making them' })
-      .option('storage-token', { type: 'string', describe: 'Bearer token the storage nodes require; env MOGFTP_STORAGE_TOKEN, or storage-token: in --config' })
+      .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
+      .option('storage-token', STORAGE_TOKEN_OPTION)
       .option('verbose', { type: 'boolean', default: false, describe: 'Log every move and problem to stderr' })
       .option('json', { ...jsonOption, describe: 'Print the moves and the usage before and after as JSON' }),
   handler: async (args) => {
     const maxMoves = args.maxMoves === undefined ? undefined : parseIntegerArg('--max-moves', args.maxMoves, 1);
     const bytesPerSecond = parseRate(args.rate);
     const tolerancePercent = parseIntegerArg('--tolerance', args.tolerance, 0, 100);
-    const client = new StorageClient({ token: args.storageToken ?? process.env.MOGFTP_STORAGE_TOKEN });
+    const { storageKey, storageToken } = storageCredentials(args, 'admin rebalance');
+    const client = new StorageClient({ key: storageKey, token: storageToken });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.once('SIGINT', onSignal);

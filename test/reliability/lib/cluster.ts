@@ -18,7 +18,7 @@ import { resolvePathComponents } from '../../../src/tracker/names.ts';
 import { hashPassword } from '../../../src/tracker/passwords.ts';
 import { ROOT_ID, type FileClass } from '../../../src/tracker/types.ts';
 import { createMysqlTestDb, createSqliteTestDb, type TestDb } from '../../harness/db.ts';
-import { startNodeProcess } from '../../harness/nodes.ts';
+import { startNodeProcess, testStorageKey, testStorageKeyFile } from '../../harness/nodes.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = join(REPO, 'bin', 'mogftp.js');
@@ -59,6 +59,11 @@ export interface ClusterOptions {
   makeNode?: (i: number) => Promise<NodeSpec>;
   mindevcount?: number;
   writeQuorum?: number;
+  /**
+   * The default nodes check the test storage key; the cluster's client and its `mogftp ftp`
+   * processes sign with it. Off by default: some tests bring clients that hold no key.
+   */
+  auth?: boolean;
 }
 
 export interface ReplicaFile {
@@ -89,6 +94,8 @@ export class Cluster {
     readonly services: Services,
     readonly domainId: number,
     public cls: FileClass,
+    /** The storage key file the nodes check, or null when they run with --insecure-no-auth. */
+    readonly keyFile: string | null,
   ) {}
 
   get dbUrl(): string {
@@ -104,8 +111,9 @@ export class Cluster {
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     const db = typeof opts.db === 'object' ? opts.db : opts.db === 'sqlite' ? await createSqliteTestDb() : await createMysqlTestDb();
     let services: Services;
+    const keyFile = opts.auth ? testStorageKeyFile() : null;
     try {
-      services = await openServices({ dbUrl: db.url, createDatabase: true, migrate: true });
+      services = await openServices({ dbUrl: db.url, storageKey: keyFile ? testStorageKey() : undefined, createDatabase: true, migrate: true });
     } catch (err) {
       await db.drop().catch(() => {});
       throw err;
@@ -114,11 +122,11 @@ export class Cluster {
     const domain = await store.createDomain('default');
     let cls = (await store.getClass(domain.id, 'default'))!;
     cls = await store.updateClass(cls.id, { mindevcount: opts.mindevcount ?? 2, writeQuorum: opts.writeQuorum ?? opts.mindevcount ?? 2 });
-    const c = new Cluster(db, services, domain.id, cls);
+    const c = new Cluster(db, services, domain.id, cls, keyFile);
     c.cleanups.push(() => db.drop(), () => services.close());
     try {
       await c.addUser('demo', 'demo');
-      const make = opts.makeNode ?? (() => localNode());
+      const make = opts.makeNode ?? (() => localNode(keyFile ?? undefined));
       for (let i = 0; i < (opts.nodes ?? 3); i++) await c.addNode(await make(i));
     } catch (err) {
       await c.stop();
@@ -167,7 +175,7 @@ export class Cluster {
 
   /** `mogftp ftp` as its own process on the cluster's database. */
   async startFrontendProcess(args: string[] = [], env: Record<string, string> = {}): Promise<FrontendProcess> {
-    const fe = await spawnFrontend(this.dbUrl, args, env);
+    const fe = await spawnFrontend(this.dbUrl, this.keyFile ? ['--storage-key-file', this.keyFile, ...args] : args, env);
     this.cleanups.push(() => fe.kill('SIGKILL'));
     return fe;
   }
@@ -301,9 +309,9 @@ export class Cluster {
   }
 }
 
-/** Our storage node as a process on 127.0.0.1 (test/harness/nodes.ts). */
-export async function localNode(): Promise<NodeSpec> {
-  const h = await startNodeProcess();
+/** Our storage node as a process on 127.0.0.1 (test/harness/nodes.ts), checking `keyFile` if given. */
+export async function localNode(keyFile?: string): Promise<NodeSpec> {
+  const h = await startNodeProcess({ keyFile });
   return {
     address: '127.0.0.1',
     get port() {
