@@ -1,10 +1,12 @@
 // The cluster as the database describes it, for the jobs daemon (and the quickstart): queue
-// depths, devices (status, usage the monitor last reported), files short of their class's
+// depths, devices (status, usage the monitor last reported), hosts that can take uploads
+// against the classes' write quorums, files short of their class's
 // mindevcount, and what the jobs did. Queue and device gauges are read at scrape time; the
 // file count walks every fid, so it runs in the background every `scanIntervalMs`.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { QueueName, Store } from '../tracker/types.ts';
 import { withDeadline } from './registry.ts';
+import { assessWriteCapacity } from './write-capacity.ts';
 
 /** Calls `fn` once for any number of callers while a call is in flight. */
 function shared(fn: () => Promise<void>): () => Promise<void> {
@@ -44,6 +46,19 @@ export function registerClusterMetrics(registry: Registry, store: Store, opts: {
     registers,
     collect,
   });
+  const writableHosts = new Gauge({
+    name: 'mogftp_writable_hosts',
+    help: 'Hosts with at least one device that can take a new copy now (alive, not seen unreachable or full)',
+    registers,
+    collect,
+  });
+  const shortClasses = new Gauge({
+    name: 'mogftp_classes_below_write_quorum',
+    help: 'Classes whose write quorum is more than the writable hosts; in_use="true" (a default class or one holding files) means uploads there fail',
+    labelNames: ['in_use'],
+    registers,
+    collect,
+  });
   const below = new Gauge({ name: 'mogftp_fids_below_mindevcount', help: "Files with fewer replicas than their class's mindevcount (last scan)", registers });
   const fids = new Gauge({ name: 'mogftp_fids', help: 'Files in the store (last scan)', registers });
   const fidBytes = new Gauge({ name: 'mogftp_fid_bytes', help: 'Bytes of all files, one copy each (last scan)', registers });
@@ -53,7 +68,13 @@ export function registerClusterMetrics(registry: Registry, store: Store, opts: {
 
   const refresh = shared(() =>
     withDeadline(SCRAPE_DEADLINE_MS, 'the database', async () => {
-      const [depths, devs] = await Promise.all([Promise.all(QUEUES.map((q) => store.queueDepth(q))), store.listDevices()]);
+      const [depths, devs, capacity] = await Promise.all([
+        Promise.all(QUEUES.map((q) => store.queueDepth(q))),
+        store.listDevices(),
+        assessWriteCapacity(store),
+      ]);
+      writableHosts.set(capacity.writableHosts);
+      for (const inUse of [true, false]) shortClasses.set({ in_use: String(inUse) }, capacity.short.filter((c) => c.inUse === inUse).length);
       QUEUES.forEach((q, i) => queueDepth.set({ queue: q }, depths[i]!));
       for (const s of DEVICE_STATUSES) devices.set({ status: s }, 0);
       for (const g of [devTotal, devUsed, devUp]) g.reset();

@@ -3,11 +3,11 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { describeError } from '../errors.ts';
-import { chooseDevicesForUpload } from '../tracker/policy.ts';
 import { LATEST_SCHEMA_VERSION } from '../tracker/store/migrations.ts';
 import type { Store } from '../tracker/types.ts';
 import { withDeadline } from './registry.ts';
 import { deviceDirs } from './storage.ts';
+import { assessWriteCapacity, describeShortClass } from './write-capacity.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -35,7 +35,8 @@ async function run(checks: Record<string, () => Promise<CheckResult>>): Promise<
 
 /**
  * FTP front-ends and jobs: the database answers with a schema, and enough hosts can take new
- * copies for every class's write quorum (the same rule uploads are placed by).
+ * copies for the write quorum of every class in use (see write-capacity.ts: a class no upload
+ * would pick only warns).
  */
 export function clusterReadiness(store: Store): ReadinessCheck {
   return () =>
@@ -50,13 +51,17 @@ export function clusterReadiness(store: Store): ReadinessCheck {
         return { ok: true, detail: `schema version ${version}${version > LATEST_SCHEMA_VERSION ? ` (newer than this mogftp's ${LATEST_SCHEMA_VERSION}: upgrade it)` : ''}` };
       },
       devices: async () => {
-        const [devices, classes] = await Promise.all([store.listDevices(), store.listClasses()]);
-        const hosts = chooseDevicesForUpload(devices, devices.length).length;
-        const needed = Math.max(1, ...classes.map((c) => c.writeQuorum));
-        return {
-          ok: hosts >= needed,
-          detail: `${hosts} host(s) with a writable device, ${needed} needed (largest write quorum)`,
-        };
+        const { writableHosts, short } = await assessWriteCapacity(store);
+        const blocking = short.filter((s) => s.inUse);
+        const unused = short.filter((s) => !s.inUse);
+        const hosts = `${writableHosts} host(s) with a writable device`;
+        if (writableHosts === 0) return { ok: false, detail: `${hosts}: no upload can be placed` };
+        if (blocking.length > 0)
+          return { ok: false, detail: `${hosts}: too few for ${blocking.map(describeShortClass).join(', ')}, so uploads there fail` };
+        // An unused class short of hosts is a warning (also mogftp_classes_below_write_quorum), not a
+        // reason for a load balancer to drop a front-end that can serve every file there is.
+        const warning = unused.length > 0 ? `; warning: too few for ${unused.map(describeShortClass).join(', ')}, which no file uses yet` : '';
+        return { ok: true, detail: `${hosts}, enough for every class in use${warning}` };
       },
     });
 }
