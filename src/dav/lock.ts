@@ -1,12 +1,16 @@
 // LOCK and UNLOCK (RFC 4918 §9.10, §9.11). Write locks only, exclusive or shared, depth 0 or
 // infinity; they are rows in the shared database, so every dav front-end honours them.
 // A LOCK on an unmapped URL creates an empty file, as RFC 4918 §7.3 asks.
+// Limits (state-limits.ts): an owner larger than MAX_LOCK_OWNER_BYTES is a request the server
+// will not process (400); a lock over the per-resource, per-user or per-domain count is one it
+// cannot keep now (507, RFC 4918 §11.5: temporary, until locks are released or expire).
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, isMogError } from '../errors.ts';
 import type { DavLock, DavLockScope } from '../tracker/types.ts';
 import { covers, type DavRequest } from './context.ts';
 import { DavError, hasBody, sendEmpty, sendXml } from './http.ts';
 import { activeLock } from './props.ts';
+import { lockCountViolation, MAX_LOCK_OWNER_BYTES } from './state-limits.ts';
 import { DAV_NS, XML_DECL, child, elements, isDav, parseXml, serializeContent } from './xml.ts';
 
 export async function lock(ctx: DavRequest): Promise<void> {
@@ -27,6 +31,11 @@ export async function lock(ctx: DavRequest): Promise<void> {
     await ctx.parentMustBeCollection(ctx.path);
     await ctx.assertUnlocked([{ path: ctx.path, member: true }]);
   }
+  // Counted here, not in the store's transaction: front-ends locking at the same instant can
+  // each pass the check, so a limit may be overshot by the number of concurrent LOCKs.
+  const domainLocks = await ctx.store.davLocksAt(ctx.domainId, '/', { descendants: true, now: Date.now() });
+  const over = lockCountViolation(domainLocks, ctx.volume.domainPath(ctx.path), ctx.userName);
+  if (over) throw new DavError(507, over);
   const lock = await ctx.store.createDavLock(
     {
       token: `opaquelocktoken:${randomUUID()}`,
@@ -97,8 +106,11 @@ function parseLockInfo(body: string): { scope: DavLockScope; owner: string | nul
   const typeEl = child(root, DAV_NS, 'locktype');
   const type = typeEl && elements(typeEl)[0];
   if (!type || !isDav(type, 'write')) throw new DavError(400, 'Only DAV:write locks exist');
-  const owner = child(root, DAV_NS, 'owner');
-  return { scope: scope.name, owner: owner ? serializeContent(owner, '') : null };
+  const ownerEl = child(root, DAV_NS, 'owner');
+  const owner = ownerEl ? serializeContent(ownerEl, '') : null;
+  if (owner !== null && Buffer.byteLength(owner) > MAX_LOCK_OWNER_BYTES)
+    throw new DavError(400, `A lock's DAV:owner may hold at most ${MAX_LOCK_OWNER_BYTES} bytes of XML`);
+  return { scope: scope.name, owner };
 }
 
 /** `Timeout: Second-3600, Infinite`: the first one understood, capped by the server's maximum. */

@@ -1,16 +1,23 @@
 // PROPFIND: the multistatus is streamed as the directory is paged through (Volume.list fetches
-// a page at a time), with one query per batch for dead properties and one for ETags, so a
-// 10 000-entry directory costs a few dozen queries and constant memory.
-import type { DavLock } from '../tracker/types.ts';
+// a page at a time), with one query per batch for ETags and one per PROP_FETCH_BATCH entries
+// for dead properties, so a 10 000-entry directory costs a few hundred queries. Each entry's
+// <D:response> is rendered on its own and written once FLUSH_BYTES have gathered, waiting for
+// the socket to drain: memory is bounded by one entry's properties and locks (state-limits.ts)
+// and one small batch, however large the whole answer (issue 15: a Depth 1 built whole failed
+// with 'Invalid string length').
+import type { DavLock, DavProp } from '../tracker/types.ts';
 import type { VolumeStat } from '../vfs/volume.ts';
 import { covers, type DavRequest } from './context.ts';
 import { DavError, hasBody, write } from './http.ts';
 import { hrefFor, joinPath } from './paths.ts';
 import { needsDeadProps, needsEtags, needsLocks, needsQuota, renderResponse, type PropName, type PropRequest } from './props.ts';
 import { etagFor } from './context.ts';
+import { PROP_FETCH_BATCH } from './state-limits.ts';
 import { DAV_NS, XML_DECL, elements, isDav, parseXml } from './xml.ts';
 
 const BATCH = 250;
+/** Rendered responses are gathered up to this size before each write (fewer, larger chunks). */
+const FLUSH_BYTES = 64 * 1024;
 
 export async function propfind(ctx: DavRequest): Promise<void> {
   const depth = parseDepth(ctx.header('depth'));
@@ -54,26 +61,46 @@ async function writeBatch(
   locks: DavLock[],
   available?: number,
 ): Promise<void> {
-  const dead = needsDeadProps(request) ? await ctx.store.davProps(ctx.domainId, batch.map((b) => b.stat.id)) : [];
   const fids = needsEtags(request) ? batch.flatMap((b) => (b.stat.fid === null ? [] : [b.stat.fid])) : [];
   const files = new Map((fids.length ? await ctx.store.getFiles(fids) : []).map((f) => [f.fid, f]));
   let out = '';
-  for (const { path, stat } of batch) {
-    const dp = locks.length ? ctx.volume.domainPath(path) : '';
-    out += renderResponse(
-      {
-        href: hrefFor(path, stat.kind === 'dir'),
-        stat,
-        etag: stat.kind === 'file' ? etagFor(stat, stat.fid === null ? null : (files.get(stat.fid) ?? null)) : null,
-        dead: dead.filter((p) => p.entryId === stat.id),
-        locks: locks.filter((l) => covers(l, dp)),
-        lockRootHref: (l) => ctx.lockRootHref(l),
-        available,
-      },
-      request,
-    );
+  for (let i = 0; i < batch.length; i += PROP_FETCH_BATCH) {
+    const part = batch.slice(i, i + PROP_FETCH_BATCH);
+    const dead = new Map<number, DavProp[]>();
+    if (needsDeadProps(request)) {
+      for (const p of await ctx.store.davProps(ctx.domainId, part.map((b) => b.stat.id))) {
+        const list = dead.get(p.entryId);
+        if (list) list.push(p);
+        else dead.set(p.entryId, [p]);
+      }
+    }
+    for (const { path, stat } of part) {
+      const dp = locks.length ? ctx.volume.domainPath(path) : '';
+      out += renderResponse(
+        {
+          href: hrefFor(path, stat.kind === 'dir'),
+          stat,
+          etag: stat.kind === 'file' ? etagFor(stat, stat.fid === null ? null : (files.get(stat.fid) ?? null)) : null,
+          dead: dead.get(stat.id) ?? [],
+          locks: locks.filter((l) => covers(l, dp)),
+          lockRootHref: (l) => ctx.lockRootHref(l),
+          available,
+        },
+        request,
+      );
+      if (out.length >= FLUSH_BYTES) {
+        await send(ctx, out);
+        out = '';
+      }
+    }
   }
-  await write(ctx.res, out);
+  if (out) await send(ctx, out);
+}
+
+/** A client gone before a write would never drain: stop rendering for it instead of waiting. */
+async function send(ctx: DavRequest, chunk: string): Promise<void> {
+  if (ctx.res.destroyed) throw new Error('The client went away during a PROPFIND');
+  await write(ctx.res, chunk);
 }
 
 export function parseDepth(value: string | undefined): '0' | '1' | 'infinity' {
