@@ -1,7 +1,10 @@
 // The dead-device sweep: a dead device's bytes are gone, so each fid on it loses that replica
 // record and is queued for replication. A device counts as dead when the operator says so, when
 // its host is dead (MogileFS re-replicated nothing then), or, if `autoDeadAfterMs` is set, when
-// the monitor has seen it unreachable for that long (it is then marked dead for all to see).
+// the monitors have seen it unreachable for that long (it is then marked dead for all to see).
+// That is decided from the recorded observations alone (observed_since to observed_at), never
+// from the sweep's own clock: when no monitor runs, nothing is observed and nothing is marked
+// dead on old news (a device that came back meanwhile would lose its replicas' records).
 //
 // Safe to run in several processes at once and to repeat: enqueue is an upsert and removeReplica
 // is idempotent. Each fid is queued BEFORE its record is dropped, so a crash in between leaves
@@ -11,7 +14,6 @@ import type { DeviceView } from '../tracker/types.ts';
 import type { JobContext } from './context.ts';
 
 export interface DeadSweepOptions {
-  now?: number;
   /** Mark a device dead after the monitor saw it unreachable this long; null/undefined: never. */
   autoDeadAfterMs?: number | null;
   /** Fids per page. Default 1000. */
@@ -27,14 +29,16 @@ export interface DeadSweepResult {
 
 export async function sweepDeadDevices(ctx: JobContext, opts: DeadSweepOptions = {}): Promise<DeadSweepResult> {
   const { store } = ctx;
-  const now = opts.now ?? Date.now();
   const pageSize = opts.pageSize ?? 1000;
   const result: DeadSweepResult = { markedDead: [], requeued: 0 };
   for (const dev of await store.listDevices()) {
     let dead = dev.status === 'dead' || dev.hostStatus === 'dead';
-    if (!dead && shouldAutoKill(dev, now, opts.autoDeadAfterMs)) {
+    if (!dead && shouldAutoKill(dev, opts.autoDeadAfterMs)) {
       await store.updateDevice(dev.id, { status: 'dead' });
-      ctx.log('warn', `device ${dev.id} on ${dev.hostName} unreachable since ${new Date(dev.observedSince!).toISOString()}: marked dead`);
+      ctx.log(
+        'warn',
+        `device ${dev.id} on ${dev.hostName} unreachable from ${new Date(dev.observedSince!).toISOString()} to ${new Date(dev.observedAt!).toISOString()}: marked dead`,
+      );
       result.markedDead.push(dev.id);
       dead = true;
     }
@@ -49,10 +53,12 @@ export async function sweepDeadDevices(ctx: JobContext, opts: DeadSweepOptions =
 }
 
 /** Operator-down devices are left alone: 'down' means temporary, by the operator's word. */
-function shouldAutoKill(dev: DeviceView, now: number, afterMs: number | null | undefined): boolean {
+function shouldAutoKill(dev: DeviceView, afterMs: number | null | undefined): boolean {
   if (afterMs == null || afterMs <= 0) return false;
   if (dev.status !== 'alive' && dev.status !== 'readonly' && dev.status !== 'drain') return false;
-  return dev.observed === 'unreachable' && dev.observedSince !== null && now - dev.observedSince >= afterMs;
+  if (dev.observed !== 'unreachable' || dev.observedSince === null || dev.observedAt === null) return false;
+  // Seen unreachable, observation after observation, for afterMs: not merely last seen so that long ago.
+  return dev.observedAt - dev.observedSince >= afterMs;
 }
 
 async function emptyDevice(ctx: JobContext, devid: number, pageSize: number): Promise<number> {
