@@ -57,7 +57,7 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       .option('max-connections', { type: 'number', default: 0, describe: 'Control connections at once (0 = unlimited)' })
       .option('max-connections-per-address', { type: 'number', default: 64, describe: 'Control connections at once from one client address (0 = unlimited)' })
       .option('max-passive-per-address', { type: 'number', describe: 'Passive ports one client address may hold open at once (0 = unlimited; default: a tenth of --pasv-ports, at least 4)' })
-      .option('reply-stall-timeout', { type: 'number', default: 60, describe: 'Seconds a client may leave its replies unread (not reading the control connection) before it is disconnected' })
+      .option('reply-stall-timeout', { type: 'number', default: 60, describe: 'Seconds a client may leave its replies unread (not reading the control connection) before it is disconnected (0 = never)' })
       .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds without a command before a control connection is closed (never during a transfer)' })
       .option('data-timeout', { type: 'number', default: 120, describe: 'Seconds without progress before a data connection is aborted' })
       .option('login-fail-limit', { type: 'number', default: 10, describe: 'Failed logins from one address within --login-fail-window that get it refused (0 = never)' })

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
 import { parseListen, parsePortRange } from '../cli/options.ts';
+import { parseCidrList } from '../ftp/address.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { parseDbUrl } from '../tracker/open.ts';
 
@@ -50,6 +51,10 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
   grace: z.number().min(0, 'must be 0 or more'),
   monitor: z.boolean(),
   'auto-dead-after': text(z.string().regex(DURATION, 'expected a duration such as 30m, 2h or 1d, or "off"')),
+  'proxy-protocol-from': parsedBy(parseCidrList),
+  'max-connections-per-address': z.number().int('must be a whole number').min(0, 'must be 0 (unlimited) or more'),
+  'max-passive-per-address': z.number().int('must be a whole number').min(0, 'must be 0 (unlimited) or more'),
+  'reply-stall-timeout': z.number().min(0, 'must be 0 (never) or more seconds'),
 };
 
 /** Settings a config file may hold at its top level, shared by every command that has them. */

@@ -10,7 +10,9 @@ export function validateName(name: string): string {
   if (name.length === 0) throw mogError(ErrorCodes.INVALID_NAME, 'Empty file name');
   if (name === '.' || name === '..') throw mogError(ErrorCodes.INVALID_NAME, `"${name}" is not a valid file name`);
   if (name.includes('/')) throw mogError(ErrorCodes.INVALID_NAME, 'File names cannot contain "/"');
-  if (/[\0\r\n]/.test(name)) throw mogError(ErrorCodes.INVALID_NAME, 'File names cannot contain NUL, CR or LF');
+  // Control characters end up in other users' listings and terminals (escape sequences) and in
+  // FTP replies and logs (CR, LF): refused in every door, for every new or looked-up name.
+  if (/[\x00-\x1f\x7f]/.test(name)) throw mogError(ErrorCodes.INVALID_NAME, 'File names cannot contain control characters (bytes 0x00-0x1F and 0x7F)');
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES)
     throw mogError(ErrorCodes.INVALID_NAME, `File name longer than ${MAX_NAME_BYTES} bytes`);
   if (name.includes('\uFFFD')) throw mogError(ErrorCodes.INVALID_NAME, 'File name is not valid UTF-8');
