@@ -1,40 +1,91 @@
 // HTTP Basic authentication against the store's users (Tracker.authenticate, the same scrypt
-// check FTP uses). Desktop clients send credentials with every request, so a successful login
-// is remembered briefly (keyed by a hash, never the password) with the user's Volume: the
-// next request costs no scrypt and no home lookup. Changes to a user apply after `cacheMs`.
+// check FTP uses, through the login throttle every door shares: src/tracker/login-throttle.ts).
+// Desktop clients send credentials with every request, so a successful login is remembered
+// briefly (keyed by a hash of address and credentials, never the password itself) with the
+// user's Volume: the next request costs no scrypt and no home lookup. Changes to a user apply
+// after `cacheMs`.
+//
+// A banned address is answered 429 Too Many Requests with Retry-After (RFC 6585: the client is
+// rate limited, the credentials are not judged; 403 would tell clients to give up for good, and
+// 401 would make them ask the user for a password again). Too many logins being checked at once
+// in this process: 503 with Retry-After. A wrong password: 401, as before.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, isMogError } from '../errors.ts';
+import { createLogger, type LogFn } from '../log.ts';
+import { clientKey, LoginDenied } from '../tracker/login-throttle.ts';
 import { Volume, type VolumeDeps } from '../vfs/volume.ts';
+import { DavError } from './http.ts';
 
 const MAX_ENTRIES = 1000;
 
+// The server hands us only the Authorization header. The request being served (for the client
+// address, and the response to put Retry-After on) comes from Node's own "request start"
+// channel, published just before the 'request' event, carried along by AsyncLocalStorage.
+const currentRequest = new AsyncLocalStorage<{ req: IncomingMessage; res: ServerResponse }>();
+subscribe('http.server.request.start', (message) => {
+  const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
+  currentRequest.enterWith({ req: request, res: response });
+});
+
 export class BasicAuth {
   private readonly cache = new Map<string, { at: number; volume: Promise<Volume> }>();
+  private log: LogFn | undefined;
 
   constructor(
     private readonly deps: VolumeDeps,
     private readonly cacheMs = 10_000,
-  ) {}
+    log?: LogFn,
+  ) {
+    this.log = log;
+  }
 
-  /** The user's Volume, or null when the header is missing or the credentials are wrong. */
+  /**
+   * The user's Volume, or null when the header is missing or the credentials are wrong. Throws a
+   * DavError 429 (banned address) or 503 (too busy), or the store's error when it cannot be asked.
+   */
   async login(header: string | undefined): Promise<Volume | null> {
     const creds = parseBasic(header);
     if (!creds) return null;
-    const key = createHash('sha256').update(`${creds.user}\0${creds.password}`).digest('base64');
+    const current = currentRequest.getStore();
+    const address = clientKey(current?.req.socket.remoteAddress);
+    const key = createHash('sha256').update(`${address}\0${creds.user}\0${creds.password}`).digest('base64');
     const now = Date.now();
     const hit = this.cache.get(key);
-    if (hit && now - hit.at < this.cacheMs) return hit.volume.catch(() => null);
-    const volume = (async () => Volume.open(this.deps, await this.deps.tracker.authenticate(creds.user, creds.password)))();
+    if (hit && now - hit.at < this.cacheMs) {
+      // A remembered success is no way around a ban, wherever it was decided: ask first.
+      const bannedFor = await this.deps.tracker.store.loginBannedFor(address, now);
+      if (bannedFor > 0) throw refusal(new LoginDenied('banned', bannedFor), current?.res);
+      return hit.volume.catch(() => null);
+    }
+    const from = { address, door: 'dav' as const, log: this.logFn() };
+    const volume = (async () => Volume.open(this.deps, await this.deps.tracker.authenticate(creds.user, creds.password, from)))();
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { at: now, volume });
     try {
       return await volume;
     } catch (err) {
       this.cache.delete(key);
+      if (err instanceof LoginDenied && err.reason !== 'wrong-password') throw refusal(err, current?.res);
       if (isMogError(err, ErrorCodes.AUTH_FAILED)) return null;
       throw err;
     }
   }
+
+  /** The server's log when it gave one; else a logger of our own, so failures are never unlogged. */
+  private logFn(): LogFn {
+    this.log ??= createLogger({ name: 'dav' });
+    return this.log;
+  }
+}
+
+function refusal(err: LoginDenied, res: ServerResponse | undefined): DavError {
+  if (res && !res.headersSent) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+  return err.reason === 'banned'
+    ? new DavError(429, 'Too many failed logins from your address; try again later')
+    : new DavError(503, 'Too many logins being checked; try again in a moment');
 }
 
 export function parseBasic(header: string | undefined): { user: string; password: string } | null {

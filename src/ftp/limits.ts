@@ -1,17 +1,28 @@
-// Abuse limits of the control connection: failed-login throttling per client address,
-// connection caps (total and per address), and the idle timeout, which only counts time in
-// which the client has no command running (a long transfer is not idleness).
+// Abuse limits of the control connection: the FTP side of the login throttle, connection caps
+// (total and per address), and the idle timeout, which only counts time in which the client
+// has no command running (a long transfer is not idleness).
+import { checkLoginPolicy } from '../tracker/login-throttle.ts';
+import type { LoginPolicy } from '../tracker/types.ts';
 import { canonicalIp } from './address.ts';
 import type { FtpConn } from './connection.ts';
 
-/** Remembers failed logins per address; an address with too many recent failures is refused. */
+/**
+ * The FTP door's side of the shared login throttle (src/tracker/login-throttle.ts, which counts
+ * in the database for every front-end): the policy PASS is judged by, and the bans this process
+ * has been told of, so that a banned address is refused with 421 when it connects, before any
+ * database query. The database stays the authority: every PASS asks it.
+ */
+/** How long a ban is remembered here before the database is asked again. */
+const LOCAL_BAN_MS = 15_000;
+
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
   private readonly bans = new Map<string, number>();
 
-  constructor(private readonly opts: { limit: number; windowMs: number; banMs: number }) {}
+  constructor(readonly policy: LoginPolicy) {
+    checkLoginPolicy(policy);
+  }
 
-  /** Milliseconds the address is still refused for, or 0. */
+  /** Milliseconds the address is still refused for as far as this process knows, or 0. */
   bannedFor(address: string, now = Date.now()): number {
     const key = canonicalIp(address);
     const until = this.bans.get(key);
@@ -23,27 +34,16 @@ export class LoginThrottle {
     return until - now;
   }
 
-  /** Records a failure; true when the address is now refused. */
-  fail(address: string, now = Date.now()): boolean {
-    if (this.opts.limit <= 0) return false;
-    const key = canonicalIp(address);
-    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < this.opts.windowMs);
-    recent.push(now);
-    if (recent.length >= this.opts.limit) {
-      this.failures.delete(key);
-      this.bans.set(key, now + this.opts.banMs);
-      return true;
-    }
-    this.failures.set(key, recent);
-    this.prune(now);
-    return false;
-  }
-
-  /** Keeps the maps small when many addresses fail once. */
-  private prune(now: number): void {
-    if (this.failures.size < 10_000) return;
-    for (const [key, times] of this.failures) if (times.every((t) => now - t >= this.opts.windowMs)) this.failures.delete(key);
-    for (const [key, until] of this.bans) if (until <= now) this.bans.delete(key);
+  /**
+   * Remembers a ban the shared throttle reported for `address`, for at most LOCAL_BAN_MS: after
+   * that PASS asks the database again, so `mogftp admin login clear` reaches this process soon.
+   */
+  noteBan(address: string, ms: number, now = Date.now()): void {
+    if (!(ms > 0)) return;
+    ms = Math.min(ms, LOCAL_BAN_MS);
+    if (this.bans.size >= 10_000) for (const [key, until] of this.bans) if (until <= now) this.bans.delete(key);
+    // Past that many live bans, the database alone answers (at PASS): memory stays bounded.
+    if (this.bans.size < 10_000) this.bans.set(canonicalIp(address), now + ms);
   }
 }
 

@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import { describeError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
+import { LoginDenied } from '../tracker/login-throttle.ts';
 import type { Tracker } from '../tracker/tracker.ts';
 import { Volume } from '../vfs/volume.ts';
 import { fileCommands } from './commands.ts';
@@ -10,7 +11,7 @@ import { protocolCommands } from './commands/index.ts';
 import type { FtpConn } from './connection.ts';
 import { FtpSrv, patchFtpSrv, registerCommands } from './internals.ts';
 import { serveFtp } from './listeners.ts';
-import type { ProtocolOptions } from './settings.ts';
+import { settingsOf, type ProtocolOptions } from './settings.ts';
 
 export interface FtpServerOptions extends ProtocolOptions {
   tracker: Tracker;
@@ -100,16 +101,26 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       resolve: (r: { fs: { volume: Volume } }) => void,
       reject: (err: Error) => void,
     ) => {
+      const throttle = settingsOf(connection).throttle;
+      const sessionLog: typeof log = (level, msg, fields) => log(level, msg, { session: connection.id, ...fields });
       try {
-        const user = await opts.tracker.authenticate(username, password);
+        // The shared throttle (tracker/login-throttle.ts) refuses a banned address before hashing,
+        // and logs and counts failures itself.
+        const from = { address: connection.ip, door: 'ftp' as const, policy: throttle.policy, log: sessionLog };
+        const user = await opts.tracker.authenticate(username, password, from);
         const volume = await Volume.open({ tracker: opts.tracker, client: opts.client }, user);
         log('info', 'login', { session: connection.id, user: username, ip: connection.ip });
         opts.onSession?.({ type: 'login', session: connection.id, ip: connection.ip, user: username });
         resolve({ fs: { volume } });
       } catch (err) {
-        log('warn', 'login failed', { session: connection.id, user: username, ip: connection.ip, error: describeError(err) });
-        opts.onSession?.({ type: 'login-failed', session: connection.id, ip: connection.ip, user: username });
-        // Keep the coded error: PASS (commands/login.ts) tells a wrong password from an outage.
+        if (err instanceof LoginDenied) {
+          // Remembered here too, so the address is refused at connect time without a query.
+          if (err.reason === 'banned' || err.retryAfterMs > 0) throttle.noteBan(connection.ip ?? '', err.retryAfterMs);
+          if (err.reason === 'wrong-password') opts.onSession?.({ type: 'login-failed', session: connection.id, ip: connection.ip, user: username });
+        } else {
+          log('warn', 'login failed', { session: connection.id, user: username, ip: connection.ip, error: describeError(err) });
+        }
+        // Keep the coded error: PASS (commands/login.ts) tells a wrong password from a refusal or an outage.
         reject(err instanceof Error ? err : new Error(describeError(err)));
       }
     },

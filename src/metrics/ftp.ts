@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { FtpServerOptions, SessionEvent, TransferRecord } from '../ftp/server.ts';
 import type { LogFn } from '../log.ts';
+import { registerLoginMetrics } from './logins.ts';
 
 export type TransferDirection = 'upload' | 'download';
 export type TransferResult = 'ok' | 'failed' | 'aborted';
@@ -17,6 +18,8 @@ export interface FtpMetrics {
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 export function registerFtpMetrics(registry: Registry): FtpMetrics {
+  // The login throttle's failures and refusals, of every door in this process.
+  registerLoginMetrics(registry);
   const registers = [registry];
   const sessions = new Gauge({ name: 'mogftp_ftp_sessions', help: 'FTP control connections open now', registers });
   const sessionsTotal = new Counter({ name: 'mogftp_ftp_sessions_total', help: 'FTP control connections accepted', registers });

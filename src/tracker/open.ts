@@ -2,8 +2,9 @@
 //   sqlite:/abs/path.db   sqlite:relative/path.db   sqlite:///abs/path.db   sqlite::memory:
 //   mysql://user:pass@host:port/dbname   (mariadb:// is the same; port defaults to 3306)
 // The store comes back unmigrated: call store.migrate() before use.
-import { resolve } from 'node:path';
-import { mogError, ErrorCodes } from '../errors.ts';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { describeError, mogError, ErrorCodes } from '../errors.ts';
 import type { Store } from './types.ts';
 import type { MysqlConfig } from './store/mysql.ts';
 // The drivers are imported when a store of their kind is opened: processes that never open one
@@ -71,9 +72,27 @@ export function parseDbUrl(url: string): DbLocation {
  */
 export async function openStore(url: string, opts: { createDatabase?: boolean } = {}): Promise<Store> {
   const loc = parseDbUrl(url);
-  if (loc.kind === 'sqlite') return (await import('./store/sqlite.ts')).openSqliteStore(loc.path, opts);
+  if (loc.kind === 'sqlite') {
+    if (opts.createDatabase && loc.path !== ':memory:') await createPrivately(loc.path);
+    return (await import('./store/sqlite.ts')).openSqliteStore(loc.path, opts);
+  }
   const { kind: _kind, ...cfg } = loc;
   return (await import('./store/mysql.ts')).openMysqlStore(cfg, opts);
+}
+
+/**
+ * Creates a missing SQLite file 0600 and the directories above it 0700: the file holds password
+ * hashes, and SQLite gives its -wal and -shm files the same mode. An existing file or directory
+ * is left as the operator made it.
+ */
+async function createPrivately(path: string): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await (await open(path, 'wx', 0o600)).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw mogError(ErrorCodes.DB_UNAVAILABLE, `Cannot create the SQLite database ${path}: ${describeError(err)}`, err);
+  }
 }
 
 /** The URL with its password replaced by ***, fit for logs. */

@@ -1,8 +1,13 @@
 // Password hashing for FTP users: `scrypt$N$r$p$<saltB64>$<hashB64>`, self-describing so the
 // cost can be raised later without invalidating stored hashes.
+//
+// New hashes use OWASP's minimum for scrypt (Password Storage Cheat Sheet: N=2^17, r=8, p=1):
+// about 128 MiB and half a second of one core per hash. Hashes made with the earlier N=2^14
+// still verify. Logins compute them through a HashGate (login-throttle.ts) that caps how many
+// run at once, so the cost cannot be multiplied by a flood of guesses.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const N = 16384;
+const N = 1 << 17;
 const R = 8;
 const P = 1;
 const SALT_BYTES = 16;
@@ -32,6 +37,18 @@ export async function hashPassword(plain: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await scryptAsync(plain, salt, KEY_BYTES, optionsFor(N, R, P));
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/**
+ * A well-formed hash, at today's parameters, of a password nobody knows: an unknown user name is
+ * checked against it, so the time a login takes does not tell which names exist.
+ */
+export const UNKNOWN_USER_HASH = 'scrypt$131072$8$1$bhJnkH0yWMCr8B4ASHXiyA==$ZhkMcZo7sysLMdiNDVMJW7T3zkYJqYBu6Qs8oybJ94I=';
+
+/** True when `stored` was made with weaker parameters than new hashes get (a candidate for re-hashing). */
+export function isWeakerThanCurrent(stored: string): boolean {
+  const [alg, n, r, p] = stored.split('$');
+  return alg !== 'scrypt' || Number(n) < N || Number(r) < R || Number(p) < P;
 }
 
 function parseCount(s: string | undefined, max: number): number | null {

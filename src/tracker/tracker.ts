@@ -1,9 +1,10 @@
 // The tracker API the front-ends and jobs use: the store plus placement policy, read ordering
 // and authentication. It holds no state that another front-end could disagree with, except a
 // short-lived cache of the device and class tables (admin changes are seen within `deviceCacheMs`).
-import { ErrorCodes, mogError } from '../errors.ts';
+import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import { chooseDevicesForUpload } from './policy.ts';
-import { verifyPassword } from './passwords.ts';
+import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
+import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
 import type { DeviceView, FileClass, FileRow, Reservation, Store, User } from './types.ts';
 
 export interface TrackerOptions {
@@ -49,12 +50,34 @@ export class Tracker {
     private readonly opts: TrackerOptions = {},
   ) {}
 
-  async authenticate(name: string, password: string): Promise<User> {
-    const user = await this.store.getUser(name);
-    // Verify against a dummy hash for unknown users, so timing does not reveal which names exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok) throw mogError(ErrorCodes.AUTH_FAILED, 'Login incorrect');
+  /**
+   * Checks a login from `from` through the shared login throttle (login-throttle.ts): refused
+   * without hashing while the address is banned, counted against it when wrong. Throws
+   * LoginDenied (code AUTH_FAILED), or the store's error when the database cannot be asked.
+   */
+  async authenticate(name: string, password: string, from: LoginSource): Promise<User> {
+    const user = await loginThrottleOf(this.store).attempt(from, name, async (hash) => {
+      const found = await this.store.getUser(name);
+      // Unknown users are checked against a hash of the same cost: timing does not tell which names exist.
+      const ok = await hash(() => verifyPassword(password, found?.passwordHash ?? UNKNOWN_USER_HASH));
+      return found && ok ? found : null;
+    });
+    if (isWeakerThanCurrent(user.passwordHash)) void this.rehash(user, password, from);
     return user;
+  }
+
+  /** Stores a hash of today's cost for a user whose hash is older; after the login, never in its way. */
+  private async rehash(user: User, password: string, from: LoginSource): Promise<void> {
+    try {
+      const passwordHash = await processHashGate.run(Number.MAX_SAFE_INTEGER, () => hashPassword(password));
+      // Not over a password an operator changed meanwhile (the window left is one query wide).
+      if ((await this.store.getUser(user.name))?.passwordHash !== user.passwordHash) return;
+      await this.store.updateUser(user.name, { passwordHash });
+      from.log?.('info', 'password re-hashed with current parameters', { user: user.name });
+    } catch (err) {
+      // Busy or a store failure: the old hash still works, and the next login tries again.
+      from.log?.(err instanceof LoginDenied ? 'debug' : 'warn', 'password not re-hashed', { user: user.name, error: describeError(err) });
+    }
   }
 
   /** Devices with their hosts, cached briefly: placement and reads consult them on every transfer. */
@@ -176,7 +199,3 @@ function readRank(d: DeviceView): number {
 function toTarget(d: DeviceView): UploadTarget {
   return { devid: d.id, hostId: d.hostId, address: d.hostAddress, port: d.hostPort };
 }
-
-// A well-formed hash of a random password nobody knows (scrypt N=16384, r=8, p=1).
-const DUMMY_HASH =
-  'scrypt$16384$8$1$c29tZS1zYWx0LXZhbHVlIQ==$3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

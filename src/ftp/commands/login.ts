@@ -1,6 +1,8 @@
 // USER and PASS with the protections ftp-srv lacks: TLS first when required, at most three
-// PASS tries per connection, and per-address throttling of failed logins (limits.ts).
+// PASS tries per connection, and the login throttle every door shares (tracker/login-throttle.ts):
+// a banned address, or one that finds too many logins being checked, gets 421 and is closed.
 import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
+import { LoginDenied } from '../../tracker/login-throttle.ts';
 import { replyFor } from '../replies.ts';
 import { DEFAULTS, settingsOf, stateOf } from '../settings.ts';
 
@@ -15,6 +17,8 @@ const user: Handler = function (this: FtpConn, { command }) {
   return this.reply(331, `Password required for ${name.replace(/[\r\n]/g, '')}`);
 };
 
+const BANNED = 'Too many failed logins from your address; try again later';
+
 const pass: Handler = async function (this: FtpConn, { command }) {
   const settings = settingsOf(this);
   const state = stateOf(this);
@@ -22,24 +26,24 @@ const pass: Handler = async function (this: FtpConn, { command }) {
   if (this.authenticated) return this.reply(503, 'Already logged in');
   if (!this.username) return this.reply(503, 'Send USER first');
   const ip = this.ip ?? '';
-  if (settings.throttle.bannedFor(ip) > 0) {
-    await this.reply(421, 'Too many failed logins from your address; try again later');
-    return this.commandSocket.destroy();
-  }
+  if (settings.throttle.bannedFor(ip) > 0) return closeWith(this, BANNED);
   const username = this.username;
   this.username = undefined;
   try {
     await this.login(username, command.arg ?? '');
     return this.reply(230, 'Logged in');
   } catch (err) {
+    // Refusals never say anything about the password: it was not looked at.
+    if (err instanceof LoginDenied && err.reason === 'banned') return closeWith(this, BANNED);
+    if (err instanceof LoginDenied && err.reason === 'busy') return closeWith(this, 'Too many logins being checked; try again in a moment');
     const { code, message: why } = replyFor(err);
     if (code >= 400 && code < 500) {
       // The store is unreachable, not the password wrong: come back later (421 closes).
-      await this.reply(421, `Cannot log in right now (${why}); try again later`);
-      return this.commandSocket.destroy();
+      return closeWith(this, `Cannot log in right now (${why}); try again later`);
     }
     state.passFailures++;
-    const banned = settings.throttle.fail(ip);
+    // A failure that used the address's last try comes back with the ban it started.
+    const banned = err instanceof LoginDenied && err.retryAfterMs > 0;
     const message = (err as Error)?.message || 'Login incorrect';
     if (banned || state.passFailures >= DEFAULTS.maxPassTries) {
       await this.reply(530, `${message}; too many failed logins, closing the connection`);
@@ -48,6 +52,12 @@ const pass: Handler = async function (this: FtpConn, { command }) {
     return this.reply(530, message);
   }
 };
+
+/** 421 and the end of the connection. */
+async function closeWith(conn: FtpConn, text: string): Promise<void> {
+  await conn.reply(421, text);
+  conn.commandSocket.destroy();
+}
 
 export const loginCommands: Record<string, CommandSpec> = {
   USER: { handler: user, noAuth: true, syntax: 'USER <name>', description: 'Name to log in as' },
