@@ -6,7 +6,7 @@
 # TypeScript, no tsx and no sources in it, so a daemon does not carry a compiler's loader.
 
 # --- build: all dependencies, the compiled dist/, then the production dependencies only ----------
-FROM node:20-slim AS build
+FROM node:26-slim AS build
 WORKDIR /app
 # better-sqlite3 is a native addon: it downloads a prebuilt binary or compiles with these.
 RUN apt-get update \
@@ -29,7 +29,7 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- final: node, the production dependencies and dist/; no compiler, no sources ----------------
-FROM node:20-slim
+FROM node:26-slim
 # Every daemon serves /metrics, /healthz and /readyz on MOGFTP_ADMIN_LISTEN (the HEALTHCHECK
 # below uses it). Override with --admin-listen or the variable; `mogftp admin` ignores it.
 ENV NODE_ENV=production \

@@ -1,7 +1,9 @@
 // No Docker engine runs here, so the image and the cluster are kept correct by reading them:
 // every command compose.yaml runs is a real mogftp command whose flags and MOGFTP_* settings
 // the CLI accepts (checked by running it with --print-config), the Dockerfile's entrypoint,
-// CMD and HEALTHCHECK fit together, and HAProxy's ports match the front-ends' settings.
+// CMD and HEALTHCHECK fit together, and HAProxy's ports match the front-ends' settings. Secrets
+// have no defaults (${VAR:?}), the front-ends speak TLS only with a mounted certificate, and
+// every mogftp service gets the storage key as a mounted secret file.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,9 +26,14 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
+  secrets?: string[];
+  healthcheck?: { test?: string[] };
 }
 
-const compose = YAML.parse(readFileSync(join(REPO, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const composeText = readFileSync(join(REPO, 'compose.yaml'), 'utf8');
+const compose = YAML.parse(composeText, { merge: true }) as { services: Record<string, Service>; secrets?: Record<string, { file?: string }> };
+/** Where compose mounts a service's secret NAME (a file, read-only). */
+const SECRETS_DIR = '/run/secrets/';
 const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
 const haproxy = readFileSync(join(REPO, 'deploy', 'haproxy.cfg'), 'utf8');
 
@@ -100,6 +107,7 @@ describe('compose.yaml runs real mogftp commands', () => {
     assert.equal(by('storage').length, 3);
     assert.equal(by('ftp').length, 2);
     assert.equal(by('jobs').length, 1);
+    assert.equal(by('dav').length, 1);
     assert.ok(s.mariadb?.image?.startsWith('mariadb'));
     assert.ok(s.haproxy?.image?.startsWith('haproxy'));
     // Each storage node keeps its devices on its own volume, mounted at its --root.
@@ -142,7 +150,8 @@ describe('compose.yaml runs real mogftp commands', () => {
   });
 
   test('each daemon accepts its flags and environment together (--print-config)', async () => {
-    const daemons = mogftpServices.filter(([n, svc]) => ['ftp', 'storage', 'jobs'].includes(mogftpArgs(n, svc)[0]!));
+    const daemons = mogftpServices.filter(([n, svc]) => ['ftp', 'dav', 'storage', 'jobs'].includes(mogftpArgs(n, svc)[0]!));
+    assert.equal(daemons.length, 7);
     await pooled(daemons, async ([name, svc]) => {
       const args = mogftpArgs(name, svc);
       // The storage root must exist to be served; point it at a scratch directory.
@@ -152,17 +161,125 @@ describe('compose.yaml runs real mogftp commands', () => {
       const r = await run(process.execPath, [BIN, ...fixed, '--print-config'], { env: { ...cleanEnv(), ...env }, timeoutMs: 60_000 });
       assert.equal(r.code, 0, `${name}: ${r.stderr}`);
       const cfg = JSON.parse(r.stdout) as Record<string, { value: unknown; source: string }>;
-      assert.equal(cfg['admin-listen']?.value, '0.0.0.0:9100', `${name} serves the admin endpoint the HEALTHCHECK probes`);
+      // mogftp dav has no admin endpoint: its compose healthcheck is a TLS handshake instead.
+      if (args[0] !== 'dav') assert.equal(cfg['admin-listen']?.value, '0.0.0.0:9100', `${name} serves the admin endpoint the HEALTHCHECK probes`);
       if (args[0] !== 'storage') assert.match(String(cfg.db?.value), /^mysql:\/\/mogftp:\*\*\*@mariadb:3306\/mogftp$/);
+      // The storage key: a file compose mounts from a secret the service lists.
+      const keyFile = cfg[args[0] === 'storage' ? 'key-file' : 'storage-key-file']?.value;
+      assert.equal(keyFile, `${SECRETS_DIR}storage_key`, `${name} signs (or checks) storage requests with the key`);
+      assert.ok(svc.secrets?.includes('storage_key'), `${name} mounts the storage_key secret`);
+      if (args[0] === 'ftp') {
+        assert.equal(cfg['require-tls']?.value, true, `${name}: no login before AUTH TLS`);
+        assert.equal(cfg['tls-cert']?.value, `${SECRETS_DIR}tls_cert`);
+        assert.equal(cfg['tls-key']?.value, `${SECRETS_DIR}tls_key`);
+      }
+      if (args[0] === 'dav') {
+        assert.equal(cfg['tls-cert']?.value, `${SECRETS_DIR}tls_cert`, `${name} serves HTTPS`);
+        assert.equal(cfg['tls-key']?.value, `${SECRETS_DIR}tls_key`);
+      }
     });
   });
 });
 
+describe('compose.yaml secrets and TLS', () => {
+  test('no secret has a default: every variable is required (${VAR:?message}), no change-me values', () => {
+    const uses = [...composeText.matchAll(/\$\{([A-Za-z0-9_]+)([^}]*)\}/g)];
+    assert.ok(uses.length >= 3);
+    for (const [whole, name, rest] of uses) assert.match(rest!, /^:\?\S/, `${whole}: ${name} must be set, with a message saying so`);
+    assert.doesNotMatch(composeText, /change-me/i);
+    const names = new Set(uses.map((u) => u[1]));
+    for (const n of ['MOGFTP_DB_PASSWORD', 'MARIADB_ROOT_PASSWORD', 'MOGFTP_PUBLIC_ADDRESS']) assert.ok(names.has(n), `${n} is asked for`);
+    // The deprecated shared token is gone: the storage key replaces it.
+    assert.doesNotMatch(composeText, /MOGFTP_STORAGE_TOKEN/);
+  });
+
+  test('the secrets are files next to compose.yaml, and every file a service names under /run/secrets is one it mounts', () => {
+    const declared = compose.secrets ?? {};
+    assert.deepEqual(Object.keys(declared).sort(), ['storage_key', 'tls_cert', 'tls_key']);
+    for (const [name, def] of Object.entries(declared)) assert.match(def.file ?? '', /^\.\/secrets\//, `${name} comes from ./secrets/`);
+    for (const [name, svc] of mogftpServices) {
+      assert.ok(svc.secrets?.includes('storage_key'), `${name} mounts the storage key`);
+      assert.equal(svc.environment?.MOGFTP_STORAGE_KEY_FILE, `${SECRETS_DIR}storage_key`, `${name}: MOGFTP_STORAGE_KEY_FILE`);
+      const named = [...(svc.command ?? []), ...Object.values(svc.environment ?? {})].filter((a) => a.startsWith(SECRETS_DIR));
+      for (const path of named) {
+        const secret = path.slice(SECRETS_DIR.length);
+        assert.ok(secret in declared, `${name}: ${path} is no declared secret`);
+        assert.ok(svc.secrets!.includes(secret), `${name}: uses ${path} without mounting the ${secret} secret`);
+      }
+    }
+    // secrets/.gitignore keeps what is put there out of the repository.
+    const ignore = readFileSync(join(REPO, 'secrets', '.gitignore'), 'utf8').split('\n').map((l) => l.trim());
+    assert.ok(ignore.includes('*') && ignore.includes('!.gitignore'), 'secrets/.gitignore ignores everything but itself');
+  });
+
+  test('TLS by default: the FTP front-ends require it, WebDAV serves only HTTPS and is published', () => {
+    const ftps = mogftpServices.filter(([n, svc]) => mogftpArgs(n, svc)[0] === 'ftp');
+    for (const [name, svc] of ftps) {
+      const args = mogftpArgs(name, svc);
+      assert.ok(args.includes('--require-tls'), `${name}: --require-tls`);
+      assert.equal(args[args.indexOf('--tls-cert') + 1], `${SECRETS_DIR}tls_cert`);
+      assert.equal(args[args.indexOf('--tls-key') + 1], `${SECRETS_DIR}tls_key`);
+    }
+    const [davName, dav] = mogftpServices.find(([n, svc]) => mogftpArgs(n, svc)[0] === 'dav')!;
+    const args = mogftpArgs(davName, dav);
+    assert.equal(args[args.indexOf('--tls-cert') + 1], `${SECRETS_DIR}tls_cert`);
+    assert.equal(args[args.indexOf('--tls-key') + 1], `${SECRETS_DIR}tls_key`);
+    const port = args[args.indexOf('--listen') + 1]!.split(':').pop();
+    assert.ok((dav.ports ?? []).some((p) => String(p) === `443:${port}`), `${davName} is published on 443`);
+    // Its healthcheck shakes hands with its own port (it has no admin endpoint).
+    assert.deepEqual(dav.healthcheck?.test, ['CMD', 'node', '/app/deploy/healthcheck.mjs', '--tls', `127.0.0.1:${port}`]);
+  });
+
+  test("the dav healthcheck: 0 once mogftp dav serves HTTPS with compose's flags, 1 once it is gone", async () => {
+    const [davName, dav] = mogftpServices.find(([n, svc]) => mogftpArgs(n, svc)[0] === 'dav')!;
+    const dir = mkdtempSync(join(tmpdir(), 'mogftp-dav-tls-'));
+    try {
+      const cert = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=ftp.example.test',
+        '-keyout', join(dir, 'tls_key'), '-out', join(dir, 'tls_cert')], { timeoutMs: 30_000 });
+      assert.equal(cert.code, 0, cert.stderr);
+      const db = `sqlite:${join(dir, 'm.db')}`;
+      const init = await run(process.execPath, [BIN, 'admin', '--db', db, 'init'], { env: cleanEnv(), timeoutMs: 60_000 });
+      assert.equal(init.code, 0, init.stderr);
+      // compose's command, with the mounted files here and a free loopback port.
+      const args = mogftpArgs(davName, dav).map((a, i, all) => (a.startsWith(SECRETS_DIR) ? join(dir, a.slice(SECRETS_DIR.length)) : all[i - 1] === '--listen' ? '127.0.0.1:0' : a));
+      const proc = spawn(process.execPath, [BIN, ...args, '--db', db], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const script = join(REPO, 'deploy', 'healthcheck.mjs');
+      let port = '';
+      try {
+        let out = '';
+        proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+        const deadline = Date.now() + 60_000;
+        while (!/listening on https:\/\/127\.0\.0\.1:(\d+)/.test(out)) {
+          assert.ok(Date.now() < deadline && proc.exitCode === null, `dav did not start: ${out}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        port = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
+        const ok = await run(process.execPath, [script, '--tls', `127.0.0.1:${port}`], { env: cleanEnv(), timeoutMs: 30_000 });
+        assert.equal(ok.code, 0, ok.stderr);
+      } finally {
+        proc.kill('SIGKILL');
+        await new Promise((r) => (proc.exitCode === null && proc.signalCode === null ? proc.once('exit', r) : r(null)));
+      }
+      const down = await run(process.execPath, [script, '--tls', `127.0.0.1:${port}`], { env: cleanEnv(), timeoutMs: 30_000 });
+      assert.equal(down.code, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Dockerfile', () => {
-  test('multi-stage on node:20-slim, compiled, production dependencies, non-root, one entrypoint for every command', () => {
+  test('multi-stage on node:26-slim (the Active LTS line), compiled, production dependencies, non-root, one entrypoint for every command', () => {
     const froms = dockerfile.split('\n').filter((l) => /^FROM\s/i.test(l));
     assert.ok(froms.length >= 2, 'multi-stage');
-    for (const f of froms) assert.match(f, /^FROM node:20-slim\b/);
+    // Node 20 left support on 2026-04-30; 26 has been Active LTS since 2026-10-28 (24 went to
+    // maintenance on 2026-10-20). Build and final stage on the same line: the native addon
+    // (better-sqlite3) is compiled for the node that runs it.
+    for (const f of froms) assert.match(f, /^FROM node:26-slim\b/);
+    const sqlite = JSON.parse(readFileSync(join(REPO, 'node_modules', 'better-sqlite3', 'package.json'), 'utf8'));
+    assert.match(sqlite.engines.node, /(^|\|\|\s*)26\.x/, `better-sqlite3 ${sqlite.version} supports node 26`);
+    const engines = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).engines;
+    assert.equal(engines.node, '>=20.10', 'a checkout still runs on node 20.10 and later');
     // The build stage compiles src/ to dist/ and then drops the dev dependencies.
     assert.match(dockerfile, /RUN npm ci\b/);
     assert.match(dockerfile, /npm run build/);
@@ -220,7 +337,7 @@ describe('Dockerfile', () => {
 
     const root = mkdtempSync(join(tmpdir(), 'mogftp-hc-'));
     mkdirSync(join(root, 'dev1'));
-    const proc = spawn(process.execPath, [BIN, 'storage', '--root', root, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
+    const proc = spawn(process.execPath, [BIN, 'storage', '--root', root, '--listen', '127.0.0.1:0', '--insecure-no-auth', '--admin-listen', '127.0.0.1:0'], {
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -247,6 +364,24 @@ describe('Dockerfile', () => {
 describe('deploy/haproxy.cfg matches the front-ends', () => {
   const ftps = mogftpServices.filter(([n, svc]) => mogftpArgs(n, svc)[0] === 'ftp');
   const flag = (args: string[], f: string) => args[args.indexOf(f) + 1];
+
+  test('the front-ends believe PROXY headers from HAProxy, whose address is fixed inside the network', () => {
+    const net = compose as unknown as { networks?: { default?: { ipam?: { config?: Array<{ subnet?: string }> } } } };
+    const subnet = net.networks?.default?.ipam?.config?.[0]?.subnet ?? '';
+    const m = /^(\d+\.\d+\.\d+)\.0\/24$/.exec(subnet);
+    assert.ok(m, `a fixed /24 for the default network: ${subnet}`);
+    const haproxyNet = compose.services.haproxy as unknown as { networks?: { default?: { ipv4_address?: string } } };
+    const address = haproxyNet.networks?.default?.ipv4_address ?? '';
+    assert.ok(address.startsWith(`${m[1]}.`), `HAProxy's address ${address} is in ${subnet}`);
+    for (const [name, svc] of ftps) {
+      const args = mogftpArgs(name, svc);
+      if (!args.includes('--proxy-protocol')) continue;
+      // Without --proxy-protocol-from only loopback peers are believed, and HAProxy is not one.
+      const from = flag(args, '--proxy-protocol-from') ?? '';
+      assert.ok(args.includes('--proxy-protocol-from'), `${name}: --proxy-protocol-from`);
+      assert.ok(from.split(',').some((c) => c === address || c === `${address}/32`), `${name} believes ${from}, not HAProxy at ${address}`);
+    }
+  });
 
   test('compose mounts it where HAProxy reads its configuration', () => {
     assert.ok((compose.services.haproxy!.volumes ?? []).includes('./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro'));
