@@ -49,6 +49,7 @@ export async function lock(ctx: DavRequest): Promise<void> {
       timeoutMs,
     },
     Date.now(),
+    ctx.volume.quotaHolder, // the owner's bytes count against the user's quota (507 over it)
   );
   if (created) {
     try {

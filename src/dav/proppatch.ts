@@ -41,7 +41,7 @@ export async function proppatch(ctx: DavRequest): Promise<void> {
     const existing = await ctx.store.davProps(ctx.domainId, [target.id]);
     for (const [o, why] of propLimitViolations(existing, ops)) refused.set(o, { status: 507, why });
   }
-  if (refused.size === 0) await ctx.store.patchDavProps(ctx.domainId, target.id, ops);
+  if (refused.size === 0) await ctx.store.patchDavProps(ctx.domainId, target.id, ops, ctx.volume.quotaHolder); // over quota: 507
 
   // One propstat per status (and per reason, for 507), each property named once.
   const groups = new Map<string, { status: number; why?: string; props: string[] }>();

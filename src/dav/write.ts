@@ -27,7 +27,10 @@ export async function put(ctx: DavRequest): Promise<void> {
   await ctx.checkIf();
   await ctx.assertUnlocked([{ path: ctx.path, member: !existing }]);
 
-  const upload = await ctx.volume.openUpload(ctx.path, { isCancelled: () => ctx.req.destroyed && !ctx.req.complete });
+  // A declared length is reserved against the quota whole, before the body is read (507 at once).
+  const declared = Number(ctx.header('content-length') ?? NaN);
+  const size = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+  const upload = await ctx.volume.openUpload(ctx.path, { size, isCancelled: () => ctx.req.destroyed && !ctx.req.complete });
   ctx.continue();
   // pipeline resolves on the Upload's 'finish' (after the commit) and destroys (aborts) it if
   // the request body ends early or fails.

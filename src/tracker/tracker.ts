@@ -5,7 +5,7 @@ import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import { chooseDevicesForUpload } from './policy.ts';
 import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
 import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
-import type { DeviceView, FileClass, FileRow, Reservation, Store, User } from './types.ts';
+import type { DeviceView, FileClass, FileRow, QuotaRequest, Reservation, Store, User } from './types.ts';
 
 export interface TrackerOptions {
   /** How long the device list may be reused before it is read again. */
@@ -35,6 +35,8 @@ interface ClassCacheEntry {
 }
 
 const SPARE_TARGETS = 2;
+/** How long a session may act on a user row it read (removal, read-only, quota changes reach it within this). */
+const USER_CACHE_MS = 1000;
 /** How long a device that refused a write is left out of placement by this front-end. */
 const SUSPECT_MS = 10_000;
 
@@ -42,6 +44,7 @@ export class Tracker {
   private deviceCache: { at: number; devices: Promise<DeviceView[]> } | null = null;
   private readonly classCache = new Map<number, ClassCacheEntry>();
   private readonly defaultClassCache = new Map<number, ClassCacheEntry>();
+  private readonly userCache = new Map<string, { at: number; user: Promise<User | null> }>();
   /** Devices this process saw fail, until the monitor's view catches up. */
   private readonly suspects = new Map<number, number>();
 
@@ -125,7 +128,7 @@ export class Tracker {
    * Reserves a fid and picks up to mindevcount devices on distinct hosts. Fails with NO_DEVICES
    * when fewer hosts than the write quorum can take the file: such an upload could never be durable.
    */
-  async reserveUpload(domainId: number, cls: FileClass): Promise<UploadReservation> {
+  async reserveUpload(domainId: number, cls: FileClass, quota?: QuotaRequest): Promise<UploadReservation> {
     const now = Date.now();
     const all = await this.devices();
     const pick = (devices: DeviceView[]) =>
@@ -149,8 +152,28 @@ export class Tracker {
       classId: cls.id,
       devids: picked.map((d) => d.id),
       now,
+      quota,
     });
     return { ...reservation, cls, targets: chosen.map(toTarget), spares: spares.map(toTarget) };
+  }
+
+  /**
+   * The account behind an open session as it is now, read at most once per USER_CACHE_MS: a
+   * removed user (or one removed and created again under the same name) gets AUTH_FAILED.
+   * Sessions check it before each operation, so an admin's change reaches them within that time.
+   */
+  async currentUser(user: User): Promise<User> {
+    const now = Date.now();
+    let hit = this.userCache.get(user.name);
+    if (!hit || now - hit.at > USER_CACHE_MS) {
+      hit = { at: now, user: this.store.getUser(user.name) };
+      this.userCache.set(user.name, hit);
+      const mine = hit;
+      hit.user.catch(() => this.userCache.get(user.name) === mine && this.userCache.delete(user.name));
+    }
+    const current = await hit.user;
+    if (!current || current.id !== user.id) throw mogError(ErrorCodes.AUTH_FAILED, 'This account no longer exists');
+    return current;
   }
 
   /** A device refused a write or a read: leave it out of this process's placement for a while. */

@@ -95,6 +95,54 @@ export interface Reservation {
   classId: number;
   devids: number[];
   createdAt: number;
+  /** The quota this upload is charged to, when it was reserved for a user (null: none, e.g. jobs). */
+  quota: QuotaGrant | null;
+}
+
+/** Whose quota a write is charged to: the user's row is re-read (and locked) in the write's transaction. */
+export interface QuotaHolder {
+  userId: number;
+  /** The user's home directory entry (ROOT_ID for the domain's root): usage is counted below it. */
+  homeId: number;
+}
+
+/** An upload's claim on its user's quota, made with the reservation (Store.reserveUpload). */
+export interface QuotaRequest extends QuotaHolder {
+  /** Bytes that must fit now (QUOTA_EXCEEDED otherwise): the known size, or 1 for a size not known yet. */
+  need: number;
+  /** Bytes to reserve when they fit (≥ need); less is granted when less is left. */
+  want: number;
+  /**
+   * The file entry the upload will replace: its size is credited while this upload is the only
+   * live one replacing it (a second overwrite in parallel gets no credit: the old bytes are freed once).
+   */
+  replacesEntryId: number | null;
+  /** How long the reservation counts without being grown or renewed. */
+  leaseMs: number;
+}
+
+/** What an upload holds against its user's quota. */
+export interface QuotaGrant {
+  userId: number;
+  /** The user's quota when granted; null: the user has none (nothing is counted, no grows needed). */
+  quotaBytes: number | null;
+  /** Bytes reserved: the upload may write this many before it must grow the reservation. */
+  granted: number;
+  /** The reservation stops counting after this (ms); growReservation renews it. */
+  leaseUntil: number;
+}
+
+/** What a user's home is charged with, as quotas count it. */
+export interface QuotaUsage {
+  quotaBytes: number | null;
+  /** Sizes of the files under the home. */
+  files: number;
+  /** Dead properties of the home and the entries under it: namespaces, names and values, in bytes. */
+  props: number;
+  /** DAV:owner XML of the user's active locks, in bytes. */
+  locks: number;
+  /** Live upload reservations of the user, beyond the size of the files they replace. */
+  reserved: number;
 }
 
 export interface QueueItem {
@@ -171,7 +219,29 @@ export interface LoginAttempts {
   clearLoginAttempts(address: string): Promise<boolean>;
 }
 
-export interface Store extends LoginAttempts {
+/**
+ * Quotas as reservations (store/quota.ts). An upload's reservation carries the bytes it may
+ * write; opening and growing one is one transaction that locks the user's row (serialising the
+ * user's writes on MariaDB; SQLite writers are serial anyway), re-reads the user (gone:
+ * AUTH_FAILED, read-only: PERMISSION_DENIED) and checks usage + the OLDER live reservations of
+ * the user + the request ≤ quota. Older uploads have priority: a younger one never takes room an
+ * older one was promised, so of uploads that cannot all fit, the oldest is never refused for the
+ * others' sake. commitUpload re-checks the final size (usage − the replaced file + length + older
+ * reservations ≤ quota) and turns the reservation into usage; abortUpload releases it; a
+ * reservation whose lease ran out (its front-end died) stops counting and the reaper removes it.
+ * PROPPATCH values and lock owners count too: patchDavProps and createDavLock take a holder.
+ */
+export interface Quotas {
+  /**
+   * Grows an upload's reservation to at least `need` bytes (`want` when that fits) and renews its
+   * lease. QUOTA_EXCEEDED when `need` does not fit; NOT_FOUND when the reservation is gone.
+   */
+  growReservation(fid: number, need: number, want: number, leaseMs: number, now: number): Promise<QuotaGrant>;
+  /** What the user's home is charged with now (AVBL, quota-available-bytes). */
+  quotaUsage(holder: QuotaHolder, now: number): Promise<QuotaUsage>;
+}
+
+export interface Store extends LoginAttempts, Quotas {
   readonly kind: 'sqlite' | 'mysql';
   /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
   migrate(): Promise<number>;
@@ -226,8 +296,11 @@ export interface Store extends LoginAttempts {
   listFids(afterFid: number, limit: number): Promise<FileRow[]>;
 
   // --- uploads --------------------------------------------------------------------------
-  /** Allocates a fid unique across processes (never reused) and records the reservation. */
-  reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number }): Promise<Reservation>;
+  /**
+   * Allocates a fid unique across processes (never reused) and records the reservation; with
+   * `quota`, charges it to the user in the same transaction (see Quotas).
+   */
+  reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number; quota?: QuotaRequest }): Promise<Reservation>;
   getReservation(fid: number): Promise<Reservation | null>;
   /** Reservations created before `olderThan`, for the reaper. */
   staleReservations(olderThan: number, limit: number): Promise<Reservation[]>;
@@ -236,6 +309,7 @@ export interface Store extends LoginAttempts {
    * swapped to the new fid with the old fid queued for deletion), reservation removed,
    * a replicate item queued when devids.length < the class's mindevcount.
    * NOT_FOUND if the reservation or the parent directory is gone; IS_A_DIRECTORY if the name is a directory.
+   * A reservation charged to a user re-checks the user and the final size (QUOTA_EXCEEDED: nothing committed).
    */
   commitUpload(c: CommitUploadInput): Promise<CommitResult>;
   /** Removes the reservation and queues a delete of `fid` on the reserved devices. */
@@ -301,8 +375,9 @@ export interface Store extends LoginAttempts {
   /**
    * Applies the set/remove operations in order, in one transaction (PROPPATCH is atomic).
    * NOT_FOUND if the entry is gone; INVALID_ARGUMENT for a name or namespace too long to store.
+   * With `holder`: QUOTA_EXCEEDED (nothing applied) when the patch adds bytes and the user's usage goes over quota.
    */
-  patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[]): Promise<void>;
+  patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[], holder?: QuotaHolder): Promise<void>;
   /** Replaces the dead properties of `toId` with copies of those of `fromId` (COPY). */
   copyDavProps(domainId: number, fromId: number, toId: number): Promise<void>;
   /**
@@ -314,7 +389,7 @@ export interface Store extends LoginAttempts {
    * Takes a lock unless an active one conflicts (LOCKED): one on the same path, on an ancestor
    * with depth infinity, or (for a depth-infinity request) below the path, where either is exclusive.
    */
-  createDavLock(lock: NewDavLock, now: number): Promise<DavLock>;
+  createDavLock(lock: NewDavLock, now: number, holder?: QuotaHolder): Promise<DavLock>;
   /** Active locks rooted at `path` or at any ancestor of it, and with `descendants` anywhere below it. */
   davLocksAt(domainId: number, path: string, opts: { descendants: boolean; now: number }): Promise<DavLock[]>;
   /** An active lock by token, or null. */

@@ -11,12 +11,13 @@ import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { Tracker, UploadReservation, UploadTarget } from '../tracker/tracker.ts';
 import type { CommitResult } from '../tracker/types.ts';
+import type { UploadQuota } from './upload-quota.ts';
 
 export interface UploadOptions {
   parentId: number;
   name: string;
-  /** Refuses the upload once this many bytes would be exceeded (quota). */
-  maxBytes?: number;
+  /** The user's quota reservation: grown before bytes beyond it are written (upload-quota.ts). */
+  quota?: UploadQuota;
   /** Asked just before the commit: true when the client went away and must not get a file. */
   isCancelled?: () => boolean;
   /** Called once with the outcome, for transfer logs. */
@@ -99,8 +100,15 @@ export class Upload extends Writable {
 
   private async accept(chunk: Buffer): Promise<void> {
     if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
-    if (this.opts.maxBytes !== undefined && this.bytes + chunk.length > this.opts.maxBytes)
-      throw mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: the file does not fit in your remaining space');
+    if (this.opts.quota) {
+      try {
+        await this.opts.quota.cover(this.bytes + chunk.length);
+      } catch (err) {
+        await this.abort(err);
+        throw err;
+      }
+      if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
+    }
     this.bytes += chunk.length;
     this.hash?.update(chunk);
     try {

@@ -8,8 +8,9 @@ import { ErrorCodes, mogError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { resolvePathComponents } from '../tracker/names.ts';
 import type { Tracker } from '../tracker/tracker.ts';
-import { ROOT_ID, type Entry, type User } from '../tracker/types.ts';
+import { ROOT_ID, type Entry, type QuotaHolder, type User } from '../tracker/types.ts';
 import { openDownload } from './download.ts';
+import { firstRequest, QUOTA_LEASE_MS, UploadQuota } from './upload-quota.ts';
 import { Upload, type UploadOptions } from './upload.ts';
 
 export interface VolumeDeps {
@@ -34,13 +35,17 @@ const LIST_PAGE = 1000;
 export class Volume {
   /** Current directory, as components below the home. */
   private cwd: string[] = [];
+  /** The user's row as last read (Tracker.currentUser): read-only and removal reach open sessions. */
+  private current: User;
 
   private constructor(
     private readonly deps: VolumeDeps,
     readonly user: User,
     private readonly homeNames: string[],
     private readonly homeId: number,
-  ) {}
+  ) {
+    this.current = user;
+  }
 
   /** Opens a user's volume, creating the home directory when it does not exist yet. */
   static async open(deps: VolumeDeps, user: User): Promise<Volume> {
@@ -65,7 +70,12 @@ export class Volume {
   }
 
   get readOnly(): boolean {
-    return this.user.readOnly;
+    return this.current.readOnly;
+  }
+
+  /** Whose quota this volume's writes are charged to (dead properties and locks as well as files). */
+  get quotaHolder(): QuotaHolder {
+    return { userId: this.user.id, homeId: this.homeId };
   }
 
   pwd(): string {
@@ -80,6 +90,12 @@ export class Volume {
   /** The path in the whole domain ('/' or '/a/b'): one name per file whatever the user's home (WebDAV locks). */
   domainPath(path: string): string {
     return '/' + [...this.homeNames, ...this.resolve(path)].join('/');
+  }
+
+  /** Re-reads the account (cached briefly): a removed user's session fails here, before any read or write. */
+  private async refreshUser(): Promise<User> {
+    this.current = await this.deps.tracker.currentUser(this.user);
+    return this.current;
   }
 
   async stat(path: string): Promise<VolumeStat> {
@@ -111,7 +127,7 @@ export class Volume {
   }
 
   async mkdir(path: string): Promise<string> {
-    this.assertWritable();
+    await this.assertWritable();
     const names = this.resolve(path);
     const { parent, name } = await this.parentOf(names);
     await this.deps.tracker.store.mkdir(this.user.domainId, parent.id, name, { mtime: Date.now() });
@@ -119,34 +135,34 @@ export class Volume {
   }
 
   async rmdir(path: string): Promise<void> {
-    this.assertWritable();
+    await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
     if (entry.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${entry.name} is not a directory`);
     await this.deps.tracker.store.rmdir(entry.id);
   }
 
   async remove(path: string): Promise<void> {
-    this.assertWritable();
+    await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
     if (entry.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory (use RMD)`);
     await this.deps.tracker.store.removeFile(entry.id);
   }
 
   async rename(from: string, to: string): Promise<void> {
-    this.assertWritable();
+    await this.assertWritable();
     const source = await this.entryAt(this.notHome(this.resolve(from)));
     const { parent, name } = await this.parentOf(this.notHome(this.resolve(to)));
     await this.deps.tracker.store.rename(source.id, parent.id, name);
   }
 
   async setMtime(path: string, mtime: Date): Promise<void> {
-    this.assertWritable();
+    await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
     await this.deps.tracker.store.setMtime(entry.id, mtime.getTime());
   }
 
   async chmod(path: string, mode: number): Promise<void> {
-    this.assertWritable();
+    await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
     await this.deps.tracker.store.setMode(entry.id, mode & 0o7777);
   }
@@ -157,9 +173,9 @@ export class Volume {
    */
   async openUpload(
     path: string,
-    opts: { offset?: number; append?: boolean } & Pick<UploadOptions, 'isCancelled' | 'onDone'> = {},
+    opts: { offset?: number; append?: boolean; size?: number } & Pick<UploadOptions, 'isCancelled' | 'onDone'> = {},
   ): Promise<Upload> {
-    this.assertWritable();
+    await this.assertWritable();
     const names = this.notHome(this.resolve(path));
     const { parent, name, existing } = await this.parentOf(names);
     const store = this.deps.tracker.store;
@@ -170,12 +186,21 @@ export class Volume {
 
     const prior = existing?.fid ? await store.getFile(existing.fid) : null;
     const cls = prior ? await this.deps.tracker.classById(prior.classId) : await this.deps.tracker.defaultClass(this.user.domainId);
-    const maxBytes = await this.remainingQuota(existing?.size ?? 0);
-    const reservation = await this.deps.tracker.reserveUpload(this.user.domainId, cls);
+    // The reservation is charged to the user in its own transaction (store/quota.ts): parallel
+    // uploads cannot all pass one look at the usage. A known size (WebDAV PUT, COPY) is reserved
+    // whole; otherwise the reservation grows as the bytes arrive.
+    const reservation = await this.deps.tracker.reserveUpload(this.user.domainId, cls, {
+      ...this.quotaHolder,
+      ...firstRequest(opts.size, offset),
+      replacesEntryId: existing?.id ?? null,
+      leaseMs: QUOTA_LEASE_MS,
+    });
+    const grant = reservation.quota;
+    const quota = grant?.quotaBytes == null ? undefined : new UploadQuota(this.deps.tracker.store, reservation.fid, grant, grant.quotaBytes);
     const upload = new Upload(this.deps.tracker, this.deps.client, reservation, {
       parentId: parent.id,
       name,
-      maxBytes,
+      quota,
       isCancelled: opts.isCancelled,
       onDone: opts.onDone,
     });
@@ -216,7 +241,7 @@ export class Volume {
     const source = await this.openDownload(from);
     let upload: Upload;
     try {
-      upload = await this.openUpload(to);
+      upload = await this.openUpload(to, { size: source.size });
     } catch (err) {
       source.stream.destroy();
       throw err;
@@ -227,9 +252,11 @@ export class Volume {
 
   /** Bytes the user may still store (quota), or the cluster's writable space when it has none. */
   async available(): Promise<number> {
-    if (this.user.quotaBytes !== null) {
-      const used = await this.deps.tracker.store.usageUnder(this.user.domainId, this.homeId);
-      return Math.max(0, this.user.quotaBytes - used);
+    const user = await this.refreshUser();
+    if (user.quotaBytes !== null) {
+      // Files, dead properties, lock owners and the uploads under way, as the quota counts them.
+      const u = await this.deps.tracker.store.quotaUsage(this.quotaHolder, Date.now());
+      return u.quotaBytes === null ? Math.max(0, user.quotaBytes) : Math.max(0, u.quotaBytes - u.files - u.props - u.locks - u.reserved);
     }
     const devices = await this.deps.tracker.devices();
     const freeMb = devices
@@ -238,16 +265,9 @@ export class Volume {
     return freeMb * 1024 * 1024;
   }
 
-  private async remainingQuota(replacedSize: number): Promise<number | undefined> {
-    if (this.user.quotaBytes === null) return undefined;
-    const used = await this.deps.tracker.store.usageUnder(this.user.domainId, this.homeId);
-    const left = this.user.quotaBytes - used + replacedSize;
-    if (left <= 0) throw mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: delete files to make room');
-    return left;
-  }
-
-  private assertWritable(): void {
-    if (this.user.readOnly) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: this account is read-only');
+  private async assertWritable(): Promise<void> {
+    const user = await this.refreshUser();
+    if (user.readOnly) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: this account is read-only');
   }
 
   private notHome(names: string[]): string[] {
@@ -256,6 +276,7 @@ export class Volume {
   }
 
   private async entryAt(names: string[]): Promise<Entry> {
+    await this.refreshUser();
     if (names.length === 0) return this.homeEntry();
     const entry = await this.deps.tracker.store.resolvePath(this.user.domainId, [...this.homeNames, ...names]);
     if (!entry) throw mogError(ErrorCodes.NOT_FOUND, `${displayPath(names)}: no such file or directory`);

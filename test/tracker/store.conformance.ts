@@ -497,7 +497,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         const fids = rs.map((r) => r.fid);
         assert.deepEqual(fids, [...fids].sort((a, b) => a - b));
         assert.equal(new Set(fids).size, 5);
-        assert.deepEqual(await store.getReservation(fids[2]!), { fid: fids[2], domainId: at.domainId, classId: at.classId, devids: [dev], createdAt: 1236 });
+        assert.deepEqual(await store.getReservation(fids[2]!), { fid: fids[2], domainId: at.domainId, classId: at.classId, devids: [dev], createdAt: 1236, quota: null });
         assert.equal(await store.getReservation(fids[4]! + 1000), null);
         const parallel = await Promise.all(Array.from({ length: 40 }, () => store.reserveUpload({ domainId: at.domainId, classId: at.classId, devids: [], now: 1 })));
         assert.equal(new Set([...fids, ...parallel.map((r) => r.fid)]).size, 45);

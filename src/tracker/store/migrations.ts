@@ -334,6 +334,32 @@ export const MIGRATIONS: readonly Migration[] = [
          KEY login_attempts_age (window_start)) ${MYSQL_TABLE}`,
     ],
   },
+  {
+    version: 5,
+    description: 'quotas as reservations: an upload reservation records the user it is charged to, the bytes it holds, the file it replaces and its lease',
+    sqlite: [
+      // user_id NULL: not charged to anyone (jobs, uploads reserved before this version).
+      `ALTER TABLE reservations ADD COLUMN user_id INTEGER`,
+      // The home directory the user's usage is counted under, as the user's session resolved it.
+      `ALTER TABLE reservations ADD COLUMN home_id INTEGER`,
+      `ALTER TABLE reservations ADD COLUMN quota_reserved INTEGER NOT NULL DEFAULT 0`,
+      // The file entry the upload replaces; its size is credited to one live overwrite at a time.
+      `ALTER TABLE reservations ADD COLUMN quota_credit_entry INTEGER`,
+      // The reservation stops counting against the quota after this (its front-end died).
+      `ALTER TABLE reservations ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0`,
+      `CREATE INDEX reservations_user ON reservations (user_id, fid)`,
+    ],
+    mysql: [
+      // One statement: InnoDB applies it whole or not at all, so a failed run can be re-run.
+      `ALTER TABLE reservations
+         ADD COLUMN user_id INT UNSIGNED NULL,
+         ADD COLUMN home_id BIGINT UNSIGNED NULL,
+         ADD COLUMN quota_reserved BIGINT UNSIGNED NOT NULL DEFAULT 0,
+         ADD COLUMN quota_credit_entry BIGINT UNSIGNED NULL,
+         ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0,
+         ADD KEY reservations_user (user_id, fid)`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

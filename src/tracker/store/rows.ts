@@ -121,6 +121,11 @@ export const toReservation = (r: Row): Reservation => ({
   classId: num(r.class_id),
   devids: decodeDevids(r.devids),
   createdAt: num(r.created_at),
+  quota:
+    r.user_id == null
+      ? null
+      : // quotaBytes is the user's, read when the quota is checked; a stored reservation does not know it.
+        { userId: num(r.user_id), quotaBytes: null, granted: num(r.quota_reserved), leaseUntil: num(r.lease_until) },
 });
 
 export const toQueueItem = (r: Row): QueueItem => ({

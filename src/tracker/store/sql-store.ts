@@ -38,10 +38,15 @@ import type {
   NewFsckEvent,
   LoginAttempt,
   LoginPolicy,
+  QuotaGrant,
+  QuotaHolder,
+  QuotaRequest,
+  QuotaUsage,
 } from '../types.ts';
 import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
+import { checkHolder, checkQuotaAmounts, grantOf, QuotaWork, type ChargedUser } from './quota.ts';
 import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
@@ -67,6 +72,7 @@ import {
   decodeDevids,
   encodeDevids,
   num,
+  numOrNull,
   str,
   toClass,
   toDevice,
@@ -95,7 +101,7 @@ const CLASS_COLS = 'id, domain_id, name, mindevcount, write_quorum, checksum';
 const HOST_COLS = 'id, name, address, http_port, status';
 const DEVICE_COLS = 'devid, host_id, status, weight, mb_total, mb_used, observed, observed_at, observed_since';
 const FILE_COLS = 'fid, domain_id, class_id, length, checksum, checksum_alg, devcount, created_at';
-const RESERVATION_COLS = 'fid, domain_id, class_id, devids, created_at';
+const RESERVATION_COLS = 'fid, domain_id, class_id, devids, created_at, user_id, quota_reserved, lease_until';
 const QUEUE_COLS = 'queue, fid, devids, nexttry, failcount, lease_owner, lease_until';
 const USER_COLS = 'id, name, password_hash, domain_id, home_dir, read_only, quota_bytes';
 const DEVICE_VIEW_SQL = `SELECT d.devid, d.host_id, d.status, d.weight, d.mb_total, d.mb_used, d.observed,
@@ -138,6 +144,7 @@ export class SqlStore implements Store {
   private readonly dav: DavWork;
   private readonly repair: RepairWork;
   private readonly logins: LoginWork;
+  private readonly quota: QuotaWork;
 
   constructor(private readonly driver: Driver) {
     this.kind = driver.kind;
@@ -145,6 +152,7 @@ export class SqlStore implements Store {
     this.dav = new DavWork(driver.dialect);
     this.repair = new RepairWork(driver.dialect);
     this.logins = new LoginWork(driver.dialect);
+    this.quota = new QuotaWork(driver.dialect);
   }
 
   async migrate(): Promise<number> {
@@ -516,26 +524,71 @@ export class SqlStore implements Store {
 
   // --- uploads --------------------------------------------------------------------------
 
-  async reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number }): Promise<Reservation> {
+  async reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number; quota?: QuotaRequest }): Promise<Reservation> {
     checkId('Domain id', r.domainId);
     checkId('Class id', r.classId);
     const devids = [...checkDevids(r.devids)];
     const now = checkTime('Time', r.now);
+    const q = r.quota;
+    if (q) {
+      checkHolder(q);
+      checkQuotaAmounts(q.need, q.want, q.leaseMs);
+      if (q.replacesEntryId !== null) checkId('Replaced entry id', q.replacesEntryId);
+    }
     const d = this.d;
+    const quota = this.quota;
     // One transaction, one commit: on MySQL every autocommit statement is a log flush of its own,
     // and a reservation used to cost two (counter, then row). The counter's row lock is held
     // only until COMMIT, and InnoDB lets it go before it waits for the flush. The class check
     // rides on the INSERT (no row inserted: no such class), which saves a round trip.
     return this.driver.write(function* () {
+      // The user's row first: every charged write locks it before anything else (one order, no deadlock).
+      const user: ChargedUser | null = q ? yield* quota.lockUser(q.userId) : null;
+      let grant: QuotaGrant | null = null;
+      let creditEntry: number | null = null;
+      if (q && user) {
+        const { granted, credited } = yield* quota.room(user, { homeId: q.homeId, fid: null, creditEntryId: q.replacesEntryId, now }, q.need, q.want);
+        grant = grantOf(user, granted, now + q.leaseMs);
+        // Claimed only when granted: an overwrite racing another one of the same file gets no credit.
+        if (credited > 0) creditEntry = q.replacesEntryId;
+      }
       const fid = yield* d.bumpCounter('fid');
       const { changes } = yield* run(
-        `INSERT INTO reservations (fid, domain_id, class_id, devids, created_at)
-         SELECT ?, ?, ?, ?, ? FROM classes WHERE id = ? AND domain_id = ?`,
-        fid, r.domainId, r.classId, encodeDevids(devids), now, r.classId, r.domainId,
+        `INSERT INTO reservations (fid, domain_id, class_id, devids, created_at, user_id, home_id, quota_reserved, quota_credit_entry, lease_until)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM classes WHERE id = ? AND domain_id = ?`,
+        fid, r.domainId, r.classId, encodeDevids(devids), now,
+        q?.userId ?? null, q?.homeId ?? null, grant?.granted ?? 0, creditEntry, grant?.leaseUntil ?? 0,
+        r.classId, r.domainId,
       );
       if (changes === 0) throw notFound(`Class ${r.classId} does not exist in domain ${r.domainId}`);
-      return { fid, domainId: r.domainId, classId: r.classId, devids, createdAt: now };
+      return { fid, domainId: r.domainId, classId: r.classId, devids, createdAt: now, quota: grant };
     });
+  }
+
+  // --- quotas (the SQL lives in quota.ts) -------------------------------------------------
+
+  async growReservation(fid: number, need: number, want: number, leaseMs: number, now: number): Promise<QuotaGrant> {
+    checkId('Fid', fid);
+    checkQuotaAmounts(need, want, leaseMs);
+    checkTime('Now', now);
+    const quota = this.quota;
+    return this.driver.write(function* () {
+      const r = yield* get('SELECT user_id, home_id, quota_credit_entry FROM reservations WHERE fid = ?', fid);
+      if (!r) throw mogError(ErrorCodes.UPLOAD_ABORTED, `Upload ${fid} is no longer reserved (aborted or expired)`);
+      if (r.user_id == null) throw invalid(`Upload ${fid} is not charged to a user`);
+      const user = yield* quota.lockUser(num(r.user_id));
+      const { granted } = yield* quota.room(user, { homeId: num(r.home_id), fid, creditEntryId: numOrNull(r.quota_credit_entry), now }, need, want);
+      const leaseUntil = now + leaseMs;
+      const { changes } = yield* run('UPDATE reservations SET quota_reserved = ?, lease_until = ? WHERE fid = ?', granted, leaseUntil, fid);
+      if (changes === 0) throw mogError(ErrorCodes.UPLOAD_ABORTED, `Upload ${fid} is no longer reserved (aborted or expired)`);
+      return grantOf(user, granted, leaseUntil);
+    });
+  }
+
+  async quotaUsage(holder: QuotaHolder, now: number): Promise<QuotaUsage> {
+    checkHolder(holder);
+    checkTime('Now', now);
+    return this.driver.read(() => this.quota.usage(holder, now));
   }
 
   async getReservation(fid: number): Promise<Reservation | null> {
@@ -568,11 +621,13 @@ export class SqlStore implements Store {
     const self = this;
     return this.driver.write(function* (): Work<CommitResult> {
       const res = yield* get(
-        `SELECT r.domain_id, r.class_id, c.mindevcount, c.checksum FROM reservations r
+        `SELECT r.domain_id, r.class_id, r.user_id, r.home_id, c.mindevcount, c.checksum FROM reservations r
          JOIN classes c ON c.id = r.class_id WHERE r.fid = ?${d.forShare}`,
         c.fid,
       );
       if (!res) throw notFound(`Upload ${c.fid} is no longer reserved (aborted or expired)`);
+      // A charged upload re-reads its user (gone or read-only: nothing is committed).
+      const user = res.user_id == null ? null : yield* self.quota.lockUser(num(res.user_id));
       const domainId = num(res.domain_id);
       const alg = str(res.checksum) as ChecksumAlg;
       const checksum = checkDigest(alg, c.checksum);
@@ -583,6 +638,7 @@ export class SqlStore implements Store {
       );
       const old = oldRow ? toEntry(oldRow) : null;
       if (old?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `"${c.name}" is a directory`);
+      if (user) yield* self.finalQuotaWork(user, num(res.home_id), c.fid, c.length - (old?.size ?? 0));
 
       const gone = yield* run('DELETE FROM reservations WHERE fid = ?', c.fid);
       if (gone.changes === 0) throw notFound(`Upload ${c.fid} is no longer reserved (aborted or expired)`);
@@ -992,11 +1048,21 @@ export class SqlStore implements Store {
     return this.driver.read(() => this.dav.props(domainId, entryIds));
   }
 
-  async patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[]): Promise<void> {
+  async patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[], holder?: QuotaHolder): Promise<void> {
     checkId('Domain id', domainId);
     checkInt('Entry id', entryId, 0);
     checkPatch(ops);
-    return this.driver.write(() => this.dav.patch(domainId, entryId, ops));
+    if (holder) checkHolder(holder);
+    const { dav, quota } = this;
+    return this.driver.write(function* () {
+      if (!holder) return yield* dav.patch(domainId, entryId, ops);
+      // Applied, then measured: the transaction rolls back when it put the user over quota.
+      const user = yield* quota.lockUser(holder.userId);
+      const before = yield* quota.entryPropBytes(domainId, entryId);
+      yield* dav.patch(domainId, entryId, ops);
+      const after = yield* quota.entryPropBytes(domainId, entryId);
+      yield* quota.assertWithin(user, holder.homeId, after - before, Date.now());
+    });
   }
 
   async copyDavProps(domainId: number, fromId: number, toId: number): Promise<void> {
@@ -1010,10 +1076,18 @@ export class SqlStore implements Store {
     return this.driver.write(() => this.dav.purge(now));
   }
 
-  async createDavLock(lock: NewDavLock, now: number): Promise<DavLock> {
+  async createDavLock(lock: NewDavLock, now: number, holder?: QuotaHolder): Promise<DavLock> {
     checkNewLock(lock);
     checkTimes(now);
-    return this.driver.write(() => this.dav.create(lock, now));
+    if (holder) checkHolder(holder);
+    const { dav, quota } = this;
+    return this.driver.write(function* () {
+      if (!holder) return yield* dav.create(lock, now);
+      const user = yield* quota.lockUser(holder.userId);
+      const created = yield* dav.create(lock, now);
+      yield* quota.assertWithin(user, holder.homeId, lock.owner === null ? 0 : Buffer.byteLength(lock.owner), now);
+      return created;
+    });
   }
 
   async davLocksAt(domainId: number, path: string, opts: { descendants: boolean; now: number }): Promise<DavLock[]> {
@@ -1118,6 +1192,20 @@ export class SqlStore implements Store {
   }
 
   // --- shared pieces of work ------------------------------------------------------------
+
+  /**
+   * The commit's quota check: usage with this file in place of the one it replaces (`growth`
+   * bytes more), plus what older uploads of the user hold, must fit. A commit that adds nothing
+   * is never refused (an overwrite with a smaller file after the quota was lowered).
+   */
+  private *finalQuotaWork(user: ChargedUser, homeId: number, fid: number, growth: number): Work<void> {
+    if (user.quotaBytes === null || growth <= 0) return;
+    const now = Date.now();
+    const s = yield* this.quota.stored(user.domainId, homeId, user.name, now);
+    const older = yield* this.quota.reserved(user.id, fid, now);
+    if (s.files + growth + s.props + s.locks + older > user.quotaBytes)
+      throw mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: the file does not fit in your remaining space');
+  }
 
   /** Checks that `parentId` is a directory of the domain (or its root) and keeps it so until commit. */
   private *parentWork(domainId: number, parentId: number): Work<void> {
