@@ -9,6 +9,18 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// A reader that goes away is no error of ours (`mogftp admin stats | head -1`): stop at once and
+// quietly, with the status a shell reports for a process killed by SIGPIPE (128 + 13), as cat
+// and ls do. Node ignores SIGPIPE, so without this the failed write is an unhandled 'error'
+// event: a stack trace on stderr. Anything but EPIPE is still thrown.
+const SIGPIPE_STATUS = 141;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(SIGPIPE_STATUS);
+    throw err;
+  });
+}
+
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED = new URL('../dist/src/cli/main.js', import.meta.url).href;
 
