@@ -6,15 +6,17 @@
 // and that FTP and WebDAV replies for storage failures name no node.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { startQuickstart } from '../../src/cluster.ts';
 import { startDavServer } from '../../src/dav/server.ts';
 import { signUrl, storageKeyFrom } from '../../src/storage/auth.ts';
 import { StorageClient } from '../../src/storage/client.ts';
 import { fidPath } from '../../src/storage/layout.ts';
+import { resolvePathComponents } from '../../src/tracker/names.ts';
 import { curl, run } from '../harness/clients.ts';
 import { startNodeProcess, testStorageKey } from '../harness/nodes.ts';
 import { BIN, Cluster, until } from './lib/cluster.ts';
@@ -202,5 +204,52 @@ describe('storage nodes serve only holders of the cluster storage key', () => {
     assert.match(String(gone.final.code), /^4\d\d$/);
     assert.deepEqual(leaks([...gone.prelim.lines, ...gone.final.lines].join('\n')), [], gone.final.lines.join('\n'));
     await ftp.quit();
+  });
+
+  test('the quickstart makes its key once (0600, in a 0700 data directory) and its nodes refuse strangers', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'mogftp-qs-key-'));
+    const dataDir = join(parent, 'data');
+    const opts = { dataDir, host: '127.0.0.1', port: 0, pasvPorts: [0, 0] as [number, number], logLevel: 'silent' as const, tls: false, davPort: false as const };
+    try {
+      let qs = await startQuickstart(opts);
+      const keyFile = join(dataDir, 'storage.key');
+      let key = '';
+      try {
+        assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+        assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+        key = readFileSync(keyFile, 'utf8');
+        const ftp = await loggedIn(qs.ftp.port);
+        assert.equal((await ftp.stor('/mine.txt', CONTENT)).final.code, 226, 'its own front-end signs');
+        await ftp.quit();
+        const domain = (await qs.services.store.getDomain('default'))!;
+        const fidOf = (await qs.services.store.resolvePath(domain.id, resolvePathComponents([], '/mine.txt')))?.fid;
+        assert.ok(fidOf);
+        const devices = await qs.services.store.listDevices();
+        let replicas = 0;
+        for (const d of devices) {
+          const host = (await qs.services.store.listHosts()).find((h) => h.id === d.hostId)!;
+          const u: string = `http://127.0.0.1:${host.httpPort}${fidPath(d.id, fidOf!)}`;
+          const got = await curlStatus('GET', u);
+          assert.equal(got.code, 401, `GET ${u}`);
+          assert.equal((await curlStatus('DELETE', u)).code, 401, `DELETE ${u}`);
+          if ((await curlStatus('GET', signUrl(storageKeyFrom(key), 'GET', u, 60))).code === 200) replicas++;
+        }
+        assert.equal(replicas, 2, 'both replicas are there, for the key holder only');
+      } finally {
+        await qs.stop();
+      }
+      qs = await startQuickstart(opts);
+      try {
+        assert.equal(readFileSync(keyFile, 'utf8'), key, 'a second run keeps the key');
+        const ftp = await loggedIn(qs.ftp.port);
+        const back = await ftp.retr('/mine.txt');
+        assert.equal(back.sha256, stored.sha256);
+        await ftp.quit();
+      } finally {
+        await qs.stop();
+      }
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
