@@ -83,7 +83,10 @@ const modify = leaf<{ domain: string; name: string } & PolicyArgs>({
       .positional('domain', { type: 'string' })
       .positional('name', { type: 'string' })
       .option('mindevcount', { type: 'string', describe: 'Replicas to keep of every file' })
-      .option('write-quorum', { type: 'string', describe: 'Replicas written before an upload succeeds' })
+      .option('write-quorum', {
+        type: 'string',
+        describe: 'Replicas written before an upload succeeds; unchanged unless given (lowered with a --mindevcount below it)',
+      })
       .option('checksum', { choices: CHECKSUMS, describe: 'Checksum algorithm for new files' }),
   handler: async (args) => {
     const mindevcount = parseCount('--mindevcount', args.mindevcount);
@@ -91,14 +94,17 @@ const modify = leaf<{ domain: string; name: string } & PolicyArgs>({
     await withStore(args, async (store) => {
       const d = await requireDomain(store, args.domain);
       const c = await requireClass(store, d, args.name);
+      const plan = planQuorum(c, mindevcount, writeQuorum);
       // Check the policy the class would end up with, not just the flags given.
-      checkClassPolicy(mindevcount ?? c.mindevcount, writeQuorum ?? c.writeQuorum);
+      checkClassPolicy(mindevcount ?? c.mindevcount, plan.writeQuorum);
       const updated = await store.updateClass(c.id, {
         ...(mindevcount !== undefined && { mindevcount }),
-        ...(writeQuorum !== undefined && { writeQuorum }),
+        // Always explicit: the store would otherwise let a quorum equal to mindevcount follow it up.
+        writeQuorum: plan.writeQuorum,
         ...(args.checksum !== undefined && { checksum: args.checksum }),
       });
       say(`Updated ${describeClass(updated, d)}`);
+      if (plan.note) say(plan.note);
       if (updated.mindevcount !== c.mindevcount) {
         // Every file of the class now has too few or too many copies: the jobs settle each one.
         const n = await queueClassForReplication(store, c.id);
@@ -107,6 +113,26 @@ const modify = leaf<{ domain: string; name: string } & PolicyArgs>({
     });
   },
 });
+
+/**
+ * The write quorum `class modify` asks for, and what to tell the operator about it. The quorum
+ * changes only when asked (--write-quorum), or when a lower mindevcount leaves no room for it: an
+ * upload can't wait for more copies than the class keeps, so it comes down with mindevcount. It
+ * is never raised on its own: a quorum equal to mindevcount that followed it up would make every
+ * upload wait for every host.
+ */
+export function planQuorum(c: FileClass, mindevcount: number | undefined, writeQuorum: number | undefined): { writeQuorum: number; note: string | null } {
+  if (writeQuorum !== undefined) return { writeQuorum, note: null };
+  if (mindevcount === undefined || mindevcount === c.mindevcount) return { writeQuorum: c.writeQuorum, note: null };
+  if (mindevcount < c.writeQuorum)
+    return {
+      writeQuorum: mindevcount,
+      note: `Write quorum lowered from ${c.writeQuorum} to ${mindevcount} with mindevcount (it can't exceed it); pass --write-quorum to choose another`,
+    };
+  if (mindevcount > c.mindevcount)
+    return { writeQuorum: c.writeQuorum, note: `Write quorum stays ${c.writeQuorum}; pass --write-quorum to raise it` };
+  return { writeQuorum: c.writeQuorum, note: null };
+}
 
 const remove = leaf<{ domain: string; name: string }>({
   command: 'remove <domain> <name>',
