@@ -12,7 +12,7 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repoRoot, 'bin', 'mogftp.js');
 
 async function admin(dbUrl: string, args: string[]) {
-  const env = { ...process.env, MOGFTP_DB: dbUrl };
+  const env: NodeJS.ProcessEnv = { ...process.env, MOGFTP_DB: dbUrl };
   delete env.MOGFTP_DEBUG;
   return run(process.execPath, [bin, 'admin', ...args], { cwd: repoRoot, env, timeoutMs: 30_000 });
 }
