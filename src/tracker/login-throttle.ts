@@ -167,11 +167,14 @@ export class SharedLoginThrottle {
     try {
       account = await judge((fn) => this.gate.run(rank, fn));
     } catch (err) {
-      // Busy, or the store failed: the password was not judged, so the try is given back.
-      if (counted) await this.store.settleLoginAttempt(address, true, policy, this.now());
       if (err instanceof LoginDenied) {
+        // Too busy: the try stays used. A client refused this way comes back one rank lower,
+        // behind first tries, and a flood that keeps knocking uses up its tries without a hash.
         log('info', 'login refused: too many logins being checked', fields);
         publish({ door: source.door, result: 'refused', reason: 'busy' });
+      } else if (counted) {
+        // The store failed: the password was not judged, so the try is given back.
+        await this.store.settleLoginAttempt(address, true, policy, this.now());
       }
       throw err;
     }
