@@ -28,6 +28,8 @@ export const MAX_LOCKS_PER_DOMAIN = 4000;
 export const PROP_FETCH_BATCH = 32;
 /** Elements nested in a request body (a property value may hold XML, but never this deep). */
 export const MAX_XML_DEPTH = 100;
+/** Elements in a request body: far more than 2 × 100 properties with structured values need. */
+export const MAX_XML_ELEMENTS = 20_000;
 
 function propBytes(ns: string, name: string, value: string): number {
   return Buffer.byteLength(ns) + Buffer.byteLength(name) + Buffer.byteLength(value);

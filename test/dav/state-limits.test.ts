@@ -11,7 +11,7 @@ import {
   MAX_PROPS_PER_RESOURCE,
   propLimitViolations,
 } from '../../src/dav/state-limits.ts';
-import { nestingDepth, parseXml } from '../../src/dav/xml.ts';
+import { parseXml, xmlShape } from '../../src/dav/xml.ts';
 import { DavError } from '../../src/dav/http.ts';
 import type { DavLock, DavProp, DavPropPatch } from '../../src/tracker/types.ts';
 
@@ -79,11 +79,11 @@ describe('lock counts', () => {
 
 describe('nesting depth of request bodies', () => {
   test('counts elements, not what only looks like tags', () => {
-    assert.equal(nestingDepth('<a/>'), 1);
-    assert.equal(nestingDepth('<a><b/></a>'), 2);
-    assert.equal(nestingDepth(`<a x=">"><b y='/>'><c/></b></a>`), 3);
-    assert.equal(nestingDepth('<?xml version="1.0"?><!-- <x><y><z> --><a><![CDATA[<q><r>]]></a>'), 1);
-    assert.equal(nestingDepth('<a>t</a><b><c></c></b>'), 2);
+    assert.deepEqual(xmlShape('<a/>'), { depth: 1, elements: 1 });
+    assert.deepEqual(xmlShape('<a><b/></a>'), { depth: 2, elements: 2 });
+    assert.deepEqual(xmlShape(`<a x=">"><b y='/>'><c/></b></a>`), { depth: 3, elements: 3 });
+    assert.deepEqual(xmlShape('<?xml version="1.0"?><!-- <x><y><z> --><a><![CDATA[<q><r>]]></a>'), { depth: 1, elements: 1 });
+    assert.deepEqual(xmlShape('<a>t</a><b><c></c></b>'), { depth: 2, elements: 3 });
   });
 
   test('100 deep parses, 101 deep is a 400 before the parser runs', () => {
@@ -94,5 +94,14 @@ describe('nesting depth of request bodies', () => {
       (err: unknown) => err instanceof DavError && err.status === 400 && /more than 100 deep/.test(err.message),
     );
     assert.throws(() => parseXml(doc(100_000)), (err: unknown) => err instanceof DavError && err.status === 400);
+  });
+
+  test('20 000 elements parse, one more is a 413 before the parser runs', () => {
+    const wide = (n: number) => `<r>${'<a/>'.repeat(n - 1)}</r>`;
+    assert.equal(parseXml(wide(20_000)).children.length, 19_999);
+    assert.throws(
+      () => parseXml(wide(20_001)),
+      (err: unknown) => err instanceof DavError && err.status === 413 && /more than 20000 elements/.test(err.message),
+    );
   });
 });
