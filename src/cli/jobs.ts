@@ -36,6 +36,22 @@ export function parseDuration(flag: string, raw: string): number | null {
   return ms;
 }
 
+/**
+ * Dead is final: every copy on the device is written off and made again elsewhere. A node
+ * restarting or a host rebooting must not cost that, nor a bare "90" read as seconds.
+ */
+export const MIN_AUTO_DEAD_AFTER_MS = 10 * 60_000;
+
+export function parseAutoDeadAfter(raw: string | undefined): number | null {
+  const ms = raw === undefined ? null : parseDuration('--auto-dead-after', raw);
+  if (ms !== null && ms < MIN_AUTO_DEAD_AFTER_MS)
+    throw mogError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `--auto-dead-after ${raw} is too short: marking a device dead is final (its copies are written off and made again), so wait at least 10m, longer than a host takes to reboot`,
+    );
+  return ms;
+}
+
 export const jobsCommand: CommandModule<object, JobsArgs> = {
   command: 'jobs',
   describe: 'Run the background jobs: replication, deletion, fsck, drain, reaper, device monitor (run one or several)',
@@ -44,7 +60,7 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
       .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
       .option('auto-dead-after', {
         type: 'string',
-        describe: 'Mark a device dead (and re-replicate its files) once unreachable this long, e.g. 30m; off by default',
+        describe: 'Mark a device dead (and re-replicate its files) once unreachable this long, e.g. 30m (at least 10m); off by default',
       })
       .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
       .option('storage-token', STORAGE_TOKEN_OPTION)
@@ -52,7 +68,7 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
       .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
-    const autoDeadAfterMs = args['auto-dead-after'] === undefined ? null : parseDuration('--auto-dead-after', args['auto-dead-after']);
+    const autoDeadAfterMs = parseAutoDeadAfter(args['auto-dead-after']);
     const log = createLogger({ level: args['log-level'] as LogLevel | 'silent', name: 'jobs' });
     const { storageKey, storageToken } = storageCredentials(args, 'jobs');
     const store = await openStore(databaseUrl(args));

@@ -9,9 +9,9 @@
 // Safe to run in several processes at once and to repeat: enqueue is an upsert and removeReplica
 // is idempotent. Each fid is queued BEFORE its record is dropped, so a crash in between leaves
 // at worst a record the policy already ignores, never a fid nobody will replicate.
-import { describeError } from '../errors.ts';
+import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { DeviceView } from '../tracker/types.ts';
-import type { JobContext } from './context.ts';
+import { isGoneDevice, type JobContext } from './context.ts';
 
 export interface DeadSweepOptions {
   /** Mark a device dead after the monitor saw it unreachable this long; null/undefined: never. */
@@ -61,7 +61,20 @@ function shouldAutoKill(dev: DeviceView, afterMs: number | null | undefined): bo
   return dev.observedAt - dev.observedSince >= afterMs;
 }
 
-async function emptyDevice(ctx: JobContext, devid: number, pageSize: number): Promise<number> {
+/**
+ * The sweep's work for one dead device, for `mogftp admin device mark N dead` to do at once: its
+ * fids are queued (a running jobs process claims them within its queue poll, 1 s) instead of
+ * waiting up to a sweep interval (30 s) for a jobs process to notice. The sweep stays the safety
+ * net: it finishes whatever an interrupted command left, and repeating the work is harmless.
+ */
+export async function emptyDeadDevice(ctx: Pick<JobContext, 'store' | 'log' | 'onEvent'>, devid: number, pageSize = 1000): Promise<number> {
+  const dev = await ctx.store.getDevice(devid);
+  // Its replica records are dropped: only ever for bytes that are gone for good.
+  if (!dev || !isGoneDevice(dev)) throw mogError(ErrorCodes.INVALID_ARGUMENT, `Device ${devid} is not dead: its files stay where they are`);
+  return emptyDevice(ctx, devid, pageSize);
+}
+
+async function emptyDevice(ctx: Pick<JobContext, 'store' | 'log' | 'onEvent'>, devid: number, pageSize: number): Promise<number> {
   const { store } = ctx;
   let after = 0;
   let count = 0;

@@ -1,5 +1,7 @@
 // `mogftp admin device ...`: devices (one directory dev<devid> on a host, normally one disk).
-import { mogError, ErrorCodes, describeError } from '../../errors.ts';
+import { mogError, ErrorCodes, describeError, isMogError } from '../../errors.ts';
+import { emptyDeadDevice } from '../../jobs/dead-devices.ts';
+import { silentLog } from '../../jobs/runner.ts';
 import type { DeviceStatus, DeviceView } from '../../tracker/types.ts';
 import { leaf, noun, requireDevice, requireHost, withStore } from './context.ts';
 import { createDeviceDir, isLocalAddress } from './local-dirs.ts';
@@ -89,6 +91,20 @@ const mark = leaf<{ devid: string; status: DeviceStatus }>({
       checkDeviceTransition(devid, dev.status, args.status);
       const updated = await store.updateDevice(devid, { status: args.status });
       say(`Marked device ${updated.id} ${updated.status}`);
+      if (updated.status !== 'dead' || dev.status === 'dead') return;
+      // Do the dead-device sweep's first step here, so re-replication starts within a jobs
+      // process's queue poll (1 s) rather than at its next sweep (every 30 s).
+      let queued: number;
+      try {
+        queued = await emptyDeadDevice({ store, log: silentLog }, devid); // its one log line is the "Queued" below
+      } catch (err) {
+        throw mogError(
+          isMogError(err) ? err.code : ErrorCodes.INTERNAL,
+          `Device ${devid} is marked dead, but queueing its files stopped (${describeError(err)}); the jobs' dead-device sweep finishes it within 30 s`,
+          err,
+        );
+      }
+      say(`Queued ${queued} file(s) from device ${devid} for re-replication; a running 'mogftp jobs' copies them from the other replicas`);
     });
   },
 });
