@@ -8,7 +8,7 @@
 //   are for the operator, and reads keep failing loudly rather than serve them;
 // - devcount is corrected (BCNT); too few or too many copies (POVI) queue replication (REPL).
 // Every finding goes to the fsck log (store.addFsckEvents).
-import { ErrorCodes, mogError } from '../errors.ts';
+import { describeError, ErrorCodes, isMogError, mogError } from '../errors.ts';
 import { judgeReplicas } from '../tracker/policy.ts';
 import type { DeviceView, FileRow, FsckCode, NewFsckEvent } from '../tracker/types.ts';
 import { isGoneDevice, isReadableDevice, type JobContext } from './context.ts';
@@ -136,8 +136,13 @@ async function searchEverywhere(
     if (check.state !== 'ok') continue;
     try {
       await ctx.store.addReplica(file.fid, dev.id);
-    } catch {
-      continue; // the file was deleted meanwhile
+    } catch (err) {
+      // Only a file (or device) deleted meanwhile is skipped. Anything else, a database that
+      // stopped answering first of all, fails the check: it is retried, and never becomes a
+      // "no copy anywhere" finding about a file whose copy was just found.
+      if (!isMogError(err, ErrorCodes.NOT_FOUND)) throw err;
+      ctx.log('warn', `fsck fid ${file.fid}: intact copy on device ${dev.id} not recorded: ${describeError(err)}`);
+      continue;
     }
     note('FOND', dev.id, 'an intact copy was found here and recorded');
     found.push(dev);
