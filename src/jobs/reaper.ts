@@ -6,6 +6,11 @@
 // abandoned one of the same age. MogileFS reaped after 1 h and so killed large uploads; our default
 // is 24 h, longer than any upload this system expects (1 TB at 15 MB/s), and a stale reservation
 // costs only a row and some orphaned bytes until then. Lower it only if uploads are known to be short.
+//
+// A stale reservation does not hold its user's quota for those 24 h: an upload charged to a quota
+// renews a lease as it streams (src/vfs/upload-quota.ts, 10 min), and a reservation whose lease
+// ran out no longer counts (store/quota.ts). Aborting it here also deletes the row, so the
+// uploader's commit, should it ever come, is refused (NOT_FOUND) rather than over the quota.
 import { ErrorCodes, describeError, isMogError } from '../errors.ts';
 import type { JobContext } from './context.ts';
 

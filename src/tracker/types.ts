@@ -234,7 +234,7 @@ export interface LoginAttempts {
 export interface Quotas {
   /**
    * Grows an upload's reservation to at least `need` bytes (`want` when that fits) and renews its
-   * lease. QUOTA_EXCEEDED when `need` does not fit; NOT_FOUND when the reservation is gone.
+   * lease. QUOTA_EXCEEDED when `need` does not fit; UPLOAD_ABORTED when the reservation is gone (aborted, reaped).
    */
   growReservation(fid: number, need: number, want: number, leaseMs: number, now: number): Promise<QuotaGrant>;
   /** What the user's home is charged with now (AVBL, quota-available-bytes). */

@@ -46,7 +46,7 @@ import type {
 import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
-import { checkHolder, checkQuotaAmounts, grantOf, QuotaWork, type ChargedUser } from './quota.ts';
+import { checkHolder, checkQuotaAmounts, grantOf, QuotaWork, TREE_CTE, type ChargedUser } from './quota.ts';
 import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
@@ -849,13 +849,10 @@ export class SqlStore implements Store {
         dirId === ROOT_ID
           ? yield* get(`SELECT COALESCE(SUM(size), 0) AS total FROM entries WHERE domain_id = ? AND kind = 'file'`, domainId)
           : yield* get(
-              `WITH RECURSIVE tree (id) AS (
-                 SELECT id FROM entries WHERE id = ? AND domain_id = ? AND kind = 'dir'
-                 UNION ALL
-                 SELECT e.id FROM entries e JOIN tree t ON e.parent_id = t.id WHERE e.domain_id = ? AND e.kind = 'dir'
-               )
-               SELECT COALESCE(SUM(e.size), 0) AS total FROM entries e JOIN tree t ON e.parent_id = t.id
-               WHERE e.domain_id = ? AND e.kind = 'file'`,
+              // The walk of store/quota.ts (TREE_CTE: child lookups through the path index).
+              `${TREE_CTE}
+               SELECT COALESCE(SUM(e.size), 0) AS total FROM tree t CROSS JOIN entries e
+               WHERE e.domain_id = ? AND e.parent_id = t.id AND e.kind = 'file'`,
               dirId, domainId, domainId, domainId,
             );
       return num(r?.total ?? 0);
