@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { ensureStorageKeyFile } from '../../src/storage/auth.ts';
 import { hashPassword } from '../../src/tracker/passwords.ts';
 import { openStore } from '../../src/tracker/open.ts';
 import { ROOT_ID, type FileClass, type Store } from '../../src/tracker/types.ts';
@@ -64,13 +65,16 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
   cls = await store.updateClass(cls.id, { mindevcount: 2, writeQuorum: 2 });
   await store.createUser({ name: USER, passwordHash: await hashPassword(PASSWORD), domainId: domain.id, homeDir: '/', readOnly: false, quotaBytes: null });
 
+  // Keyed as in production: the nodes check every request's signature, the front-end signs.
+  const keyFile = join(base, 'storage.key');
+  await ensureStorageKeyFile(keyFile);
   const nodeRoots: string[] = [];
   const devids: number[] = [];
   const nodes = await Promise.all(
     [1, 2].map(async (i) => {
       const root = join(base, `node${i}`);
       mkdirSync(root);
-      const child = startChild(process.execPath, [BIN, 'storage', '--root', root, '--listen', '127.0.0.1:0', '--grace', '1'], { cwd: REPO });
+      const child = startChild(process.execPath, [BIN, 'storage', '--root', root, '--listen', '127.0.0.1:0', '--grace', '1', '--key-file', keyFile], { cwd: REPO });
       const url = await waitForLine(child, /^mogftp storage listening on (http:\/\/\S+)$/, 30_000, `storage node ${i}`);
       return { i, root, child, port: Number(new URL(url).port) };
     }),
@@ -83,7 +87,7 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
     devids.push(dev.id);
   }
 
-  let frontend = await startFrontend(dbUrl, opts.frontendFlags ?? []);
+  let frontend = await startFrontend(dbUrl, keyFile, opts.frontendFlags ?? []);
   const cluster: MogCluster = {
     name: `mogftp/${backend}`,
     backend,
@@ -107,7 +111,7 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
     },
     restartFrontend: async (flags, env) => {
       await stopChild(frontend.child);
-      frontend = await startFrontend(dbUrl, flags, env);
+      frontend = await startFrontend(dbUrl, keyFile, flags, env);
       cluster.port = frontend.port;
       cluster.pid = frontend.child.pid!;
     },
@@ -119,10 +123,10 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
   return cluster;
 }
 
-async function startFrontend(dbUrl: string, nodeFlags: string[], env: Record<string, string> = {}) {
+async function startFrontend(dbUrl: string, keyFile: string, nodeFlags: string[], env: Record<string, string> = {}) {
   const child = startChild(
     process.execPath,
-    [...nodeFlags, BIN, 'ftp', '--db', dbUrl, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'],
+    [...nodeFlags, BIN, 'ftp', '--db', dbUrl, '--storage-key-file', keyFile, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'],
     { cwd: REPO, env: { ...process.env, ...env } },
   );
   const port = Number(await waitForLine(child, /^mogftp ftp listening on ftp:\/\/[^:]+:(\d+)$/, 30_000, 'mogftp ftp'));

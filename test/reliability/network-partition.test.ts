@@ -9,6 +9,7 @@ import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
 import { namespacesUnavailable, startNetnsNode, type NetnsNode } from './lib/netns.ts';
+import { testStorageKeyFile } from '../harness/nodes.ts';
 
 const fig = trackFigures('network-partition');
 const MiB = 1024 * 1024;
@@ -32,8 +33,10 @@ describe('a storage node cut off from the network mid-transfer', { skip: unavail
       nodes: 3,
       mindevcount: 3,
       writeQuorum: 2,
+      // Nodes on a (namespaced) network address must be keyed: --insecure-no-auth is loopback-only.
+      auth: true,
       makeNode: async (i) => {
-        const n = await startNetnsNode(i);
+        const n = await startNetnsNode(i, testStorageKeyFile());
         nodes.push(n);
         return n;
       },

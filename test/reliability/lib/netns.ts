@@ -57,8 +57,8 @@ export async function namespacesUnavailable(): Promise<string | null> {
   return null;
 }
 
-/** Starts `mogftp storage` inside a new namespace number `i` (0..60). */
-export async function startNetnsNode(i: number): Promise<NetnsNode> {
+/** Starts `mogftp storage` inside a new namespace number `i` (0..60), checking the storage key in `keyFile`. */
+export async function startNetnsNode(i: number, keyFile: string): Promise<NetnsNode> {
   const ns = `mogrel-${process.pid}-${i}`;
   const hostIf = `mr${process.pid % 100000}h${i}`;
   const nsIf = `mr${process.pid % 100000}n${i}`;
@@ -83,7 +83,7 @@ export async function startNetnsNode(i: number): Promise<NetnsNode> {
   let proc: ChildProcess | null = null;
   let stderr = '';
   const launch = async () => {
-    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'storage', '--root', root, '--listen', `${address}:${port}`], {
+    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, 'storage', '--root', root, '--listen', `${address}:${port}`, '--key-file', keyFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     p.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
