@@ -115,7 +115,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       } catch (err) {
         if (err instanceof LoginDenied) {
           // Remembered here too, so the address is refused at connect time without a query.
-          if (err.reason === 'banned' || err.retryAfterMs > 0) throttle.noteBan(connection.ip ?? '', err.retryAfterMs);
+          if (err.reason === 'banned' || (err.reason === 'wrong-password' && err.retryAfterMs > 0)) throttle.noteBan(connection.ip ?? '', err.retryAfterMs);
           if (err.reason === 'wrong-password') opts.onSession?.({ type: 'login-failed', session: connection.id, ip: connection.ip, user: username });
         } else {
           log('warn', 'login failed', { session: connection.id, user: username, ip: connection.ip, error: describeError(err) });
