@@ -266,9 +266,9 @@ describe('WebDAV front-end (sqlite)', () => {
 });
 
 /** `mogftp dav` as a process, waiting for its listening line. */
-async function startDavProcess(dbUrl: string): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+async function startDavProcess(dbUrl: string, keyFile: string): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const bin = resolve(import.meta.dirname, '../../bin/mogftp.js');
-  const proc = spawn(process.execPath, [bin, 'dav', '--db', dbUrl, '--listen', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [bin, 'dav', '--db', dbUrl, '--storage-key-file', keyFile, '--listen', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
@@ -301,7 +301,7 @@ describe('two WebDAV front-ends on one MariaDB: locks and properties are shared'
   let other: Awaited<ReturnType<typeof startDavProcess>>;
   before(async () => {
     c = await startDavCluster({ backend: 'mysql' });
-    other = await startDavProcess(c.dbUrl);
+    other = await startDavProcess(c.dbUrl, c.keyFile);
   });
   after(async () => {
     await other?.stop();
