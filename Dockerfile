@@ -7,7 +7,7 @@
 
 # Node.js 26 is the Active LTS line (since 2026-10-28, supported to 2029-04-30); 20 reached its
 # end of life on 2026-04-30 and 24 is in maintenance. Both stages use the same line: the native
-# addon (better-sqlite3) is built for the node that runs it. A checkout still runs on 20.10+.
+# addon (better-sqlite3) is built for the node that runs it. A checkout runs on 20.19+ (yargs 18 needs it).
 
 # --- build: all dependencies, the compiled dist/, then the production dependencies only ----------
 FROM node:26-slim AS build

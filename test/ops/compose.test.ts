@@ -279,7 +279,7 @@ describe('Dockerfile', () => {
     const sqlite = JSON.parse(readFileSync(join(REPO, 'node_modules', 'better-sqlite3', 'package.json'), 'utf8'));
     assert.match(sqlite.engines.node, /(^|\|\|\s*)26\.x/, `better-sqlite3 ${sqlite.version} supports node 26`);
     const engines = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).engines;
-    assert.equal(engines.node, '>=20.10', 'a checkout still runs on node 20.10 and later');
+    assert.equal(engines.node, '^20.19.0 || >=22.12.0', 'a checkout runs on node 20.19 and later (yargs 18 needs it)');
     // The build stage compiles src/ to dist/ and then drops the dev dependencies.
     assert.match(dockerfile, /RUN npm ci\b/);
     assert.match(dockerfile, /npm run build/);
