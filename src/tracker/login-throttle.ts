@@ -128,8 +128,18 @@ export const processHashGate = new HashGate(2, 32);
 const PRUNE_EVERY_MS = 10 * 60_000;
 const PRUNE_OLDER_THAN_MS = 24 * 3600_000;
 
+/** How long this process remembers an address's failures for ranking, and how many addresses. */
+const RECENT_FAILURE_MS = 15 * 60_000;
+const RECENT_FAILURE_ADDRESSES = 10_000;
+
 export class SharedLoginThrottle {
   private lastPrune: number;
+  /**
+   * Failures seen here lately per address: for ranking in the HashGate only (the limits are the
+   * database's). Without it, a flood lasting longer than the counting window would come back
+   * as "first tries" each window and queue level with normal logins.
+   */
+  private readonly recentFailures = new Map<string, { count: number; at: number }>();
 
   constructor(
     private readonly store: LoginAttempts,
@@ -151,7 +161,7 @@ export class SharedLoginThrottle {
     const address = clientKey(source.address);
     const log = source.log ?? (() => {});
     const fields = { door: source.door, ip: address, user };
-    let rank = 0;
+    let attempts = 0;
     if (counted) {
       const taken = await this.store.takeLoginAttempt(address, policy, this.now());
       this.pruneNowAndThen(log);
@@ -161,8 +171,10 @@ export class SharedLoginThrottle {
         publish({ door: source.door, result: 'refused', reason: 'banned' });
         throw new LoginDenied('banned', taken.retryAfterMs);
       }
-      rank = taken.attempts;
+      attempts = taken.attempts;
     }
+    // Served by rank: the try this is in its window, plus what this address failed here lately.
+    const rank = attempts + this.failuresOf(address);
     let account: T | null;
     try {
       account = await judge((fn) => this.gate.run(rank, fn));
@@ -180,13 +192,29 @@ export class SharedLoginThrottle {
     }
     const bannedFor = counted ? await this.store.settleLoginAttempt(address, account !== null, policy, this.now()) : 0;
     if (account === null) {
-      log('warn', 'login failed', { ...fields, attempt: rank });
+      this.noteFailure(address);
+      log('warn', 'login failed', { ...fields, attempt: attempts });
       if (bannedFor > 0) log('warn', 'address banned after too many failed logins', { ...fields, banS: Math.ceil(bannedFor / 1000) });
       publish({ door: source.door, result: 'failed' });
       throw new LoginDenied('wrong-password', bannedFor);
     }
     publish({ door: source.door, result: 'ok' });
     return account;
+  }
+
+  private failuresOf(address: string): number {
+    const seen = this.recentFailures.get(address);
+    if (!seen) return 0;
+    if (this.now() - seen.at < RECENT_FAILURE_MS) return seen.count;
+    this.recentFailures.delete(address);
+    return 0;
+  }
+
+  private noteFailure(address: string): void {
+    const count = this.failuresOf(address) + 1;
+    this.recentFailures.delete(address); // re-inserted last: the map's order is oldest first
+    if (this.recentFailures.size >= RECENT_FAILURE_ADDRESSES) this.recentFailures.delete(this.recentFailures.keys().next().value!);
+    this.recentFailures.set(address, { count, at: this.now() });
   }
 
   /** Now and then, forgets addresses idle for a day, in the background (a failure is logged and retried next time). */
