@@ -124,7 +124,9 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
 
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const e = toDavError(err);
-    log(isServerSide(e) ? 'warn' : 'debug', 'request failed', { method: req.method, url: req.url, status: e.status, error: e.message });
+    // The reply's words are generic for server-side failures; the log keeps the cause and stack.
+    const cause = err instanceof Error && isServerSide(e) ? { cause: describeError(err), stack: err.stack } : {};
+    log(isServerSide(e) ? 'warn' : 'debug', 'request failed', { method: req.method, url: req.url, status: e.status, error: e.message, ...cause });
     if (res.headersSent) {
       // Part of a body is out already: only cutting the connection tells the client it is incomplete.
       res.destroy();

@@ -3,6 +3,8 @@
 // internal address, and clients that merely went away stay out of the error log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { startDavServer } from '../../src/dav/server.ts';
 import { startFtpServer, bunyanArgs, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
 import { RawFtp, writeData } from './protocol-raw.ts';
@@ -64,6 +66,40 @@ describe('FTP logging', () => {
       assert.match(String(failed.fields.error), /127\.0\.0\.1|device|node/i, 'the log keeps the detail the reply leaves out');
     } finally {
       c.close();
+    }
+  });
+
+  test('WebDAV: a PUT no node can take is 503 without addresses, and its cause is in the log', async () => {
+    const davLogs: LogEntry[] = [];
+    const dav = await startDavServer({
+      tracker: cluster.services.tracker,
+      client: cluster.services.client,
+      host: '127.0.0.1',
+      port: 0,
+      log: (level, msg, fields = {}) => davLogs.push({ level, msg, fields }),
+    });
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: dav.port, method: 'PUT', path: '/lost-dav.bin', auth: 'demo:demo' },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(Buffer.alloc(64 * 1024, 2));
+      });
+      assert.ok(status >= 500, `status ${status}`);
+      assert.doesNotMatch(body, /127\.0\.0\.1|http:\/\//, 'the reply names no node');
+      const failed = davLogs.find((l) => l.msg === 'request failed' && typeof l.fields.cause === 'string');
+      assert.ok(failed, `no cause logged: ${JSON.stringify(davLogs)}`);
+      assert.match(String(failed.fields.cause), /127\.0\.0\.1|device|node/i);
+      assert.match(String(failed.fields.stack), /\n\s+at /);
+    } finally {
+      await dav.close();
     }
   });
 });
