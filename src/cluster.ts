@@ -4,14 +4,16 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, mogError } from './errors.ts';
-import { untilSignal } from './signals.ts';
+import { serveUntilStopped } from './shutdown.ts';
 import { ensureSelfSignedCert } from './ftp/self-signed.ts';
-import { startDavServerPreferring, type RunningDavServer } from './dav/server.ts';
+import { startDavServer, type RunningDavServer } from './dav/server.ts';
+import { watchTransfers, type InFlightTransfers } from './ftp/in-flight.ts';
 import { startFtpServer, type RunningFtpServer } from './ftp/server.ts';
-import type { ProtocolOptions } from './ftp/settings.ts';
+import { DEFAULTS, type ProtocolOptions } from './ftp/settings.ts';
 import { startJobs } from './jobs/index.ts';
 import { createLogger, type LogFn, type LogLevel } from './log.ts';
-import { clusterReadiness, createRegistry, ftpHooks, registerClusterMetrics, registerFtpMetrics, startAdminEndpoint } from './metrics/index.ts';
+import { clusterReadiness, createRegistry, ftpHooks, registerClusterMetrics, registerFtpMetrics, startAdminEndpoint, type AdminServer } from './metrics/index.ts';
+import { startAdminServer } from './metrics/admin-server.ts';
 import { ensureStorageKeyFile, type StorageKey } from './storage/auth.ts';
 import { StorageClient } from './storage/client.ts';
 import { startStorageNode } from './storage/node.ts';
@@ -66,19 +68,38 @@ export interface FtpFrontendOptions extends ProtocolOptions {
   adminListen?: string;
 }
 
-/** `mogftp ftp`: serves until SIGINT/SIGTERM. */
+/** `mogftp ftp`: serves until SIGINT/SIGTERM (a second one aborts running transfers). */
 export async function runFtpFrontend(opts: FtpFrontendOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'ftp' });
   const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });
   const registry = createRegistry('ftp');
+  let ports: number[] = [];
+  const transfers = watchTransfers(() => ports);
   const ftp = await startFtpServer({ ...services, ...opts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
+  ports = [ftp.port, ...(ftp.ftpsPort !== null ? [ftp.ftpsPort] : [])];
   const admin = await startAdminEndpoint('ftp', opts.adminListen, { registry, ready: clusterReadiness(services.store), log });
   process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}${ftp.ftpsPort !== null ? ` and ftps://${ftp.host}:${ftp.ftpsPort}` : ''}\n`);
-  await untilSignal();
-  log('info', 'shutting down');
-  await admin?.close();
-  await ftp.close();
-  await services.close();
+  await serveUntilStopped({
+    transfers,
+    graceMs: opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+    say: (line) => process.stdout.write(`${line}\n`),
+    stop: async () => {
+      log('info', 'shutting down');
+      await admin?.close();
+      await ftp.close();
+      await services.close();
+    },
+  });
+}
+
+/** Turns "address in use" into an error that names the option to change. */
+async function listenOn<T>(start: () => Promise<T>, what: string, flag: string): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw mogError(ErrorCodes.IN_USE, `${what} is already in use: stop what holds it, or choose another with ${flag}`, err);
+  }
 }
 
 export interface QuickstartOptions {
@@ -88,19 +109,28 @@ export interface QuickstartOptions {
   pasvPorts: [number, number];
   nodes?: number;
   logLevel?: LogLevel | 'silent';
-  /** HOST:PORT for /metrics (FTP and cluster metrics), /healthz and /readyz; none when unset. */
-  adminListen?: string;
+  /** Where to serve /metrics (FTP and cluster metrics), /healthz and /readyz; none when unset. */
+  adminListen?: { host: string; port: number };
   /** Offer explicit FTPS with a self-signed pair kept in the data dir (default true). */
   tls?: boolean;
-  /** WebDAV port; unset: 8080, or any free port if 8080 is taken; false: no WebDAV. */
+  /** WebDAV port (taken: an error); unset: 8080, or any free port if 8080 is taken; false: no WebDAV. */
   davPort?: number | false;
 }
+
+/** The WebDAV port the quickstart tries when none is given. */
+export const QS_DAV_PORT = 8080;
 
 export interface RunningQuickstart {
   ftp: RunningFtpServer;
   dav: RunningDavServer | null;
   /** The certificate offered for AUTH TLS, or why TLS is off. */
   tls: { cert: string; key: string } | { off: string };
+  /** The admin endpoint (/metrics, /healthz, /readyz), when asked for. */
+  admin: AdminServer | null;
+  /** Things the operator should know about how it started, as sentences (for the banner). */
+  notes: string[];
+  /** The FTP transfers running now (a stop can say what it waits for, and abort them). */
+  transfers: InFlightTransfers;
   dbUrl: string;
   services: Services;
   stop(): Promise<void>;
@@ -165,18 +195,34 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     if (cluster) stops.push(() => cluster.stop());
     const jobs = startJobs(store, { client: services.client, log, onEvent: cluster ? (e) => cluster.jobEvent(e.type, 'bytes' in e ? e.bytes : undefined) : undefined });
     stops.push(() => jobs.stop());
+    // Said in the banner, not logged: what a user reads first is sentences, not log records.
+    const notes: string[] = [];
     const made = opts.tls === false ? { pair: null, reason: 'turned off' } : await ensureSelfSignedCert(dataDir);
-    if (!made.pair) log('warn', `FTPS is off: ${made.reason}`);
+    if (!made.pair && opts.tls !== false) notes.push(`FTPS is off: ${made.reason}.`);
     const tlsFiles = made.pair ? { tlsCert: made.pair.cert, tlsKey: made.pair.key } : {};
-    const ftp = await startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...tlsFiles, ...ftpHooks(registerFtpMetrics(registry), log) });
+    let ports: number[] = [];
+    const transfers = watchTransfers(() => ports);
+    stops.push(async () => transfers.stop());
+    const ftp = await listenOn(
+      () => startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...tlsFiles, ...ftpHooks(registerFtpMetrics(registry), log) }),
+      `FTP port ${opts.port} on ${opts.host}`,
+      '--port',
+    );
+    ports = [ftp.port];
     stops.push(() => ftp.close());
-    const dav = opts.davPort === false ? null : await startDavServerPreferring({ ...services, host: opts.host, port: opts.davPort ?? (opts.port === 0 ? 0 : 8080), log });
+    const dav = opts.davPort === false ? null : await startQuickstartDav(services, opts, log, notes);
     if (dav) stops.push(() => dav.close());
-    const admin = await startAdminEndpoint('quickstart', opts.adminListen, { registry, ready: clusterReadiness(store), log });
+    const adminAt = opts.adminListen;
+    const admin = adminAt
+      ? await listenOn(() => startAdminServer({ ...adminAt, registry, ready: clusterReadiness(store), log }), `Admin port ${adminAt.port} on ${adminAt.host}`, '--admin-listen')
+      : null;
     if (admin) stops.push(() => admin.close());
     return {
       ftp,
       dav,
+      admin,
+      notes,
+      transfers,
       tls: made.pair ?? { off: made.reason },
       dbUrl,
       services,
@@ -189,6 +235,21 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await services.close();
     throw err;
+  }
+}
+
+/** An explicit --dav-port must be free; the default 8080 may give way to any free port (a note says so). */
+async function startQuickstartDav(services: Services, opts: QuickstartOptions, log: LogFn, notes: string[]): Promise<RunningDavServer> {
+  const start = (port: number) => startDavServer({ ...services, host: opts.host, port, log });
+  if (typeof opts.davPort === 'number') return listenOn(() => start(opts.davPort as number), `WebDAV port ${opts.davPort} on ${opts.host}`, '--dav-port');
+  if (opts.port === 0) return start(0); // tests: every port chosen by the OS
+  try {
+    return await start(QS_DAV_PORT);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    const dav = await start(0);
+    notes.push(`WebDAV port ${QS_DAV_PORT} is taken, so WebDAV is on port ${dav.port} instead (--dav-port chooses one).`);
+    return dav;
   }
 }
 

@@ -1,10 +1,14 @@
 // `mogftp quickstart`: the whole system on this machine with nothing installed (SQLite, three
-// local storage nodes, jobs, FTP). `npm start` runs it too.
+// local storage nodes, jobs, FTP, WebDAV). `npm start` runs it too.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { startQuickstart } from '../cluster.ts';
-import { untilSignal } from '../signals.ts';
+import { startQuickstart, type RunningQuickstart } from '../cluster.ts';
+import { DEFAULTS } from '../ftp/settings.ts';
+import { serveUntilStopped } from '../shutdown.ts';
 import { configurable } from '../config/cli.ts';
-import { parsePortRange } from './options.ts';
+import { parseListen, parsePortRange } from './options.ts';
 
 interface QuickstartArgs {
   data: string;
@@ -20,18 +24,18 @@ interface QuickstartArgs {
 
 export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
   command: 'quickstart',
-  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP) in one process',
+  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP + WebDAV) in one process',
   builder: (y) =>
     configurable('quickstart', y)
       .option('data', { type: 'string', default: './mogftp-data', describe: 'Data directory (database and node storage)' })
-      .option('port', { type: 'number', default: 2121, describe: 'FTP control port' })
+      .option('port', { type: 'number', default: 2121, describe: 'FTP control port (must be free)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'FTP listen address' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
       .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
       .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
       .option('tls', { type: 'boolean', default: true, describe: 'Offer explicit FTPS (AUTH TLS) with a self-signed certificate kept in the data directory' })
       .option('dav', { type: 'boolean', default: true, describe: 'Also serve the files over WebDAV (--no-dav: FTP only)' })
-      .option('dav-port', { type: 'number', describe: 'WebDAV port (default 8080, or a free port if 8080 is taken)' }),
+      .option('dav-port', { type: 'number', describe: 'WebDAV port, which must be free (default 8080, or a free port if 8080 is taken)' }),
   handler: async (args) => {
     const qs = await startQuickstart({
       tls: args.tls,
@@ -40,29 +44,65 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       port: args.port,
       pasvPorts: parsePortRange(args['pasv-ports']),
       logLevel: args['log-level'] as 'warn',
-      adminListen: args['admin-listen'],
+      adminListen: args['admin-listen'] ? parseListen(args['admin-listen']) : undefined,
       davPort: args.dav ? args['dav-port'] : false,
     });
-    const url = `ftp://demo:demo@${args.host}:${qs.ftp.port}`;
-    process.stdout.write(
-      [
-        `mogftp quickstart is running (data in ${args.data}, database ${qs.dbUrl}).`,
-        `  FTP:       ${url}/   (user demo, password demo)`,
-        `  curl:      curl -T myfile ${url}/   then   curl ${url}/myfile -o copy`,
-        'cert' in qs.tls
-          ? `  FTPS:      curl --ssl-reqd -k -T myfile ${url}/   (explicit TLS, self-signed certificate ${qs.tls.cert})`
-          : `  FTPS:      off (${qs.tls.off})`,
-        `  lftp:      lftp -u demo,demo -p ${qs.ftp.port} ${args.host}`,
-        qs.dav ? `  WebDAV:    ${qs.dav.url}   (user demo, password demo; mounting it: docs/webdav.md)` : '  WebDAV:    off',
-        `  FileZilla: filezilla ftp://demo:demo@${args.host}:${qs.ftp.port}`,
-        `  admin:     npx mogftp admin --db ${qs.dbUrl} device list`,
-        `  nodes:     signed with the storage key in ${args.data}/storage.key (give it to rebalance as --storage-key-file)`,
-        'Press Ctrl-C to stop.',
-        '',
-      ].join('\n'),
-    );
-    await untilSignal();
-    process.stdout.write('Stopping...\n');
-    await qs.stop();
+    process.stdout.write(quickstartBanner(qs, { dataDir: resolve(args.data), host: args.host, packageRoot: packageRoot() }));
+    await serveUntilStopped({
+      transfers: qs.transfers,
+      graceMs: DEFAULTS.shutdownGraceMs,
+      say: (line) => process.stdout.write(`${line}\n`),
+      stop: () => qs.stop(),
+    });
   },
 };
+
+/** The directory holding bin/mogftp.js: this file runs from src/cli/ or from dist/src/cli/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'bin', 'mogftp.js')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** A word as the shell reads it: bare when it is safe, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * What the quickstart prints first: every line is a shell comment or a command that works as
+ * pasted, from any directory (absolute paths; TLS verified against the certificate it made).
+ * README.md shows this block for the default run; test/cli/readme-quickstart.test.ts runs it.
+ */
+export function quickstartBanner(qs: RunningQuickstart, where: { dataDir: string; host: string; packageRoot: string }): string {
+  // A wildcard listener is reached on loopback, which the certificate names.
+  const host = where.host === '0.0.0.0' || where.host === '::' ? '127.0.0.1' : where.host;
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const port = qs.ftp.port;
+  const url = `ftp://demo:demo@${hostInUrl}:${port}`;
+  const data = (name: string) => shellWord(join(where.dataDir, name));
+  const tls = 'cert' in qs.tls;
+  const doors = [`FTP${tls ? ' and explicit FTPS' : ''} on ${hostInUrl}:${port}`, ...(qs.dav ? [`WebDAV on ${qs.dav.url}`] : [])];
+  const lines = [
+    `# mogftp quickstart is running: ${doors.join(', ')}; user demo, password demo.`,
+    `# Its database, storage nodes and certificate are in ${where.dataDir}.`,
+    ...qs.notes.map((note) => `# ${note}`),
+    '# Try these from a directory holding photo.jpg and a folder site:',
+    `curl -T photo.jpg ${url}/`,
+    `curl ${url}/photo.jpg -o copy.jpg`,
+    ...(tls
+      ? [
+          `curl --ssl-reqd --cacert ${data('tls-cert.pem')} -T photo.jpg ${url}/`,
+          `lftp -u demo,demo -p ${port} -e ${shellWord(`set ssl:ca-file ${join(where.dataDir, 'tls-cert.pem')}; mirror -R site /site; bye`)} ${host}`,
+        ]
+      : [`lftp -u demo,demo -p ${port} -e 'mirror -R site /site; bye' ${host}`]),
+    ...(qs.dav ? [`curl -f -u demo:demo -T photo.jpg ${qs.dav.url}   # WebDAV; to mount it, see docs/webdav.md`] : []),
+    `filezilla ${url}`,
+    `node ${shellWord(join(where.packageRoot, 'bin', 'mogftp.js'))} admin --db ${shellWord(`sqlite:${join(where.dataDir, 'mogftp.db')}`)} device list`,
+    ...(qs.admin ? [`curl ${qs.admin.url}/metrics   # also /healthz and /readyz`] : []),
+    `# The storage nodes take only requests signed with ${join(where.dataDir, 'storage.key')} (rebalance: --storage-key-file).`,
+    '# Press Ctrl-C to stop.',
+    '',
+  ];
+  return lines.join('\n');
+}

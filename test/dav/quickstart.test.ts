@@ -24,8 +24,8 @@ test('quickstart prints a WebDAV URL beside the FTP line, and the two share the 
       if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`quickstart did not come up:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const davUrl = /WebDAV:\s+(http:\/\/\S+)/.exec(out)?.[1];
-    const ftpUrl = /FTP:\s+(ftp:\/\/\S+?)\/?\s/.exec(out)?.[1];
+    const davUrl = /WebDAV on (http:\/\/[^\s;]+)/.exec(out)?.[1];
+    const ftpUrl = /(ftp:\/\/demo:demo@[\d.]+:\d+)\//.exec(out)?.[1];
     assert.ok(davUrl && ftpUrl, out);
     const put = await curl(['-u', 'demo:demo', '-T', '-', '-w', '%{http_code}', `${davUrl}hello.txt`], { input: 'hello over webdav' });
     assert.equal(put.stdout, '201', put.stderr);
