@@ -2,6 +2,7 @@
 // services. The CLI commands, the quickstart and the test harness all start things through here,
 // so what the tests run is what users run.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, mogError } from './errors.ts';
 import { serveUntilStopped } from './shutdown.ts';
@@ -90,6 +91,24 @@ export async function runFtpFrontend(opts: FtpFrontendOptions): Promise<void> {
       await services.close();
     },
   });
+}
+
+/**
+ * Fails with listenOn's error if host:port is taken, before the real listener tries (the FTP
+ * listener would log its EADDRINUSE as an error record on top of the one-line error).
+ */
+async function ensureFree(host: string, port: number, what: string, flag: string): Promise<void> {
+  if (port === 0) return;
+  await listenOn(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const probe = createServer();
+        probe.once('error', reject);
+        probe.listen(port, host, () => probe.close(() => resolve()));
+      }),
+    what,
+    flag,
+  );
 }
 
 /** Turns "address in use" into an error that names the option to change. */
@@ -203,6 +222,7 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     let ports: number[] = [];
     const transfers = watchTransfers(() => ports);
     stops.push(async () => transfers.stop());
+    await ensureFree(opts.host, opts.port, `FTP port ${opts.port} on ${opts.host}`, '--port');
     const ftp = await listenOn(
       () => startFtpServer({ ...services, host: opts.host, port: opts.port, pasvPorts: opts.pasvPorts, log, ...tlsFiles, ...ftpHooks(registerFtpMetrics(registry), log) }),
       `FTP port ${opts.port} on ${opts.host}`,

@@ -17,6 +17,7 @@ interface DavArgs {
   'storage-key-file'?: string;
   'storage-token'?: string;
   'log-level': string;
+  'admin-listen'?: string;
 }
 
 export const davCommand: CommandModule<object, DavArgs> = {
@@ -37,7 +38,8 @@ export const davCommand: CommandModule<object, DavArgs> = {
       .option('allow-infinite-depth', { type: 'boolean', default: false, describe: 'Answer PROPFIND Depth: infinity (walks whole trees)' })
       .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
       .option('storage-token', STORAGE_TOKEN_OPTION)
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] }),
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
+      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
     await runDavFrontend({
@@ -50,6 +52,7 @@ export const davCommand: CommandModule<object, DavArgs> = {
       allowInfiniteDepth: args['allow-infinite-depth'],
       ...storageCredentials(args, 'dav'),
       logLevel: args['log-level'] as 'info',
+      adminListen: args['admin-listen'],
     });
   },
 };

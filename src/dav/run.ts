@@ -4,6 +4,7 @@ import { openServices } from '../cluster.ts';
 import { untilSignal } from '../signals.ts';
 import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import { createLogger, type LogLevel } from '../log.ts';
+import { clusterReadiness, createRegistry, startAdminEndpoint } from '../metrics/index.ts';
 import type { OsFilesMode } from './os-files.ts';
 import { startDavServer } from './server.ts';
 import type { StorageKey } from '../storage/auth.ts';
@@ -20,6 +21,8 @@ export interface DavFrontendOptions {
   storageKey?: StorageKey;
   storageToken?: string;
   logLevel?: LogLevel | 'silent';
+  /** HOST:PORT for /metrics, /healthz and /readyz; none when unset. */
+  adminListen?: string;
 }
 
 /** Reads a certificate/key pair, or none; one without the other is a usage error. */
@@ -48,9 +51,15 @@ export async function runDavFrontend(opts: DavFrontendOptions): Promise<void> {
       allowInfiniteDepth: opts.allowInfiniteDepth,
       log,
     });
+    // What every daemon serves: process metrics and build info, liveness, readiness (the database).
+    const admin = await startAdminEndpoint('dav', opts.adminListen, { registry: createRegistry('dav'), ready: clusterReadiness(services.store), log }).catch(async (err) => {
+      await dav.close();
+      throw err;
+    });
     process.stdout.write(`mogftp dav listening on ${dav.url}\n`);
     await untilSignal();
     log('info', 'shutting down');
+    await admin?.close();
     await dav.close();
   } finally {
     await services.close();

@@ -2,6 +2,7 @@
 //   sqlite:/abs/path.db   sqlite:relative/path.db   sqlite:///abs/path.db   sqlite::memory:
 //   mysql://user:pass@host:port/dbname   (mariadb:// is the same; port defaults to 3306)
 // The store comes back unmigrated: call store.migrate() before use.
+import { existsSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, mogError, ErrorCodes } from '../errors.ts';
@@ -74,11 +75,24 @@ export async function openStore(url: string, opts: { createDatabase?: boolean } 
   const loc = parseDbUrl(url);
   if (loc.kind === 'sqlite') {
     if (opts.createDatabase && loc.path !== ':memory:') await createPrivately(loc.path);
+    // Checked here so the message names the command that makes the file.
+    else if (loc.path !== ':memory:' && !existsSync(loc.path))
+      throw mogError(ErrorCodes.DB_UNAVAILABLE, `There is no SQLite database at ${loc.path}: create it with 'mogftp admin --db sqlite:${loc.path} init'`);
     return (await import('./store/sqlite.ts')).openSqliteStore(loc.path, opts);
   }
   const { kind: _kind, ...cfg } = loc;
-  return (await import('./store/mysql.ts')).openMysqlStore(cfg, opts);
+  try {
+    return await (await import('./store/mysql.ts')).openMysqlStore(cfg, opts);
+  } catch (err) {
+    // The store's own message offers an option only this function has; name the command instead.
+    if ((err as { cause?: { errno?: number } })?.cause?.errno === ER_BAD_DB_ERROR)
+      throw mogError(ErrorCodes.DB_UNAVAILABLE, `The database ${cfg.database} does not exist on ${cfg.host}:${cfg.port}: create it with 'mogftp admin init' (or CREATE DATABASE)`, err);
+    throw err;
+  }
 }
+
+/** MySQL's "Unknown database". */
+const ER_BAD_DB_ERROR = 1049;
 
 /**
  * Creates a missing SQLite file 0600 and the directories above it 0700: the file holds password

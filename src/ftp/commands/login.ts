@@ -36,10 +36,11 @@ const pass: Handler = async function (this: FtpConn, { command }) {
     // Refusals never say anything about the password: it was not looked at.
     if (err instanceof LoginDenied && err.reason === 'banned') return closeWith(this, BANNED);
     if (err instanceof LoginDenied && err.reason === 'busy') return closeWith(this, 'Too many logins being checked; try again in a moment');
-    const { code, message: why } = replyFor(err);
+    const { code } = replyFor(err);
     if (code >= 400 && code < 500) {
-      // The store is unreachable, not the password wrong: come back later (421 closes).
-      return closeWith(this, `Cannot log in right now (${why}); try again later`);
+      // The store is unreachable, not the password wrong: come back later (421 closes). The
+      // reason (which names internal addresses) is logged by the login handler, never sent.
+      return closeWith(this, 'Cannot log in right now; try again later');
     }
     state.passFailures++;
     // A failure that used the address's last try comes back with the ban it started.
