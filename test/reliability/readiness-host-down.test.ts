@@ -64,7 +64,16 @@ describe('readiness with storage hosts down', () => {
     // What the monitor (in the jobs process) last saw of a device: the front-ends place by it too.
     const observed = async (devid: number) => (await c.store.listDevices()).find((d) => d.id === devid)?.observed;
     for (const n of c.nodes) await until(`the monitor to see device ${n.devid}`, async () => (await observed(n.devid)) === 'writeable');
-    for (const base of [jobs.url, feAdmin]) assert.equal((await readyz(base)).status, 200);
+    // Both processes have just started on a busy machine: wait for their first "ready".
+    let last = '';
+    for (const base of [jobs.url, feAdmin])
+      await until(`${base} ready`, async () => {
+        const r = await readyz(base);
+        last = JSON.stringify(r.body);
+        return r.status === 200;
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; last answer: ${last}`);
+      });
     assert.equal(await sample(jobs.url, 'mogftp_writable_hosts'), 3);
     assert.equal(await sample(jobs.url, 'mogftp_classes_below_write_quorum', '{in_use="false"}'), 0);
 
