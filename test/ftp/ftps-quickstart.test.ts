@@ -1,15 +1,18 @@
 // FTPS out of the box: the quickstart makes a self-signed pair in its data directory and offers
-// explicit FTPS (plain FTP still allowed), so `curl --ssl-reqd -k` works against it at once; and
-// `mogftp ftp` takes --tls-cert/--tls-key, --ftps-port and --require-tls.
+// explicit FTPS (plain FTP still allowed), so `curl --ssl-reqd --cacert DATA/tls-cert.pem` works
+// against it at once, verification on, by 127.0.0.1 or localhost; and `mogftp ftp` takes
+// --tls-cert/--tls-key, --ftps-port and --require-tls.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startQuickstart, type RunningQuickstart } from '../../src/cluster.ts';
-import { curl, ftpUrl } from '../harness/clients.ts';
+import { curl, ftpUrl, run } from '../harness/clients.ts';
+import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { freePort } from '../harness/nodes.ts';
 
 describe('FTPS in the quickstart and the CLI', () => {
@@ -30,10 +33,17 @@ describe('FTPS in the quickstart and the CLI', () => {
     assert.ok('cert' in qs.tls, JSON.stringify(qs.tls));
     assert.equal(qs.tls.cert, join(data, 'tls-cert.pem'));
     assert.equal((await stat(qs.tls.key)).mode & 0o077, 0, 'the key is private');
-    const up = await curl(['--ssl-reqd', '-k', '-T', join(dir, 'hello.txt'), ftpUrl(qs.ftp.port, '/hello.txt')]);
+    const san = new X509Certificate(await readFile(qs.tls.cert)).subjectAltName ?? '';
+    for (const name of ['DNS:localhost', 'IP Address:127.0.0.1']) assert.ok(san.includes(name), `the certificate names ${name}: ${san}`);
+    const cacert = ['--ssl-reqd', '--cacert', qs.tls.cert];
+    const up = await curl([...cacert, '-T', join(dir, 'hello.txt'), ftpUrl(qs.ftp.port, '/hello.txt')]);
     assert.equal(up.code, 0, up.stderr);
-    const down = await curl(['--ssl-reqd', '-k', ftpUrl(qs.ftp.port, '/hello.txt')]);
+    const down = await curl([...cacert, ftpUrl(qs.ftp.port, '/hello.txt')]);
     assert.equal(down.stdout, 'hello over TLS\n', down.stderr);
+    const byName = await curl([...cacert, `ftp://demo:demo@localhost:${qs.ftp.port}/hello.txt`]);
+    assert.equal(byName.stdout, 'hello over TLS\n', byName.stderr);
+    const unverified = await curl(['--ssl-reqd', ftpUrl(qs.ftp.port, '/hello.txt')]);
+    assert.notEqual(unverified.code, 0, 'without the CA file the self-signed certificate is refused');
     const plain = await curl([ftpUrl(qs.ftp.port, '/hello.txt')]);
     assert.equal(plain.stdout, 'hello over TLS\n', plain.stderr);
     // A restart keeps the same pair.
@@ -65,9 +75,9 @@ describe('FTPS in the quickstart and the CLI', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.match(out, new RegExp(`ftps://127\\.0\\.0\\.1:${ftpsPort}`));
-      const implicit = await curl(['-k', `ftps://demo:demo@127.0.0.1:${ftpsPort}/hello.txt`]);
+      const implicit = await curl(['--cacert', qs.tls.cert, `ftps://demo:demo@127.0.0.1:${ftpsPort}/hello.txt`]);
       assert.equal(implicit.stdout, 'hello over TLS\n', implicit.stderr);
-      const explicit = await curl(['--ssl-reqd', '-k', ftpUrl(port, '/hello.txt')]);
+      const explicit = await curl(['--ssl-reqd', '--cacert', qs.tls.cert, ftpUrl(port, '/hello.txt')]);
       assert.equal(explicit.stdout, 'hello over TLS\n', explicit.stderr);
       const plain = await curl(['-v', ftpUrl(port, '/hello.txt')]);
       assert.notEqual(plain.code, 0);
@@ -77,5 +87,20 @@ describe('FTPS in the quickstart and the CLI', () => {
       if (child.exitCode === null) await once(child, 'exit');
     }
     assert.equal(child.exitCode, 0, out);
+  });
+
+  test('a kept certificate that does not name 127.0.0.1 and localhost is made anew', async () => {
+    const data = join(dir, 'old-cert');
+    await mkdir(data);
+    const cert = join(data, 'tls-cert.pem');
+    const key = join(data, 'tls-key.pem');
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=old']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.ok(!(new X509Certificate(await readFile(cert)).subjectAltName ?? '').includes('127.0.0.1'));
+    const again = await ensureSelfSignedCert(data);
+    assert.ok('created' in again && again.created, 'made anew');
+    assert.match(new X509Certificate(await readFile(cert)).subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+    const kept = await ensureSelfSignedCert(data);
+    assert.ok('created' in kept && !kept.created, 'then kept');
   });
 });
