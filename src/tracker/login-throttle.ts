@@ -202,6 +202,24 @@ export class SharedLoginThrottle {
     return account;
   }
 
+  /**
+   * For a login already proven by a recent verification (verified-logins.ts): no try is counted
+   * and nothing is hashed, but a banned address is still refused; one read.
+   */
+  async admitProven(source: LoginSource, user: string): Promise<void> {
+    const policy = source.policy ?? DEFAULT_LOGIN_POLICY;
+    if (policy.limit > 0) {
+      const address = clientKey(source.address);
+      const bannedFor = await this.store.loginBannedFor(address, this.now());
+      if (bannedFor > 0) {
+        source.log?.('debug', 'login refused: address banned', { door: source.door, ip: address, user, retryAfterS: Math.ceil(bannedFor / 1000) });
+        publish({ door: source.door, result: 'refused', reason: 'banned' });
+        throw new LoginDenied('banned', bannedFor);
+      }
+    }
+    publish({ door: source.door, result: 'ok' });
+  }
+
   private failuresOf(address: string): number {
     const seen = this.recentFailures.get(address);
     if (!seen) return 0;

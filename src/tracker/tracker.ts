@@ -5,7 +5,8 @@ import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import { chooseDevicesForUpload } from './policy.ts';
 import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
 import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
-import type { DeviceView, FileClass, FileRow, QuotaRequest, Reservation, Store, User } from './types.ts';
+import { VerifiedLogins } from './verified-logins.ts';
+import type { DeviceView, Entry, FileClass, FileRow, InheritedClass, QuotaRequest, Reservation, Store, User } from './types.ts';
 
 export interface TrackerOptions {
   /** How long the device list may be reused before it is read again. */
@@ -45,6 +46,8 @@ export class Tracker {
   private readonly classCache = new Map<number, ClassCacheEntry>();
   private readonly defaultClassCache = new Map<number, ClassCacheEntry>();
   private readonly userCache = new Map<string, { at: number; user: Promise<User | null> }>();
+  /** Name and password pairs verified lately: a repeated login costs no scrypt. */
+  private readonly verifiedLogins = new VerifiedLogins();
   /** Devices this process saw fail, until the monitor's view catches up. */
   private readonly suspects = new Map<number, number>();
 
@@ -59,13 +62,24 @@ export class Tracker {
    * LoginDenied (code AUTH_FAILED), or the store's error when the database cannot be asked.
    */
   async authenticate(name: string, password: string, from: LoginSource): Promise<User> {
-    const user = await loginThrottleOf(this.store).attempt(from, name, async (hash) => {
+    const throttle = loginThrottleOf(this.store);
+    const proven = this.verifiedLogins.recall(name, password);
+    if (proven !== null) {
+      const current = await this.store.getUser(name);
+      if (current && current.passwordHash === proven) {
+        await throttle.admitProven(from, name);
+        return current;
+      }
+      this.verifiedLogins.forget(name, password); // the password changed, or the user went
+    }
+    const user = await throttle.attempt(from, name, async (hash) => {
       const found = await this.store.getUser(name);
       // Unknown users are checked against a hash of the same cost: timing does not tell which names exist.
       const ok = await hash(() => verifyPassword(password, found?.passwordHash ?? UNKNOWN_USER_HASH));
       return found && ok ? found : null;
     });
     if (isWeakerThanCurrent(user.passwordHash)) void this.rehash(user, password, from);
+    else this.verifiedLogins.remember(name, password, user.passwordHash);
     return user;
   }
 
@@ -110,6 +124,14 @@ export class Tracker {
     const cls = await this.cachedClass(this.defaultClassCache, domainId, () => this.store.getClass(domainId, 'default'));
     if (!cls) throw mogError(ErrorCodes.NOT_FOUND, 'The domain has no "default" class');
     return cls;
+  }
+
+  /**
+   * The class a new file gets: the one a directory on its way passed down (nearestDirClass), else
+   * the domain's "default". Both come from the cache: an upload costs no extra round trip.
+   */
+  classForNewFile(domainId: number, inherited: InheritedClass): Promise<FileClass> {
+    return inherited.classId === null ? this.defaultClass(domainId) : this.classById(inherited.classId);
   }
 
   /** A class read at most once per `deviceCacheMs` per key; a failed read is not kept. */
@@ -186,13 +208,16 @@ export class Tracker {
    * last saw as reachable before the unknown, unreachable ones last (they may have come back).
    */
   async replicasFor(fid: number): Promise<UploadTarget[]> {
-    const [devids, devices] = await Promise.all([this.store.replicasOf(fid), this.devices()]);
+    const [devids, devices, marked] = await Promise.all([this.store.replicasOf(fid), this.devices(), this.store.badReplicasOf(fid)]);
     const byId = new Map(devices.map((d) => [d.id, d]));
     const usable = devids
       .map((id) => byId.get(id))
       .filter((d): d is DeviceView => !!d && isReadable(d));
     const now = Date.now();
-    const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0);
+    // A copy a read found damaged comes after every other one: it is read only when nothing
+    // else answers, and then the read's own checksum check still stands between it and the client.
+    const bad = new Set(marked.map((m) => m.devid));
+    const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0) + (bad.has(d.id) ? 8 : 0);
     usable.sort((a, b) => rank(a) - rank(b));
     return usable.map(toTarget);
   }
@@ -201,8 +226,13 @@ export class Tracker {
     return this.store.getFile(fid);
   }
 
-  /** Reports a replica that served bad bytes; fsck will check and repair the fid. */
-  async reportBadReplica(fid: number): Promise<void> {
+  /**
+   * Reports a file with a damaged copy; fsck will check and repair the fid. With `found` (the
+   * copy on that device failed the checksum or held too few bytes: never a mere timeout), the
+   * copy is marked bad first, so reads skip it from now on.
+   */
+  async reportBadReplica(fid: number, found?: { devid: number; reason: string }): Promise<void> {
+    if (found) await this.store.markBadReplica(fid, found.devid, found.reason, Date.now());
     await this.store.enqueue('fsck', fid, { now: Date.now() });
   }
 }
@@ -221,4 +251,16 @@ function readRank(d: DeviceView): number {
 
 function toTarget(d: DeviceView): UploadTarget {
   return { devid: d.id, hostId: d.hostId, address: d.hostAddress, port: d.hostPort };
+}
+
+/**
+ * The class directories pass down along `dirs` (the entries of a path walk, root side first;
+ * only directories count): the nearest one's own class, else none (the domain default applies).
+ */
+export function nearestDirClass(dirs: readonly Entry[]): InheritedClass {
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const d = dirs[i]!;
+    if (d.kind === 'dir' && d.classId != null) return { classId: d.classId, fromEntryId: d.id };
+  }
+  return { classId: null, fromEntryId: null };
 }
