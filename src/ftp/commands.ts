@@ -138,8 +138,11 @@ async function uniqueName(vol: Volume, base: string): Promise<string> {
     const name = i === 0 ? base : `${base}.${i}`;
     try {
       await vol.stat(name);
-    } catch {
-      return name;
+    } catch (err) {
+      // Only "no such file" makes a name free. Any other failure (the database not answering)
+      // must not send STOU to write over a name it could not check.
+      if (isMogError(err, ErrorCodes.NOT_FOUND)) return name;
+      throw err;
     }
   }
   return `${base}.${Date.now()}`;

@@ -6,7 +6,9 @@
 // - with no intact recorded copy, every other device is searched (SRCH) and a copy found intact
 //   is recorded (FOND); if none is, nothing is touched (NOPA): damaged copies stay where they
 //   are for the operator, and reads keep failing loudly rather than serve them;
-// - devcount is corrected (BCNT); too few or too many copies (POVI) queue replication (REPL).
+// - devcount is corrected (BCNT); too few or too many copies (POVI) queue replication (REPL);
+// - a copy a read marked bad (store.markBadReplica) is dropped with the others when damaged, and
+//   its mark cleared when it checks out intact.
 // Every finding goes to the fsck log (store.addFsckEvents).
 import { describeError, ErrorCodes, isMogError, mogError } from '../errors.ts';
 import { judgeReplicas } from '../tracker/policy.ts';
@@ -70,6 +72,14 @@ export async function fsckFid(ctx: JobContext, fid: number): Promise<FsckFidResu
     }
   }
 
+  // Copies a read marked bad (issue 16) were checked above like every other: a mark on one that
+  // is intact now is cleared (the read was wrong, or the copy was rewritten since); the mark of a
+  // damaged one goes with its record below, once an intact copy stands in for it.
+  const marked = new Set((await store.badReplicasOf(fid)).map((m) => m.devid));
+  for (const dev of good) {
+    if (marked.has(dev.id) && (await store.clearBadReplica(fid, dev.id))) ctx.log('info', `fsck fid ${fid}: device ${dev.id}: the copy a read marked bad is intact; mark cleared`);
+  }
+
   if (good.length === 0 && result.unchecked.length === 0) good.push(...(await searchEverywhere(ctx, file, on, devices, note)));
 
   let replicate = false;
@@ -86,6 +96,7 @@ export async function fsckFid(ctx: JobContext, fid: number): Promise<FsckFidResu
   } else {
     for (const { dev, check } of bad) {
       await store.removeReplica(fid, dev.id);
+      await store.clearBadReplica(fid, dev.id);
       await discardCopy(ctx, fid, dev);
       note('GONE', dev.id, `dropped the copy (${describeCheck(check, file)}); an intact copy is on device ${good[0]!.id}`);
       replicate = true;

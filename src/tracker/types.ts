@@ -241,7 +241,32 @@ export interface Quotas {
   quotaUsage(holder: QuotaHolder, now: number): Promise<QuotaUsage>;
 }
 
-export interface Store extends LoginAttempts, Quotas {
+/** A copy a read found damaged, until fsck has looked at it (store/bad-replicas.ts). */
+export interface BadReplica {
+  fid: number;
+  devid: number;
+  foundAt: number;
+  /** What the read saw, e.g. "sha256 mismatch" or "ended at byte 10 of 20". */
+  reason: string;
+}
+
+/**
+ * Copies marked bad by a read (issue 16). Reads put marked copies last; fsck re-checks them,
+ * drops the truly bad ones and clears the mark of a copy that is fine.
+ */
+export interface BadReplicas {
+  /** Marks a recorded copy bad; false when the copy is not recorded (deleted, repaired meanwhile). */
+  markBadReplica(fid: number, devid: number, reason: string, now: number): Promise<boolean>;
+  /** Clears a mark; false when there was none. */
+  clearBadReplica(fid: number, devid: number): Promise<boolean>;
+  badReplicasOf(fid: number): Promise<BadReplica[]>;
+  /** Marks on any of `fids`. */
+  badReplicasOfFiles(fids: number[]): Promise<BadReplica[]>;
+  /** Forgets marks whose copy is no longer recorded. */
+  pruneBadReplicas(): Promise<number>;
+}
+
+export interface Store extends LoginAttempts, Quotas, BadReplicas {
   readonly kind: 'sqlite' | 'mysql';
   /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
   migrate(): Promise<number>;

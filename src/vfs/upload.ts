@@ -5,12 +5,13 @@
 // reservation's partial replicas for deletion.
 import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { ErrorCodes, MogError, mogError } from '../errors.ts';
+import { describeError, ErrorCodes, MogError, mogError } from '../errors.ts';
 import { FanoutWriter, type FanoutSuccess } from '../storage/fanout.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { Tracker, UploadReservation, UploadTarget } from '../tracker/tracker.ts';
 import type { CommitResult } from '../tracker/types.ts';
+import { defaultVfsLog } from './download.ts';
 import type { UploadQuota } from './upload-quota.ts';
 
 export interface UploadOptions {
@@ -149,7 +150,10 @@ export class Upload extends Writable {
       const leftovers = this.fanout.attempted.filter((d) => !goodIds.includes(d));
       if (leftovers.length) {
         // Devices that failed mid-way may hold a partial copy; the delete job removes only those.
-        await this.tracker.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch(() => {});
+        await this.tracker.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch((err) =>
+          // The file is committed; the partial copies stay on their devices, using space: say so.
+          defaultVfsLog()('warn', 'partial copies of a committed upload not queued for deletion', { fid: this.fid, devids: leftovers, error: describeError(err) }),
+        );
       }
       this.opts.onDone?.({ ok: true, bytes: this.bytes, fid: this.fid, replicas: good.length });
     } catch (err) {

@@ -9,13 +9,18 @@ import type { StorageClient } from '../storage/client.ts';
 import { resolvePathComponents } from '../tracker/names.ts';
 import type { Tracker } from '../tracker/tracker.ts';
 import { ROOT_ID, type Entry, type QuotaHolder, type User } from '../tracker/types.ts';
-import { openDownload } from './download.ts';
+import type { LogFn } from '../log.ts';
+import { openDownload, verifyBeforeSendFromEnv } from './download.ts';
 import { firstRequest, QUOTA_LEASE_MS, UploadQuota } from './upload-quota.ts';
 import { Upload, type UploadOptions } from './upload.ts';
 
 export interface VolumeDeps {
   tracker: Tracker;
   client: StorageClient;
+  /** Files up to this many bytes are verified before their first byte is sent (download.ts); default MOGFTP_VERIFY_BEFORE_SEND or 8 MiB. */
+  verifyBeforeSend?: number;
+  /** Where reads log damaged copies (default: a `vfs` logger on stderr). */
+  log?: LogFn;
 }
 
 /** What a listing or stat shows: an entry, plus the ftp-srv-compatible isDirectory(). */
@@ -31,6 +36,8 @@ export interface VolumeStat {
 }
 
 const LIST_PAGE = 1000;
+/** MOGFTP_VERIFY_BEFORE_SEND, read once per process. */
+let envLimit: number | undefined;
 
 export class Volume {
   /** Current directory, as components below the home. */
@@ -227,7 +234,12 @@ export class Volume {
     if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
     if (start > file.length) throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot restart at byte ${start}: the file has ${file.length} bytes`);
     return {
-      stream: openDownload(this.deps.tracker, this.deps.client, file, start, opts.verifyResume, replicas),
+      stream: openDownload(this.deps.tracker, this.deps.client, file, start, {
+        verifyResume: opts.verifyResume,
+        replicas,
+        verifyBeforeSend: this.deps.verifyBeforeSend ?? (envLimit ??= verifyBeforeSendFromEnv()),
+        log: this.deps.log,
+      }),
       size: file.length,
       name: entry.name,
     };

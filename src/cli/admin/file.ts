@@ -33,15 +33,24 @@ const info = leaf<{ path: string; domain?: string; json: boolean }>({
       const entry = await store.resolvePath(domain.id, names);
       if (!entry) throw mogError(ErrorCodes.NOT_FOUND, `No such file: ${path} in domain ${domain.name}`);
       if (entry.kind !== 'file' || entry.fid === null) throw mogError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory`);
-      const [file, on, devices] = await Promise.all([store.getFile(entry.fid), store.replicasOf(entry.fid), store.listDevices()]);
+      const [file, on, devices, marks] = await Promise.all([
+        store.getFile(entry.fid),
+        store.replicasOf(entry.fid),
+        store.listDevices(),
+        store.badReplicasOf(entry.fid),
+      ]);
+      // Copies a read found damaged: reads skip them, fsck re-checks them (docs/operations/repair.md).
+      const markOf = new Map(marks.map((m) => [m.devid, { foundAt: m.foundAt, reason: m.reason }]));
       if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${path} changed while it was looked up; try again`);
       const cls = await store.getClassById(file.classId);
       const byId = new Map(devices.map((d) => [d.id, d]));
       const replicas = on.map((devid) => {
         const d = byId.get(devid);
-        if (!d) return { devid, host: null, deviceStatus: 'removed', hostStatus: null, observed: null, counts: false, url: null };
+        const bad = markOf.get(devid) ?? null;
+        if (!d) return { devid, host: null, deviceStatus: 'removed', hostStatus: null, observed: null, counts: false, url: null, bad };
         return {
           devid,
+          bad,
           host: d.hostName,
           deviceStatus: d.status,
           hostStatus: d.hostStatus,
@@ -76,6 +85,7 @@ const info = leaf<{ path: string; domain?: string; json: boolean }>({
       say(`  replicas: ${replicas.length} (${counted} counted toward the class)`);
       for (const r of replicas) {
         say(`    device ${r.devid} on ${r.host ?? '?'}: device ${r.deviceStatus}, host ${r.hostStatus ?? '?'}, seen ${r.observed ?? '?'}${r.counts ? '' : ' (not counted)'}  ${r.url ?? ''}`.trimEnd());
+        if (r.bad) say(`      BAD: ${r.bad.reason} (found by a read ${formatTime(r.bad.foundAt)}; reads skip it, fsck re-checks it)`);
       }
     });
   },

@@ -368,6 +368,26 @@ export const MIGRATIONS: readonly Migration[] = [
          ADD KEY reservations_user (user_id, fid)`,
     ],
   },
+  {
+    version: 6,
+    description: 'bad replicas: a copy a read found damaged (checksum or length) is marked, so reads skip it and fsck re-checks it',
+    sqlite: [
+      `CREATE TABLE bad_replicas (
+         fid INTEGER NOT NULL,
+         devid INTEGER NOT NULL,
+         found_at INTEGER NOT NULL,
+         reason TEXT NOT NULL,
+         PRIMARY KEY (fid, devid)) WITHOUT ROWID`,
+    ],
+    mysql: [
+      `CREATE TABLE bad_replicas (
+         fid BIGINT UNSIGNED NOT NULL,
+         devid INT UNSIGNED NOT NULL,
+         found_at BIGINT NOT NULL,
+         reason VARCHAR(255) NOT NULL,
+         PRIMARY KEY (fid, devid)) ${MYSQL_TABLE}`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

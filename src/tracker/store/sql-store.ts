@@ -10,6 +10,7 @@ import { mogError, ErrorCodes } from '../../errors.ts';
 import { validateName } from '../names.ts';
 import { ROOT_ID } from '../types.ts';
 import type {
+  BadReplica,
   ChecksumAlg,
   CommitResult,
   CommitUploadInput,
@@ -44,6 +45,7 @@ import type {
   QuotaUsage,
 } from '../types.ts';
 import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
+import { BadReplicaWork } from './bad-replicas.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
 import { checkHolder, checkQuotaAmounts, grantOf, QuotaWork, TREE_CTE, type ChargedUser } from './quota.ts';
@@ -144,6 +146,7 @@ export class SqlStore implements Store {
   private readonly dav: DavWork;
   private readonly repair: RepairWork;
   private readonly logins: LoginWork;
+  private readonly badReplicas: BadReplicaWork;
   private readonly quota: QuotaWork;
 
   constructor(private readonly driver: Driver) {
@@ -152,6 +155,7 @@ export class SqlStore implements Store {
     this.dav = new DavWork(driver.dialect);
     this.repair = new RepairWork(driver.dialect);
     this.logins = new LoginWork(driver.dialect);
+    this.badReplicas = new BadReplicaWork(driver.dialect);
     this.quota = new QuotaWork(driver.dialect);
   }
 
@@ -1023,6 +1027,29 @@ export class SqlStore implements Store {
   async clearLoginAttempts(address: string): Promise<boolean> {
     checkClientAddress(address);
     return this.driver.write(() => this.logins.clear(address));
+  }
+
+  // --- bad replicas (the SQL lives in bad-replicas.ts) ----------------------------------
+
+  async markBadReplica(fid: number, devid: number, reason: string, now: number): Promise<boolean> {
+    return this.driver.write(() => this.badReplicas.mark(fid, devid, reason, now));
+  }
+
+  async clearBadReplica(fid: number, devid: number): Promise<boolean> {
+    return this.driver.write(() => this.badReplicas.clear(fid, devid));
+  }
+
+  async badReplicasOf(fid: number): Promise<BadReplica[]> {
+    return this.driver.read(() => this.badReplicas.of(fid));
+  }
+
+  async badReplicasOfFiles(fids: number[]): Promise<BadReplica[]> {
+    const ids = [...new Set(fids)].filter((f) => Number.isSafeInteger(f) && f > 0);
+    return this.driver.read(() => this.badReplicas.ofFiles(ids));
+  }
+
+  async pruneBadReplicas(): Promise<number> {
+    return this.driver.write(() => this.badReplicas.prune());
   }
 
   // --- WebDAV (the SQL lives in dav.ts) --------------------------------------------------

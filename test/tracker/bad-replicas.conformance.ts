@@ -1,0 +1,84 @@
+// The bad-replica role of the Store (src/tracker/store/bad-replicas.ts), run on every backend by
+// bad-replicas.test.ts: marks a read puts on a damaged copy, which reads, fsck and
+// `admin file info` consult (issue 16).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCodes } from '../../src/errors.ts';
+import { openStore } from '../../src/tracker/open.ts';
+import { ROOT_ID, type Store } from '../../src/tracker/types.ts';
+import type { StoreBackend } from './store.conformance.ts';
+import { expectCode } from './store.conformance.ts';
+import type { TestDb } from '../harness/db.ts';
+
+const SHA = 'a'.repeat(64);
+
+export function runBadReplicasConformance(backend: StoreBackend): void {
+  describe(`Store bad replicas: ${backend.name}`, () => {
+    let db: TestDb;
+    let store: Store;
+    let seq = 0;
+    let devs: number[] = [];
+    let domainId = 0;
+    let classId = 0;
+
+    before(async () => {
+      db = await backend.create();
+      store = await openStore(db.url);
+      await store.migrate();
+      const domain = await store.createDomain('bad-replicas');
+      domainId = domain.id;
+      classId = (await store.getClass(domain.id, 'default'))!.id;
+      for (let i = 0; i < 3; i++) {
+        const host = await store.createHost({ name: `host${i}`, address: '127.0.0.1', httpPort: 7500 + i });
+        devs.push((await store.createDevice({ hostId: host.id })).id);
+      }
+    });
+    after(async () => {
+      await store?.close();
+      await db?.drop();
+    });
+
+    async function fileOn(devids: number[]): Promise<number> {
+      const r = await store.reserveUpload({ domainId, classId, devids, now: Date.now() });
+      await store.commitUpload({ fid: r.fid, parentId: ROOT_ID, name: `f${++seq}`, length: 3, checksum: SHA, devids, mtime: Date.now() });
+      return r.fid;
+    }
+
+    test('a recorded copy is marked once, with when and why; a second mark keeps the first time', async () => {
+      const fid = await fileOn([devs[0]!, devs[1]!]);
+      assert.deepEqual(await store.badReplicasOf(fid), []);
+      assert.equal(await store.markBadReplica(fid, devs[1]!, 'sha256 mismatch', 1000), true);
+      assert.equal(await store.markBadReplica(fid, devs[1]!, 'ended at byte 2 of 3', 2000), true);
+      assert.deepEqual(await store.badReplicasOf(fid), [{ fid, devid: devs[1]!, foundAt: 1000, reason: 'ended at byte 2 of 3' }]);
+      assert.deepEqual((await store.badReplicasOfFiles([fid, fid, 999_999])).map((m) => m.devid), [devs[1]!]);
+    });
+
+    test('no mark for a copy that is not recorded (deleted or repaired meanwhile)', async () => {
+      const fid = await fileOn([devs[0]!]);
+      assert.equal(await store.markBadReplica(fid, devs[2]!, 'sha256 mismatch', 1000), false);
+      assert.equal(await store.markBadReplica(999_999, devs[0]!, 'sha256 mismatch', 1000), false);
+      assert.deepEqual(await store.badReplicasOf(fid), []);
+    });
+
+    test('clearing a mark, and pruning marks whose copy is gone', async () => {
+      const fid = await fileOn([devs[0]!, devs[1]!, devs[2]!]);
+      await store.markBadReplica(fid, devs[0]!, 'sha256 mismatch', 1000);
+      await store.markBadReplica(fid, devs[2]!, 'sha256 mismatch', 1000);
+      assert.equal(await store.clearBadReplica(fid, devs[0]!), true);
+      assert.equal(await store.clearBadReplica(fid, devs[0]!), false);
+      await store.removeReplica(fid, devs[2]!);
+      assert.ok((await store.pruneBadReplicas()) >= 1);
+      assert.deepEqual(await store.badReplicasOf(fid), []);
+    });
+
+    test('bad arguments are refused with a code; a long reason is cut to fit', async () => {
+      const fid = await fileOn([devs[0]!]);
+      await expectCode(store.markBadReplica(fid, devs[0]!, '', 1000), ErrorCodes.INVALID_ARGUMENT);
+      await expectCode(store.markBadReplica(0, devs[0]!, 'x', 1000), ErrorCodes.INVALID_ARGUMENT);
+      await expectCode(store.markBadReplica(fid, devs[0]!, 'x', -1), ErrorCodes.INVALID_ARGUMENT);
+      assert.equal(await store.markBadReplica(fid, devs[0]!, 'é'.repeat(400), 1000), true);
+      const [m] = await store.badReplicasOf(fid);
+      assert.equal(m!.reason.length, 255);
+    });
+  });
+}
