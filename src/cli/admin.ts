@@ -15,6 +15,7 @@ import { fsckCommand } from './admin/fsck.ts';
 import { fileCommand } from './admin/file.ts';
 import { statsCommand } from './admin/stats.ts';
 import { rebalanceCommand } from './admin/rebalance.ts';
+import { orphansCommand } from './admin/orphans.ts';
 import { storageKeyCommand } from './admin/storage-key.ts';
 
 /**
@@ -51,6 +52,7 @@ export const adminCommand: CommandModule = {
       .command(statsCommand)
       .command(fsckCommand)
       .command(rebalanceCommand)
+      .command(orphansCommand)
       .command(storageKeyCommand)
       .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, stats, fsck, rebalance or storage-key')
       .strict()

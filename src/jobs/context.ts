@@ -31,6 +31,16 @@ export interface JobContext {
   spaceLimits?: SpaceLimits;
   /** Asks this process's runner of `queue` to poll now (after enqueueing work for it). */
   wake?: (queue: QueueName) => void;
+  /**
+   * Takes or renews this process's lease on a device task (e.g. 'drain/dev/3') for `ttlMs`; false
+   * while another live jobs process holds it. Absent (admin commands, tests): always ours.
+   */
+  claimTask?: (task: string, ttlMs: number) => Promise<boolean>;
+}
+
+/** Whether this process may work `task` now (see JobContext.claimTask). */
+export async function mayWork(ctx: Pick<JobContext, 'claimTask'>, task: string, ttlMs: number): Promise<boolean> {
+  return ctx.claimTask ? ctx.claimTask(task, ttlMs) : true;
 }
 
 export function replicaUrlOf(d: DeviceView, fid: number): string {

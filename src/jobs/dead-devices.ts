@@ -6,18 +6,21 @@
 // from the sweep's own clock: when no monitor runs, nothing is observed and nothing is marked
 // dead on old news (a device that came back meanwhile would lose its replicas' records).
 //
-// Safe to run in several processes at once and to repeat: enqueue is an upsert and removeReplica
-// is idempotent. Each fid is queued BEFORE its record is dropped, so a crash in between leaves
+// Safe to repeat: enqueue is an upsert and removeReplica is idempotent. When several jobs
+// processes run, one at a time sweeps a given device (task lease 'dead/dev/N', see
+// JobContext.claimTask), so the device's fids are not queued twice over. Each fid is queued BEFORE its record is dropped, so a crash in between leaves
 // at worst a record the policy already ignores, never a fid nobody will replicate.
 import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { DeviceView } from '../tracker/types.ts';
-import { isGoneDevice, type JobContext } from './context.ts';
+import { isGoneDevice, mayWork, type JobContext } from './context.ts';
 
 export interface DeadSweepOptions {
   /** Mark a device dead after the monitor saw it unreachable this long; null/undefined: never. */
   autoDeadAfterMs?: number | null;
   /** Fids per page. Default 1000. */
   pageSize?: number;
+  /** How long this process keeps a device's task lease between sweeps. Default 90 s. */
+  taskTtlMs?: number;
 }
 
 export interface DeadSweepResult {
@@ -33,7 +36,15 @@ export async function sweepDeadDevices(ctx: JobContext, opts: DeadSweepOptions =
   const result: DeadSweepResult = { markedDead: [], requeued: 0 };
   for (const dev of await store.listDevices()) {
     let dead = dev.status === 'dead' || dev.hostStatus === 'dead';
-    if (!dead && shouldAutoKill(dev, opts.autoDeadAfterMs)) {
+    const autoKill = !dead && shouldAutoKill(dev, opts.autoDeadAfterMs);
+    if (!dead && !autoKill) continue;
+    try {
+      if (!(await mayWork(ctx, `dead/dev/${dev.id}`, opts.taskTtlMs ?? 90_000))) continue;
+    } catch (err) {
+      ctx.log('warn', `device ${dev.id}: dead-device sweep skipped it: ${describeError(err)}`);
+      continue;
+    }
+    if (autoKill) {
       await store.updateDevice(dev.id, { status: 'dead' });
       ctx.log(
         'warn',

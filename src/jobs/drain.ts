@@ -8,16 +8,21 @@
 // This sweep only queues the device's fids, a page at a time while the replicate queue is short,
 // remembering per device how far it got. When it has been through all of a device's fids it
 // starts over only once the replicate queue is empty, so fids that cannot move yet keep their
-// backoff instead of being retried every sweep. Several processes may sweep at once: queueing is
-// an upsert.
+// backoff instead of being retried every sweep. Several processes may run the sweep, but one at a
+// time works a given device: each device is a task lease ('drain/dev/N', JobContext.claimTask)
+// that the process sweeping it renews every sweep and that another takes over only when that
+// process stops or dies. Two cursors over one device would re-queue each other's fids and so
+// reset the backoff of those that cannot move yet.
 import { describeError } from '../errors.ts';
-import type { JobContext } from './context.ts';
+import { mayWork, type JobContext } from './context.ts';
 
 export interface DrainSweepOptions {
   /** Fids queued per page. Default 500. */
   pageSize?: number;
   /** Queue more only while the replicate queue holds fewer than this. Default 1000. */
   window?: number;
+  /** How long this process keeps a device's task lease between sweeps. Default 90 s. */
+  taskTtlMs?: number;
 }
 
 export interface DrainSweepState {
@@ -49,6 +54,11 @@ export async function sweepDraining(ctx: JobContext, state: DrainSweepState, opt
 
   for (const dev of draining) {
     try {
+      if (!(await mayWork(ctx, `drain/dev/${dev.id}`, opts.taskTtlMs ?? 90_000))) {
+        // Another jobs process drains this device; our cursor would be stale when it comes back.
+        state.cursors.delete(dev.id);
+        continue;
+      }
       if ((await store.fidsOnDevice(dev.id, 0, 1)).length === 0) {
         result.empty.push(dev.id);
         if (!state.reportedEmpty.has(dev.id)) {

@@ -1,6 +1,6 @@
 // Everything that keeps the store and the nodes in agreement, run in one process: the monitor,
 // the replicate, delete and fsck queue runners, the fsck feeder, the reaper, the dead-device
-// sweep and the drain sweep. `mogftp jobs` and
+// sweep, the drain sweep and the orphan sweep. `mogftp jobs` and
 // the quickstart both start it; several such processes may run against one database.
 import { describeError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
@@ -14,7 +14,10 @@ import { replicateFid } from './replicate.ts';
 import { fsckFid } from './fsck.ts';
 import { feedFsck } from './fsck-run.ts';
 import { newDrainState, sweepDraining } from './drain.ts';
-import { QueueRunner, processOwnerId, silentLog, type JobLog } from './runner.ts';
+import { QueueRunner, silentLog, type ItemLease, type JobLog } from './runner.ts';
+import { LeaseOwner } from './lease-owner.ts';
+import { fencedContext } from './fence.ts';
+import { DEFAULT_ORPHAN_MIN_AGE_MS, sweepOrphans } from './orphans.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
 import type { QueueName } from '../tracker/types.ts';
 import type { JobContext, JobEvent } from './context.ts';
@@ -44,6 +47,10 @@ export interface JobsOptions {
   deadSweepIntervalMs?: number;
   /** Mark devices dead after this long unreachable; off unless set. */
   autoDeadAfterMs?: number | null;
+  /** How often the nodes are swept for orphan copies (orphans.ts); null: never. Default 6 h. */
+  orphanSweepIntervalMs?: number | null;
+  /** Orphans younger than this are left alone. Default 24 h, and never less than the reservation timeout. */
+  orphanMinAgeMs?: number;
   /** How often draining devices are swept for fids to move. Default 30 s. */
   drainSweepIntervalMs?: number;
   /** How often the fsck feeder looks for work (when a run is on). Default 2 s. */
@@ -54,8 +61,12 @@ export interface JobsOptions {
   fsckWindow?: number;
   /** How full a device may get before it takes no more copies; the policy's defaults otherwise. */
   spaceLimits?: SpaceLimits;
-  /** Lease owner id; default hostname:pid:random. */
+  /** Lease owner id; default hostname:pid:random (a new one replaces it if this process loses its leases). */
   owner?: string;
+  /** How often this process heartbeats its lease owner row. Default 5 s. */
+  heartbeatMs?: number;
+  /** An owner silent this long is dead and its items are taken over. Default and floor max(15 s, 3 heartbeats). */
+  ownerStaleMs?: number;
   log?: JobLog;
   /** Called for each change to a replica (copied, deleted, ...). */
   onEvent?: (e: JobEvent) => void;
@@ -71,9 +82,14 @@ export interface JobsHandle {
 export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
   const log = opts.log ?? silentLog;
   const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent, spaceLimits: opts.spaceLimits };
-  const owner = opts.owner ?? processOwnerId();
+  const leaseOwner = new LeaseOwner(store, { owner: opts.owner, heartbeatMs: opts.heartbeatMs, staleMs: opts.ownerStaleMs, log });
+  const registered = leaseOwner.start().catch((err) => log('warn', `lease recovery: cannot register this jobs process: ${describeError(err)}`));
+  // One process at a time sweeps a device (drain, dead): held while this process keeps sweeping it.
+  ctx.claimTask = (task, ttlMs) =>
+    store.acquireTaskLease(task, leaseOwner.id, { now: Date.now(), ttlMs: Math.max(ttlMs, leaseOwner.staleMs), staleBefore: leaseOwner.staleBefore() });
+  const fenced = (item: { fid: number }, lease: ItemLease) => fencedContext(ctx, lease, item.fid);
   const common = {
-    owner,
+    owner: leaseOwner,
     concurrency: opts.concurrency,
     leaseMs: opts.leaseMs,
     pollMs: opts.pollMs,
@@ -83,19 +99,19 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
   const replicate = new QueueRunner(store, {
     ...common,
     queue: 'replicate',
-    handler: async (item) => void (await replicateFid(ctx, item.fid)),
+    handler: async (item, lease) => void (await replicateFid(fenced(item, lease), item.fid)),
   }).start();
   const deleter = new QueueRunner(store, {
     ...common,
     queue: 'delete',
-    handler: async (item) => void (await deleteFid(ctx, item)),
+    handler: async (item, lease) => void (await deleteFid(fenced(item, lease), item)),
   }).start();
 
   const fsck = new QueueRunner(store, {
     ...common,
     queue: 'fsck',
-    handler: async (item) => {
-      const r = await fsckFid(ctx, item.fid);
+    handler: async (item, lease) => {
+      const r = await fsckFid(fenced(item, lease), item.fid);
       // A copy on a node that did not answer is checked again later, but not forever.
       if (r.unchecked.length > 0 && item.failcount < 3)
         throw mogError(ErrorCodes.NODE_UNAVAILABLE, `fsck fid ${item.fid}: device ${r.unchecked.join(', ')} could not be checked`);
@@ -107,23 +123,34 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
   const feeder = every(opts.fsckFeedIntervalMs ?? 2000, log, 'fsck feeder', async () => {
     // Feed page after page while there is room, then wait for the next tick.
     for (let i = 0; i < 50; i++) {
-      const r = await feedFsck(ctx, { owner, pageSize: opts.fsckPageSize, window: opts.fsckWindow });
+      const r = await feedFsck(ctx, { owner: leaseOwner.id, pageSize: opts.fsckPageSize, window: opts.fsckWindow });
       if (r !== 'fed') break;
     }
   });
   const drainState = newDrainState();
-  const drainer = every(opts.drainSweepIntervalMs ?? 30_000, log, 'drain sweep', async () => {
-    await sweepDraining(ctx, drainState);
+  const drainInterval = opts.drainSweepIntervalMs ?? 30_000;
+  const drainer = every(drainInterval, log, 'drain sweep', async () => {
+    await sweepDraining(ctx, drainState, { taskTtlMs: 3 * drainInterval });
   });
 
   const reaper = every(opts.reaperIntervalMs ?? 60_000, log, 'reaper', async () => {
     const n = await reapStaleReservations(ctx, { timeoutMs: opts.reservationTimeoutMs });
     if (n > 0) deleter.wake();
   });
-  const sweeper = every(opts.deadSweepIntervalMs ?? 30_000, log, 'dead-device sweep', async () => {
-    const r = await sweepDeadDevices(ctx, { autoDeadAfterMs: opts.autoDeadAfterMs });
+  const deadInterval = opts.deadSweepIntervalMs ?? 30_000;
+  const sweeper = every(deadInterval, log, 'dead-device sweep', async () => {
+    const r = await sweepDeadDevices(ctx, { autoDeadAfterMs: opts.autoDeadAfterMs, taskTtlMs: 3 * deadInterval });
     if (r.requeued > 0) replicate.wake();
   });
+  const orphanInterval = opts.orphanSweepIntervalMs === undefined ? 6 * 3_600_000 : opts.orphanSweepIntervalMs;
+  const orphans =
+    orphanInterval === null
+      ? null
+      : every(orphanInterval, log, 'orphan sweep', async () => {
+          const minAgeMs = Math.max(opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS, opts.reservationTimeoutMs ?? 0);
+          const r = await sweepOrphans(ctx, { minAgeMs });
+          for (const d of r.devices) if (d.skipped) log('info', `orphan sweep: device ${d.devid} skipped: ${d.skipped}`);
+        });
   const monitor =
     opts.monitor === false
       ? null
@@ -146,8 +173,11 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
     },
     stop() {
       stopping ??= (async () => {
-        await Promise.all([feeder.stop(), drainer.stop()]);
+        await Promise.all([feeder.stop(), drainer.stop(), orphans?.stop()]);
         await Promise.all([replicate.stop(), deleter.stop(), fsck.stop(), reaper.stop(), sweeper.stop(), monitor?.stop()]);
+        // Last: nothing is in flight now, and removing the row frees its device tasks at once.
+        await registered;
+        await leaseOwner.stop();
       })();
       return stopping;
     },

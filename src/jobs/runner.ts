@@ -5,8 +5,10 @@
 // Leases are not renewed. The default lease (30 min) is far longer than any one item should take
 // (a copy of a multi-gigabyte file at disk speed, a handful of DELETEs); an item whose work does
 // outlast it can be claimed by a second runner, which is safe because every job here is
-// idempotent: the worst case is duplicate work, never a lost or corrupt replica. The price of a
-// long lease is that items held by a crashed process wait that long before another takes them.
+// idempotent: the worst case is duplicate work, never a lost or corrupt replica. Items held by a
+// crashed process do not wait that long: a runner given a LeaseOwner (lease-owner.ts) also claims
+// the items of owners whose heartbeat stopped, and a handler checks its lease before each step
+// that changes records or removes bytes (fence.ts), so the process that lost an item stops there.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { describeError } from '../errors.ts';
@@ -17,14 +19,33 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type JobLog = (level: LogLevel, message: string) => void;
 export const silentLog: JobLog = () => {};
 
+/** Throws LeaseLostError when the item's lease went to another owner since the claim. */
+export interface ItemLease {
+  check(): Promise<void>;
+}
+
 /** Processes one item; returning completes it, throwing retries it later with backoff. */
-export type ItemHandler = (item: QueueItem) => Promise<void>;
+export type ItemHandler = (item: QueueItem, lease: ItemLease) => Promise<void>;
+
+/** The item was taken over by another owner: stop, leave it to them (no retry, no completion). */
+export class LeaseLostError extends Error {
+  constructor(queue: QueueName, fid: number, owner: string) {
+    super(`${queue} fid ${fid}: the lease of ${owner} was taken over by another jobs process`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Where claims get their owner id and the stale bound from (a LeaseOwner). */
+export interface OwnerSource {
+  readonly id: string;
+  staleBefore(now?: number): number;
+}
 
 export interface RunnerOptions {
   queue: QueueName;
   handler: ItemHandler;
-  /** Lease owner id; defaults to this process's id (hostname:pid:random). */
-  owner?: string;
+  /** Lease owner id, or a LeaseOwner (heartbeated; claims also take over dead owners' items). Default: this process's id. */
+  owner?: string | OwnerSource;
   /** Items processed at once. Default 4. */
   concurrency?: number;
   /** How long a claimed item stays ours. Default 30 min (see the note at the top). */
@@ -47,8 +68,11 @@ export function processOwnerId(): string {
 export const DEFAULT_LEASE_MS = 30 * 60 * 1000;
 
 export class QueueRunner {
-  readonly owner: string;
+  private readonly ownerSource: OwnerSource | null;
+  private readonly fixedOwner: string;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Fids being worked on here: never claimed again until their work ends. */
+  private readonly inFlightFids = new Set<number>();
   private stopping = false;
   private wakeUp: (() => void) | null = null;
   private wokenEarly = false;
@@ -59,8 +83,15 @@ export class QueueRunner {
     private readonly store: Store,
     private readonly opts: RunnerOptions,
   ) {
-    this.owner = opts.owner ?? processOwnerId();
+    const o = opts.owner ?? processOwnerId();
+    this.ownerSource = typeof o === 'string' ? null : o;
+    this.fixedOwner = typeof o === 'string' ? o : '';
     this.log = opts.log ?? silentLog;
+  }
+
+  /** The owner id claims are made under now. */
+  get owner(): string {
+    return this.ownerSource ? this.ownerSource.id : this.fixedOwner;
   }
 
   start(): this {
@@ -97,10 +128,13 @@ export class QueueRunner {
       }
       let items: QueueItem[];
       try {
+        const now = Date.now();
         items = await this.store.claim(this.opts.queue, this.owner, {
           limit: free,
           leaseMs: this.opts.leaseMs ?? DEFAULT_LEASE_MS,
-          now: Date.now(),
+          now,
+          ...(this.ownerSource ? { staleBefore: this.ownerSource.staleBefore(now) } : {}),
+          ...(this.inFlightFids.size > 0 ? { exclude: [...this.inFlightFids] } : {}),
         });
         dbFailures = 0;
       } catch (err) {
@@ -117,8 +151,10 @@ export class QueueRunner {
   }
 
   private launch(item: QueueItem): void {
+    this.inFlightFids.add(item.fid);
     const run = this.process(item).finally(() => {
       this.inFlight.delete(run);
+      this.inFlightFids.delete(item.fid);
       this.wake();
     });
     this.inFlight.add(run);
@@ -126,16 +162,28 @@ export class QueueRunner {
 
   private async process(item: QueueItem): Promise<void> {
     const { queue } = this.opts;
+    // The id this item was claimed under: the process may take a new one meanwhile.
+    const owner = item.leaseOwner ?? this.owner;
+    const lease: ItemLease = {
+      check: async () => {
+        if (!(await this.store.holdsLease(queue, item.fid, owner))) throw new LeaseLostError(queue, item.fid, owner);
+      },
+    };
     try {
-      await this.opts.handler(item);
+      await this.opts.handler(item, lease);
     } catch (err) {
+      if (err instanceof LeaseLostError) {
+        this.log('warn', `${err.message}; left to it`);
+        return;
+      }
       const delayMs = backoffDelay(item.failcount, { scale: this.opts.backoffScale });
       this.log(
         item.failcount >= 3 ? 'warn' : 'info',
         `${queue} fid ${item.fid}: ${describeError(err)} (try ${item.failcount + 1}; next in ${formatMs(delayMs)})`,
       );
       try {
-        await this.store.retry(queue, item.fid, this.owner, { delayMs, now: Date.now() });
+        if (!(await this.store.retry(queue, item.fid, owner, { delayMs, now: Date.now() })))
+          this.log('warn', `${queue} fid ${item.fid}: the lease was taken over by another jobs process; left to it`);
       } catch (e) {
         // The lease expires on its own and someone tries again; nothing is lost.
         this.log('warn', `${queue} fid ${item.fid}: cannot reschedule: ${describeError(e)}`);
@@ -143,7 +191,7 @@ export class QueueRunner {
       return;
     }
     try {
-      const held = await this.store.complete(queue, item.fid, this.owner);
+      const held = await this.store.complete(queue, item.fid, owner);
       if (!held) this.log('warn', `${queue} fid ${item.fid}: lease expired before the work finished; it will be redone`);
     } catch (err) {
       this.log('warn', `${queue} fid ${item.fid}: done, but cannot remove it from the queue: ${describeError(err)}`);

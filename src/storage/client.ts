@@ -18,6 +18,8 @@ import { parseUsage } from './usage.ts';
 import type { NodeUsage } from './usage.ts';
 
 export type { NodeUsage } from './usage.ts';
+import type { ListedFid } from './listing.ts';
+export type { ListedFid } from './listing.ts';
 
 export interface PutResult {
   /** Bytes the node stored (nginx reports nothing: then the bytes it accepted, i.e. that we sent). */
@@ -420,6 +422,32 @@ export class StorageClient {
     if (res.statusCode === 404) return null;
     if (res.statusCode !== 200) throw answerError('GET', url, res.statusCode, res.body, readCodeFor);
     return parseUsage(res.body);
+  }
+
+  /**
+   * One page of a device's replica files (fid > after, ascending, at most `limit`) from our node's
+   * listing (listing.ts); null when the node does not list (nginx, an older node: not a 200 of JSON lines).
+   */
+  async listDevice(baseUrl: string, devid: number, opts: { after: number; limit: number }, call: CallOptions = {}): Promise<ListedFid[] | null> {
+    const url = `${baseUrl.replace(/\/+$/, '')}/dev${devid}/?list&after=${opts.after}&limit=${opts.limit}`;
+    const res = await this.request('GET', url, call);
+    if (res.statusCode === 404 || res.statusCode === 405 || res.statusCode === 403) return null;
+    if (res.statusCode !== 200) throw answerError('GET', url, res.statusCode, res.body, readCodeFor);
+    if (!String(res.headers['content-type'] ?? '').startsWith('application/x-ndjson')) return null;
+    const out: ListedFid[] = [];
+    for (const line of String(res.body).split('\n')) {
+      if (line.trim() === '') continue;
+      let f: ListedFid;
+      try {
+        f = JSON.parse(line) as ListedFid;
+      } catch {
+        throw mogError(ErrorCodes.NODE_UNAVAILABLE, `storage node sent a listing of device ${devid} that is not JSON lines`);
+      }
+      if (!f || !Number.isSafeInteger(f.fid) || !Number.isSafeInteger(f.size) || typeof f.mtime !== 'number')
+        throw mogError(ErrorCodes.NODE_UNAVAILABLE, `storage node sent a bad listing line for device ${devid}`);
+      out.push(f);
+    }
+    return out;
   }
 
   close(): void {

@@ -26,6 +26,7 @@ import { parseTarget } from './node-target.ts';
 import type { Target } from './node-target.ts';
 import { parseRange } from './range.ts';
 import { renderUsage } from './usage.ts';
+import { MAX_LIST_LIMIT, parseListQuery, sendListing } from './listing.ts';
 
 export interface StorageNodeOptions {
   /** The directory holding dev<devid>/ subdirectories; must exist. */
@@ -157,6 +158,10 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
       return;
     }
     if (target.kind === 'dir') {
+      // The device's replicas as JSON lines, for the orphan sweep (listing.ts); signed like any request.
+      const list = target.rel === '' && method === 'GET' ? parseListQuery(req.url ?? '') : null;
+      if (list === 'bad') throw new HttpFail(400, 'bad_list', `a listing takes after=FID and limit=1..${MAX_LIST_LIMIT}`);
+      if (list) return sendListing(res, devDir, list.after, list.limit);
       if (method !== 'MKCOL') return methodNotAllowed(res, 'MKCOL');
       // PUT creates parents itself; MKCOL is accepted so WebDAV-style callers work unchanged.
       await checkedDir(devDir, join(devDir, target.rel), true);

@@ -266,7 +266,54 @@ export interface BadReplicas {
   pruneBadReplicas(): Promise<number>;
 }
 
-export interface Store extends LoginAttempts, Quotas, BadReplicas {
+/** A running jobs process, as it registered itself (store/job-leases.ts). */
+export interface JobOwner {
+  /** The lease owner id its queue items and task leases carry. */
+  owner: string;
+  hostname: string;
+  /** Where `pid` means something: hostname, boot id and pid namespace; equal ones share a process table. */
+  pidSpace: string;
+  pid: number;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/**
+ * Lease recovery for the jobs processes (store/job-leases.ts): each heartbeats its job_owners
+ * row; a claim given `staleBefore` also takes the items of owners silent since then; a
+ * restarted process releases its dead predecessor's leases at once. Device tasks (a sweep of
+ * one device) are leased the same way, so one process at a time works a device.
+ */
+export interface JobLeases {
+  /** Registers (or re-registers) a jobs process. */
+  registerJobOwner(o: JobOwner): Promise<void>;
+  /** False when the owner's row is gone: another process released its leases. */
+  heartbeatJobOwner(owner: string, now: number): Promise<boolean>;
+  listJobOwners(): Promise<JobOwner[]>;
+  /** Removes the owner; its queue items become claimable at once, its task leases free. Returns the items it held. */
+  releaseJobOwner(owner: string): Promise<number>;
+  /** Whether `owner` holds the item's lease now (a takeover since the claim makes this false). */
+  holdsLease(queue: QueueName, fid: number, owner: string): Promise<boolean>;
+  /** Takes or renews a task lease until now + ttlMs; false while another live owner holds it. */
+  acquireTaskLease(task: string, owner: string, opts: { now: number; ttlMs: number; staleBefore: number }): Promise<boolean>;
+  releaseTaskLease(task: string, owner: string): Promise<void>;
+  /** The orphan sweep's look-up: what is known of each fid found on the device (at most 1000). */
+  storedFidStates(devid: number, fids: number[]): Promise<StoredFidState[]>;
+}
+
+/** What the database knows of a fid found on a device's disk (the orphan sweep). */
+export interface StoredFidState {
+  fid: number;
+  /**
+   * recorded: a replica record points at this device; reserved: an upload is in progress;
+   * queued-delete: the delete queue has it; unrecorded-copy: a live file, but no record on this
+   * device; unknown: no file, no reservation, not queued; foreign: above the highest fid this
+   * database ever gave out (another cluster's, or a database restored from an older backup).
+   */
+  state: 'recorded' | 'reserved' | 'queued-delete' | 'unrecorded-copy' | 'unknown' | 'foreign';
+}
+
+export interface Store extends LoginAttempts, Quotas, BadReplicas, JobLeases {
   readonly kind: 'sqlite' | 'mysql';
   /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
   migrate(): Promise<number>;
@@ -375,8 +422,14 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas {
   /**
    * Leases up to `limit` due items (nextTry <= now, not leased or lease expired) to `owner`
    * until now + leaseMs. Safe across processes: an item is never leased to two owners at once.
+   * With `staleBefore`, items leased to a registered owner whose heartbeat is older are taken
+   * over too (JobLeases); `exclude` leaves out fids the caller is still working on.
    */
-  claim(queue: QueueName, owner: string, opts: { limit: number; leaseMs: number; now: number }): Promise<QueueItem[]>;
+  claim(
+    queue: QueueName,
+    owner: string,
+    opts: { limit: number; leaseMs: number; now: number; staleBefore?: number; exclude?: number[] },
+  ): Promise<QueueItem[]>;
   /** Removes the item if `owner` still holds its lease; returns whether it did. */
   complete(queue: QueueName, fid: number, owner: string): Promise<boolean>;
   /** Releases the lease, failcount + 1, nextTry = now + delayMs. */

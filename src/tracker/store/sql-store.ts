@@ -24,6 +24,8 @@ import type {
   Host,
   HostStatus,
   ObservedState,
+  JobOwner,
+  StoredFidState,
   QueueItem,
   QueueName,
   Reservation,
@@ -48,6 +50,8 @@ import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
 import { BadReplicaWork } from './bad-replicas.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
+import { JobLeaseWork } from './job-leases.ts';
+import { storedFidStates } from './orphans.ts';
 import { checkHolder, checkQuotaAmounts, grantOf, QuotaWork, TREE_CTE, type ChargedUser } from './quota.ts';
 import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
@@ -148,6 +152,7 @@ export class SqlStore implements Store {
   private readonly logins: LoginWork;
   private readonly badReplicas: BadReplicaWork;
   private readonly quota: QuotaWork;
+  private readonly jobLeases: JobLeaseWork;
 
   constructor(private readonly driver: Driver) {
     this.kind = driver.kind;
@@ -157,6 +162,7 @@ export class SqlStore implements Store {
     this.logins = new LoginWork(driver.dialect);
     this.badReplicas = new BadReplicaWork(driver.dialect);
     this.quota = new QuotaWork(driver.dialect);
+    this.jobLeases = new JobLeaseWork(driver.dialect);
   }
 
   async migrate(): Promise<number> {
@@ -874,27 +880,23 @@ export class SqlStore implements Store {
     return this.driver.write(() => this.enqueueWork(queue, fid, devids, nextTry));
   }
 
-  async claim(queue: QueueName, owner: string, opts: { limit: number; leaseMs: number; now: number }): Promise<QueueItem[]> {
+  async claim(
+    queue: QueueName,
+    owner: string,
+    opts: { limit: number; leaseMs: number; now: number; staleBefore?: number; exclude?: number[] },
+  ): Promise<QueueItem[]> {
     checkQueue(queue);
     checkLabel('Lease owner', owner);
     const limit = checkLimit(opts.limit);
     const leaseUntil = checkTime('Now', opts.now) + checkInt('Lease', opts.leaseMs, 1);
-    const d = this.d;
-    return this.driver.write(function* () {
-      const rows = yield* all(
-        `SELECT ${QUEUE_COLS} FROM queue
-         WHERE queue = ? AND nexttry <= ? AND (lease_until IS NULL OR lease_until <= ?)
-         ORDER BY nexttry, fid LIMIT ?${d.forUpdateSkipLocked}`,
-        queue, opts.now, opts.now, limit,
-      );
-      if (rows.length === 0) return [];
-      const fids = rows.map((r) => num(r.fid));
-      yield* run(
-        `UPDATE queue SET lease_owner = ?, lease_until = ?, requeued = 0 WHERE queue = ? AND fid IN ${placeholders(fids.length)}`,
-        owner, leaseUntil, queue, ...fids,
-      );
-      return rows.map((r) => ({ ...toQueueItem(r), leaseOwner: owner, leaseUntil }));
-    });
+    if (opts.staleBefore !== undefined) checkTime('Stale-before time', opts.staleBefore);
+    const exclude = opts.exclude ?? [];
+    if (!Array.isArray(exclude) || exclude.length > 1000) throw invalid('claim excludes at most 1000 fids');
+    exclude.forEach((f) => checkId('Fid', f));
+    // The SQL lives in job-leases.ts (it also takes over the items of silent owners).
+    return this.driver.write(() =>
+      this.jobLeases.claim(queue, owner, { limit, now: opts.now, leaseUntil, staleBefore: opts.staleBefore, exclude }),
+    );
   }
 
   async complete(queue: QueueName, fid: number, owner: string): Promise<boolean> {
@@ -1050,6 +1052,59 @@ export class SqlStore implements Store {
 
   async pruneBadReplicas(): Promise<number> {
     return this.driver.write(() => this.badReplicas.prune());
+  }
+
+  // --- job leases: owners' heartbeats, takeovers, device tasks (the SQL lives in job-leases.ts)
+
+  async registerJobOwner(o: JobOwner): Promise<void> {
+    checkLabel('Lease owner', o.owner);
+    checkLabel('Host name', o.hostname);
+    checkLabel('Pid space', o.pidSpace);
+    checkInt('Pid', o.pid, 0);
+    checkTime('Start time', o.startedAt);
+    checkTime('Heartbeat time', o.heartbeatAt);
+    return this.driver.write(() => this.jobLeases.register(o));
+  }
+
+  async heartbeatJobOwner(owner: string, now: number): Promise<boolean> {
+    checkTime('Heartbeat time', now);
+    return this.driver.write(() => this.jobLeases.heartbeat(owner, now));
+  }
+
+  async listJobOwners(): Promise<JobOwner[]> {
+    return this.driver.read(() => this.jobLeases.list());
+  }
+
+  async releaseJobOwner(owner: string): Promise<number> {
+    checkLabel('Lease owner', owner);
+    return this.driver.write(() => this.jobLeases.releaseOwner(owner));
+  }
+
+  async holdsLease(queue: QueueName, fid: number, owner: string): Promise<boolean> {
+    checkQueue(queue);
+    checkId('Fid', fid);
+    return this.driver.read(() => this.jobLeases.holdsLease(queue, fid, owner));
+  }
+
+  async acquireTaskLease(task: string, owner: string, opts: { now: number; ttlMs: number; staleBefore: number }): Promise<boolean> {
+    checkLabel('Task', task);
+    checkLabel('Lease owner', owner);
+    const until = checkTime('Now', opts.now) + checkInt('Task lease', opts.ttlMs, 1);
+    checkTime('Stale-before time', opts.staleBefore);
+    return this.driver.write(() => this.jobLeases.acquireTask(task, owner, opts.now, until, opts.staleBefore));
+  }
+
+  async releaseTaskLease(task: string, owner: string): Promise<void> {
+    checkLabel('Task', task);
+    return this.driver.write(() => this.jobLeases.releaseTask(task, owner));
+  }
+
+  async storedFidStates(devid: number, fids: number[]): Promise<StoredFidState[]> {
+    checkId('Device id', devid);
+    if (!Array.isArray(fids) || fids.length > 1000) throw invalid('storedFidStates takes at most 1000 fids');
+    fids.forEach((f) => checkId('Fid', f));
+    // The SQL lives in orphans.ts.
+    return this.driver.read(() => storedFidStates(devid, fids));
   }
 
   // --- WebDAV (the SQL lives in dav.ts) --------------------------------------------------
