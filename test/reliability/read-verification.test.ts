@@ -16,6 +16,7 @@ import { adminCli } from '../jobs/fixtures/admin-cli.ts';
 import { Cluster, until } from './lib/cluster.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
+import { startDavProcess, type DavProcess } from './lib/dav-process.ts';
 import { loggedIn } from './lib/ftp.ts';
 
 const MiB = 1024 * 1024;
@@ -38,12 +39,15 @@ for (const db of ['mysql', 'sqlite'] as const) {
     let c: Cluster;
     let port: number;
     let dir: string;
+    let dav: DavProcess;
     before(async () => {
       c = await Cluster.start({ db, nodes: 2, mindevcount: 2 });
       port = (await c.startFtp()).port;
+      dav = await startDavProcess(c.dbUrl);
       dir = await mkdtemp(join(tmpdir(), 'mogftp-readverify-'));
     });
     after(async () => {
+      await dav?.stop();
       await c?.stop();
       if (dir) await rm(dir, { recursive: true, force: true });
     });
@@ -75,10 +79,14 @@ for (const db of ['mysql', 'sqlite'] as const) {
     }
 
     for (const size of [SMALL, LARGE]) {
-      test(`every copy bad, ${size / MiB} MiB: curl and lftp do not end with a full-size file`, async () => {
+      test(`every copy bad, ${size / MiB} MiB: curl (FTP and WebDAV), lftp get and lftp mirror do not end with a full-size file`, async () => {
         fig.scenario(`every copy with a flipped byte, ${size / MiB} MiB, curl and lftp`);
         const content = newContent(size);
-        const path = `/allbad-${size}.bin`;
+        const folder = `/allbad-${size}`;
+        const mk = await loggedIn(port);
+        assert.equal((await mk.cmd(`MKD ${folder}`)).code, 257);
+        await mk.quit();
+        const path = `${folder}/file.bin`;
         const fid = await store(path, content);
         for (const devid of await readOrder(fid)) await flip(fid, devid, size - 10);
 
@@ -97,6 +105,24 @@ for (const db of ['mysql', 'sqlite'] as const) {
         assert.notEqual(l.code, 0, `lftp exit 0: ${l.stdout} ${l.stderr}`);
         assert.ok(lgot === null || lgot < size, `lftp kept ${lgot} of ${size} bytes`);
         if (lgot === size) fig.wrong(size);
+
+        // WebDAV: the connection is cut before the last bytes.
+        const viaDav = join(dir, `dav-${size}.bin`);
+        const d = await curl(['-u', 'demo:demo', '-o', viaDav, `${dav.url}${path}`]);
+        const dgot = await sizeOf(viaDav);
+        fig.down(dgot ?? 0);
+        assert.notEqual(d.code, 0, `curl over WebDAV exit 0: ${d.stderr}`);
+        assert.ok(dgot === null || dgot < size, `curl over WebDAV kept ${dgot} of ${size} bytes`);
+        if (dgot === size) fig.wrong(size);
+
+        // `lftp mirror` kept the full-size bad file and exited 0 before (issue 16).
+        const mirrored = join(dir, `mirror-${size}`);
+        const m = await lftp(port, `mirror ${folder} ${mirrored}`, { timeoutMs: 120_000 });
+        const mgot = await sizeOf(join(mirrored, 'file.bin'));
+        fig.down(mgot ?? 0);
+        assert.notEqual(m.code, 0, `lftp mirror exit 0: ${m.stdout} ${m.stderr}`);
+        assert.ok(mgot === null || mgot < size, `lftp mirror kept ${mgot} of ${size} bytes`);
+        if (mgot === size) fig.wrong(size);
       });
     }
 
