@@ -32,6 +32,8 @@ export interface LeaseOwnerOptions {
 }
 
 let cachedPidSpace: string | null = null;
+/** Owner ids alive in this process (tests and the quickstart may run several jobs sets in one). */
+const ownersHere = new Set<string>();
 
 /** Hostname, boot id and pid namespace: two processes with equal values see the same pids. */
 export function pidSpace(): string {
@@ -94,6 +96,7 @@ export class LeaseOwner {
 
   /** Registers, takes over dead predecessors in this pid space, then heartbeats until stop(). */
   async start(): Promise<this> {
+    ownersHere.add(this.current);
     await this.register();
     await this.takeOverDead().catch((err) => this.log('warn', `lease recovery: ${describeError(err)}`));
     this.schedule();
@@ -126,7 +129,9 @@ export class LeaseOwner {
     try {
       if (!(await this.store.heartbeatJobOwner(this.current, Date.now()))) {
         const old = this.current;
+        ownersHere.delete(old);
         this.current = newOwnerId();
+        ownersHere.add(this.current);
         this.log('warn', `lease recovery: this process (${old}) was silent too long and its leases were taken over; continuing as ${this.current}`);
         await this.register();
       }
@@ -145,10 +150,10 @@ export class LeaseOwner {
     const now = Date.now();
     const mine = pidSpace();
     for (const o of await this.store.listJobOwners()) {
-      if (o.owner === this.current) continue;
+      if (o.owner === this.current || ownersHere.has(o.owner)) continue;
       const samePlace = o.pidSpace === mine && !pidRunning(o.pid) ? `its pid ${o.pid} is gone` : null;
       const silent = now - o.heartbeatAt > 10 * this.staleMs ? `silent for ${Math.round((now - o.heartbeatAt) / 1000)} s` : null;
-      // Our own pid under another id: that process is gone (this one reused its pid).
+      // Our own pid under an id this process never had: that process is gone (we reuse its pid).
       const reused = o.pidSpace === mine && o.pid === process.pid ? `its pid ${o.pid} is now this process's` : null;
       const why = reused ?? samePlace ?? silent;
       if (!why) continue;
@@ -162,6 +167,7 @@ export class LeaseOwner {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.beating;
+    ownersHere.delete(this.current);
     try {
       await this.store.releaseJobOwner(this.current);
     } catch (err) {
