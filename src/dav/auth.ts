@@ -9,9 +9,7 @@
 // rate limited, the credentials are not judged; 403 would tell clients to give up for good, and
 // 401 would make them ask the user for a password again). Too many logins being checked at once
 // in this process: 503 with Retry-After. A wrong password: 401, as before.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, isMogError } from '../errors.ts';
 import { createLogger, type LogFn } from '../log.ts';
@@ -20,15 +18,6 @@ import { Volume, type VolumeDeps } from '../vfs/volume.ts';
 import { DavError } from './http.ts';
 
 const MAX_ENTRIES = 1000;
-
-// The server hands us only the Authorization header. The request being served (for the client
-// address, and the response to put Retry-After on) comes from Node's own "request start"
-// channel, published just before the 'request' event, carried along by AsyncLocalStorage.
-const currentRequest = new AsyncLocalStorage<{ req: IncomingMessage; res: ServerResponse }>();
-subscribe('http.server.request.start', (message) => {
-  const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
-  currentRequest.enterWith({ req: request, res: response });
-});
 
 export class BasicAuth {
   private readonly cache = new Map<string, { at: number; volume: Promise<Volume> }>();
@@ -46,18 +35,17 @@ export class BasicAuth {
    * The user's Volume, or null when the header is missing or the credentials are wrong. Throws a
    * DavError 429 (banned address) or 503 (too busy), or the store's error when it cannot be asked.
    */
-  async login(header: string | undefined): Promise<Volume | null> {
-    const creds = parseBasic(header);
+  async login(req: IncomingMessage, res: ServerResponse): Promise<Volume | null> {
+    const creds = parseBasic(req.headers.authorization);
     if (!creds) return null;
-    const current = currentRequest.getStore();
-    const address = clientKey(current?.req.socket.remoteAddress);
+    const address = clientKey(req.socket.remoteAddress);
     const key = createHash('sha256').update(`${address}\0${creds.user}\0${creds.password}`).digest('base64');
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && now - hit.at < this.cacheMs) {
       // A remembered success is no way around a ban, wherever it was decided: ask first.
       const bannedFor = await this.deps.tracker.store.loginBannedFor(address, now);
-      if (bannedFor > 0) throw refusal(new LoginDenied('banned', bannedFor), current?.res);
+      if (bannedFor > 0) throw refusal(new LoginDenied('banned', bannedFor), res);
       return hit.volume.catch(() => null);
     }
     const from = { address, door: 'dav' as const, log: this.logFn() };
@@ -68,7 +56,7 @@ export class BasicAuth {
       return await volume;
     } catch (err) {
       this.cache.delete(key);
-      if (err instanceof LoginDenied && err.reason !== 'wrong-password') throw refusal(err, current?.res);
+      if (err instanceof LoginDenied && err.reason !== 'wrong-password') throw refusal(err, res);
       if (isMogError(err, ErrorCodes.AUTH_FAILED)) return null;
       throw err;
     }

@@ -72,7 +72,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     maxLockTimeoutMs: opts.maxLockTimeoutMs ?? 24 * 3600_000,
     log,
   };
-  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client }, opts.authCacheMs);
+  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client }, opts.authCacheMs, opts.log);
   const realm = (opts.realm ?? 'mogftp').replace(/["\\]/g, '');
   const expecting = new WeakSet<IncomingMessage>();
 
@@ -88,7 +88,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     const method = (req.method ?? '').toUpperCase();
     if (method === 'OPTIONS') return options(res);
     const target = parseUrlPath(req.url ?? '/');
-    const volume = await auth.login(req.headers.authorization);
+    const volume = await auth.login(req, res);
     if (!volume) {
       closeIfBodyPending(req, res);
       return sendText(res, 401, 'Authentication required', { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` });
