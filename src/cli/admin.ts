@@ -13,6 +13,7 @@ import { userCommand } from './admin/user.ts';
 import { loginCommand } from './admin/login.ts';
 import { fsckCommand } from './admin/fsck.ts';
 import { fileCommand } from './admin/file.ts';
+import { dirCommand } from './admin/dir.ts';
 import { statsCommand } from './admin/stats.ts';
 import { rebalanceCommand } from './admin/rebalance.ts';
 import { orphansCommand } from './admin/orphans.ts';
@@ -49,12 +50,13 @@ export const adminCommand: CommandModule = {
       .command(userCommand)
       .command(loginCommand)
       .command(fileCommand)
+      .command(dirCommand)
       .command(statsCommand)
       .command(fsckCommand)
       .command(rebalanceCommand)
       .command(orphansCommand)
       .command(storageKeyCommand)
-      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, stats, fsck, rebalance or storage-key')
+      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, dir, stats, fsck, rebalance or storage-key')
       .strict()
       .fail(failOnOneLine),
   handler: () => {},

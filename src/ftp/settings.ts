@@ -97,7 +97,8 @@ export interface FtpSettings {
 
 export type HashAlg = 'SHA-256' | 'SHA-1' | 'MD5' | 'CRC32';
 export const HASH_ALGS: HashAlg[] = ['SHA-256', 'SHA-1', 'MD5', 'CRC32'];
-export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'UNIX.mode'] as const;
+/** x.class: the file's storage class (RFC 3659 7.5.6 lets a server add facts named x.*). */
+export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'UNIX.mode', 'x.class'] as const;
 
 /** Protocol state of one control connection. */
 export interface ConnState {

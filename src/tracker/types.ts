@@ -87,6 +87,11 @@ export interface Entry {
   mtime: number;
   /** Unix permission bits as stored (SITE CHMOD); default 0o644 files, 0o755 dirs. */
   mode: number;
+  /**
+   * A directory's own class for the files created under it (admin dir set-class); null or
+   * absent: it inherits its parent's. Always null for files (their class is FileRow.classId).
+   */
+  classId?: number | null;
 }
 
 export interface Reservation {
@@ -266,6 +271,47 @@ export interface BadReplicas {
   pruneBadReplicas(): Promise<number>;
 }
 
+/** A directory with a class of its own, as `admin dir list-classes` shows it. */
+export interface DirClass {
+  domainId: number;
+  entryId: number;
+  /** The directory's path in the domain, '/a/b'. */
+  path: string;
+  classId: number;
+  className: string;
+}
+
+/** Where a new file's class comes from: the nearest directory with a class, else the domain default. */
+export interface InheritedClass {
+  /** null: no directory on the way up has a class (the domain's "default" applies). */
+  classId: number | null;
+  /** The directory that set it; null when none did. */
+  fromEntryId: number | null;
+}
+
+/**
+ * Classes on the directory tree (store/classes-tree.ts). A class set on a directory is the class
+ * of every file created under it, unless a nearer directory sets another one; a file keeps its
+ * class when renamed or moved, and an overwrite keeps the class of the file it replaces. Changing
+ * the class of existing files queues them for replication, which adds or trims copies.
+ */
+export interface ClassTree {
+  /** Sets (classId) or clears (null) a directory's class. NOT_FOUND for an unknown entry or a class of another domain; NOT_A_DIRECTORY for a file. */
+  setDirClass(entryId: number, classId: number | null): Promise<Entry>;
+  /** The class a file created in directory `dirId` (ROOT_ID: the root) inherits. NOT_FOUND if the directory is gone. */
+  inheritedClass(domainId: number, dirId: number): Promise<InheritedClass>;
+  /** Directories that have a class of their own, by domain then path. */
+  listDirClasses(domainId?: number): Promise<DirClass[]>;
+  /** Moves a file to another class of its domain and queues it for replication; false when it had that class already. */
+  setFileClass(fid: number, classId: number): Promise<boolean>;
+  /**
+   * One page of `setFileClass` over the files below directory `dirId` (ROOT_ID: the whole domain):
+   * the files with fid > afterFid, ascending, at most `limit`. Returns the fids looked at (the last
+   * is the next page's afterFid; fewer than `limit`: done) and how many changed class.
+   */
+  setClassUnder(domainId: number, dirId: number, classId: number, afterFid: number, limit: number): Promise<{ fids: number[]; changed: number }>;
+}
+
 /** A running jobs process, as it registered itself (store/job-leases.ts). */
 export interface JobOwner {
   /** The lease owner id its queue items and task leases carry. */
@@ -313,7 +359,7 @@ export interface StoredFidState {
   state: 'recorded' | 'reserved' | 'queued-delete' | 'unrecorded-copy' | 'unknown' | 'foreign';
 }
 
-export interface Store extends LoginAttempts, Quotas, BadReplicas, JobLeases {
+export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, JobLeases {
   readonly kind: 'sqlite' | 'mysql';
   /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
   migrate(): Promise<number>;

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, mogError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { resolvePathComponents } from '../tracker/names.ts';
-import type { Tracker } from '../tracker/tracker.ts';
+import { nearestDirClass, type Tracker } from '../tracker/tracker.ts';
 import { ROOT_ID, type Entry, type QuotaHolder, type User } from '../tracker/types.ts';
 import type { LogFn } from '../log.ts';
 import { openDownload, verifyBeforeSendFromEnv } from './download.ts';
@@ -32,7 +32,16 @@ export interface VolumeStat {
   mtime: Date;
   mode: number;
   fid: number | null;
+  /** A directory's own class id (null: it inherits); null for files (their class is on the file row). */
+  classId: number | null;
   isDirectory(): boolean;
+}
+
+/** A file's or directory's class as users see it (MLST x.class, SITE CLASS, WebDAV). */
+export interface ClassView {
+  name: string;
+  /** 'file': the file's own; 'dir': set on this directory; 'inherited': from a directory above; 'default': the domain's. */
+  source: 'file' | 'dir' | 'inherited' | 'default';
 }
 
 const LIST_PAGE = 1000;
@@ -184,7 +193,7 @@ export class Volume {
   ): Promise<Upload> {
     await this.assertWritable();
     const names = this.notHome(this.resolve(path));
-    const { parent, name, existing } = await this.parentOf(names);
+    const { parent, name, existing, dirs } = await this.parentOf(names);
     const store = this.deps.tracker.store;
     if (existing?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${name} is a directory`);
     const offset = opts.append ? (existing?.size ?? 0) : (opts.offset ?? 0);
@@ -192,7 +201,12 @@ export class Volume {
       throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot resume at byte ${offset}: the file has ${existing?.size ?? 0} bytes`);
 
     const prior = existing?.fid ? await store.getFile(existing.fid) : null;
-    const cls = prior ? await this.deps.tracker.classById(prior.classId) : await this.deps.tracker.defaultClass(this.user.domainId);
+    // An overwrite (and a resumed upload) keeps the class of the file it replaces: a class set
+    // on one file survives clients that save by overwriting. A new name takes the class its
+    // directory passes down (admin dir set-class), from the same path walk: no extra query.
+    const cls = prior
+      ? await this.deps.tracker.classById(prior.classId)
+      : await this.deps.tracker.classForNewFile(this.user.domainId, nearestDirClass(dirs));
     // The reservation is charged to the user in its own transaction (store/quota.ts): parallel
     // uploads cannot all pass one look at the usage. A known size (WebDAV PUT, COPY) is reserved
     // whole; otherwise the reservation grows as the bytes arrive.
@@ -295,8 +309,49 @@ export class Volume {
     return entry;
   }
 
+  /**
+   * The class of a file or directory: a file's own, a directory's (set on it, inherited, or the
+   * domain default: what a new file in it gets). One path walk, plus the file row for a file.
+   */
+  async classOf(path: string): Promise<ClassView> {
+    await this.refreshUser();
+    const full = [...this.homeNames, ...this.resolve(path)];
+    const chain = full.length ? await this.deps.tracker.store.walkPath(this.user.domainId, full) : [];
+    if (chain.length < full.length) throw mogError(ErrorCodes.NOT_FOUND, `${displayPath(this.resolve(path))}: no such file or directory`);
+    const last = chain[chain.length - 1];
+    if (last?.kind === 'file' && last.fid !== null) {
+      const file = await this.deps.tracker.getFile(last.fid);
+      if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${last.name} was just removed`);
+      return { name: (await this.deps.tracker.classById(file.classId)).name, source: 'file' };
+    }
+    return this.dirClassView(nearestDirClass(chain), last?.id ?? ROOT_ID);
+  }
+
+  /**
+   * Class names for a page of a listing of directory `path` (MLSD): files by their file rows (one
+   * query for the page), directories by their own class or the one `path` passes down.
+   */
+  async classesIn(path: string, stats: VolumeStat[]): Promise<Map<number, string>> {
+    const here = await this.classOf(path);
+    const fids = stats.flatMap((s) => (s.kind === 'file' && s.fid !== null ? [s.fid] : []));
+    const files = new Map((fids.length ? await this.deps.tracker.store.getFiles(fids) : []).map((f) => [f.fid, f.classId]));
+    const out = new Map<number, string>();
+    for (const s of stats) {
+      const classId = s.kind === 'dir' ? s.classId : s.fid === null ? undefined : files.get(s.fid);
+      if (classId === undefined) continue; // a file removed since the page was read
+      out.set(s.id, classId === null ? here.name : (await this.deps.tracker.classById(classId)).name);
+    }
+    return out;
+  }
+
+  private async dirClassView(inherited: ReturnType<typeof nearestDirClass>, dirId: number): Promise<ClassView> {
+    const cls = await this.deps.tracker.classForNewFile(this.user.domainId, inherited);
+    const source = inherited.classId === null ? 'default' : inherited.fromEntryId === dirId ? 'dir' : 'inherited';
+    return { name: cls.name, source };
+  }
+
   /** The directory a new name goes into, and what the name holds now: one store round trip. */
-  private async parentOf(names: string[]): Promise<{ parent: Entry; name: string; existing: Entry | null }> {
+  private async parentOf(names: string[]): Promise<{ parent: Entry; name: string; existing: Entry | null; dirs: Entry[] }> {
     const name = names[names.length - 1];
     if (name === undefined) throw mogError(ErrorCodes.INVALID_NAME, 'A file name is needed');
     const dirNames = names.slice(0, -1);
@@ -305,7 +360,8 @@ export class Volume {
     const parent = full.length === 1 ? await this.homeEntry() : chain[full.length - 2];
     if (!parent) throw mogError(ErrorCodes.NOT_FOUND, `Directory ${displayPath(dirNames)} does not exist`);
     if (parent.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${displayPath(dirNames)} is not a directory`);
-    return { parent, name, existing: chain.length === full.length ? chain[full.length - 1]! : null };
+    // The directories from the root down to the parent: the class a new file inherits.
+    return { parent, name, existing: chain.length === full.length ? chain[full.length - 1]! : null, dirs: chain.slice(0, full.length - 1) };
   }
 
   private async homeEntry(): Promise<Entry> {
@@ -331,6 +387,7 @@ function toStat(e: Entry): VolumeStat {
     mtime: new Date(e.mtime),
     mode: e.mode,
     fid: e.fid,
+    classId: e.classId ?? null,
     isDirectory: () => e.kind === 'dir',
   };
 }

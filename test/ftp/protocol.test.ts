@@ -38,7 +38,7 @@ describe('FTP protocol commands', () => {
     const feats = r.lines.slice(1, -1).map((l) => l.trim());
     for (const f of ['EPSV', 'EPRT', 'REST STREAM', 'UTF8', 'MFMT', 'AVBL', 'SIZE', 'MDTM'])
       assert.ok(feats.includes(f), `FEAT lists ${f}: ${feats.join(' | ')}`);
-    assert.ok(feats.includes('MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;'), feats.join(' | '));
+    assert.ok(feats.includes('MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;x.class*;'), feats.join(' | '));
     assert.ok(feats.includes('HASH SHA-256*;SHA-1;MD5;CRC32'), feats.join(' | '));
     for (const f of feats) assert.ok(!/^(AUTH|PBSZ|PROT)\b/.test(f), `no TLS feature without TLS: ${f}`);
     for (const line of r.lines.slice(1, -1)) assert.ok(line.startsWith(' '), `feature lines start with a space: ${line}`);
@@ -76,8 +76,10 @@ print(json.dumps({'entries': entries, 'mlst': mlst, 'opts': opts, 'narrow': narr
     assert.equal(out.entries['ünï.bin'].size, '0');
     assert.equal(out.entries.sub.type, 'dir');
     assert.equal(out.entries.sub.perm, 'cdeflmp');
+    assert.equal(f['x.class'], 'default');
+    assert.equal(out.entries.sub['x.class'], 'default');
     assert.notEqual(out.entries.sub.unique, f.unique);
-    assert.match(out.mlst, /^250-.*\n type=file;size=5;modify=\d{14};perm=adfrw;unique=\w+;UNIX\.mode=0644; \/mdir\/one file\.txt\n250 End$/);
+    assert.match(out.mlst, /^250-.*\n type=file;size=5;modify=\d{14};perm=adfrw;unique=\w+;UNIX\.mode=0644;x\.class=default; \/mdir\/one file\.txt\n250 End$/);
     assert.equal(out.opts, '200 MLST OPTS type;size;');
     assert.deepEqual(out.narrow['one file.txt'], { type: 'file', size: '5' });
     assert.match(out.onfile, /^550 /);

@@ -1,5 +1,6 @@
 // MLSD and MLST (RFC 3659): machine-readable listings with the facts a client asked for
 // (OPTS MLST). Permissions are what this user may do: none of the writing ones when read-only.
+// x.class is the storage class: a file's own, a directory's the one files created in it get.
 import { ErrorCodes, mogError } from '../../errors.ts';
 import type { VolumeStat } from '../../vfs/volume.ts';
 import { dataSocket, replyError, volumeOf, withTransfer } from '../commands.ts';
@@ -10,7 +11,7 @@ import { oneLine } from '../replies.ts';
 import { MLST_FACTS, stateOf } from '../settings.ts';
 
 /** `type=file;size=3;...;` with the selected facts, in the order FEAT lists them. */
-export function mlstFacts(stat: VolumeStat, selected: Set<string>, readOnly: boolean): string {
+export function mlstFacts(stat: VolumeStat, selected: Set<string>, readOnly: boolean, className: string | null = null): string {
   const dir = stat.kind === 'dir';
   const values: Record<(typeof MLST_FACTS)[number], string | null> = {
     type: dir ? 'dir' : 'file',
@@ -19,6 +20,8 @@ export function mlstFacts(stat: VolumeStat, selected: Set<string>, readOnly: boo
     perm: dir ? (readOnly ? 'el' : 'cdeflmp') : readOnly ? 'r' : 'adfrw',
     unique: `m${stat.id.toString(16)}`,
     'UNIX.mode': '0' + (stat.mode || (dir ? 0o755 : 0o644)).toString(8).padStart(3, '0'),
+    // A fact value may not hold ';' or start with a space (RFC 3659 7.5); class names are labels, checked anyway.
+    'x.class': className !== null && /^[^;\s][^;\r\n]*$/.test(className) ? className : null,
   };
   let out = '';
   for (const fact of MLST_FACTS) {
@@ -27,6 +30,8 @@ export function mlstFacts(stat: VolumeStat, selected: Set<string>, readOnly: boo
   }
   return out;
 }
+
+const CLASS_PAGE = 500;
 
 function argOrCwd(arg: string | null): string {
   return arg === null || arg.trim() === '' ? '.' : arg;
@@ -50,11 +55,19 @@ const mlsd: Handler = async function (this: FtpConn, { command }) {
   const socket = await dataSocket(this);
   if (!socket) return;
   const selected = stateOf(this).mlstFacts;
+  const vol = volumeOf(this);
+  const path = argOrCwd(command.arg);
+  // Classes are looked up a page at a time (one query for the page's files), only when selected.
   async function* lines() {
     let item = first;
     while (!item.done) {
-      yield `${mlstFacts(item.value, selected, readOnly)} ${item.value.name}`;
-      item = await entries.next();
+      const page: VolumeStat[] = [];
+      while (!item.done && page.length < CLASS_PAGE) {
+        page.push(item.value);
+        item = await entries.next();
+      }
+      const classes = selected.has('x.class') ? await vol.classesIn(path, page) : null;
+      for (const stat of page) yield `${mlstFacts(stat, selected, readOnly, classes?.get(stat.id) ?? null)} ${stat.name}`;
     }
   }
   try {
@@ -78,7 +91,9 @@ const mlst: Handler = async function (this: FtpConn, { command }) {
     const path = argOrCwd(command.arg);
     const stat = await vol.stat(path);
     const shown = oneLine('/' + vol.resolve(path).join('/'));
-    const facts = mlstFacts(stat, stateOf(this).mlstFacts, vol.readOnly);
+    const selected = stateOf(this).mlstFacts;
+    const cls = selected.has('x.class') ? await vol.classOf(path) : null;
+    const facts = mlstFacts(stat, selected, vol.readOnly, cls?.name ?? null);
     return this.reply(250, `Listing ${shown}`, { raw: true, message: ` ${facts} ${shown}` }, 'End');
   } catch (err) {
     return replyError(this, err);

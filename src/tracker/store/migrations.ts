@@ -389,6 +389,22 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 7,
+    description: 'a class on a directory: files created under it get the class of their nearest ancestor that has one',
+    sqlite: [
+      // NULL: the directory inherits (from its parent, up to the domain's "default" class).
+      `ALTER TABLE entries ADD COLUMN class_id INTEGER`,
+      // Only the few directories with a class are indexed (list-classes, removeClass's check).
+      `CREATE INDEX entries_class ON entries (class_id) WHERE class_id IS NOT NULL`,
+    ],
+    mysql: [
+      // One statement, applied whole or not at all; InnoDB builds it online (reads and writes go on).
+      `ALTER TABLE entries
+         ADD COLUMN class_id INT UNSIGNED NULL,
+         ADD KEY entries_class (class_id)`,
+    ],
+  },
+  {
     version: 8,
     description: 'jobs processes heartbeat (job_owners), so the leases of a dead one are taken over in seconds; device task leases (job_tasks) keep one runner per device sweep',
     sqlite: [

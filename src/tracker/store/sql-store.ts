@@ -33,6 +33,8 @@ import type {
   User,
   DavLock,
   DavProp,
+  DirClass,
+  InheritedClass,
   DavPropPatch,
   NewDavLock,
   DeviceUsage,
@@ -47,6 +49,7 @@ import type {
   QuotaUsage,
 } from '../types.ts';
 import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
+import { ClassTreeWork } from './classes-tree.ts';
 import { BadReplicaWork } from './bad-replicas.ts';
 import { checkLockPath, checkNewLock, checkPatch, checkTimes, DavWork } from './dav.ts';
 import { checkFsckEvents, checkMinOthers, RepairWork } from './repair.ts';
@@ -84,7 +87,7 @@ import {
   toDevice,
   toDeviceView,
   toDomain,
-  toEntry,
+  toEntry as toEntryRow,
   toFile,
   toHost,
   toQueueItem,
@@ -102,7 +105,7 @@ const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIR_MODE = 0o755;
 const DEFAULT_DEVICE_WEIGHT = 100;
 
-const ENTRY_COLS = 'id, domain_id, parent_id, name, kind, fid, size, mtime, mode';
+const ENTRY_COLS = 'id, domain_id, parent_id, name, kind, fid, size, mtime, mode, class_id';
 const CLASS_COLS = 'id, domain_id, name, mindevcount, write_quorum, checksum';
 const HOST_COLS = 'id, name, address, http_port, status';
 const DEVICE_COLS = 'devid, host_id, status, weight, mb_total, mb_used, observed, observed_at, observed_since';
@@ -138,6 +141,11 @@ function walkSql(depth: number): string {
   return sql;
 }
 
+/** An entry with its directory class (entries.class_id, schema v7). */
+function toEntry(r: Record<string, unknown>): Entry {
+  return { ...toEntryRow(r), classId: numOrNull(r.class_id) };
+}
+
 /** The root directory has no row; resolvePath([]) returns this stand-in for it. */
 function rootEntry(domainId: number): Entry {
   return { id: ROOT_ID, domainId, parentId: ROOT_ID, name: '', kind: 'dir', fid: null, size: 0, mtime: 0, mode: DEFAULT_DIR_MODE };
@@ -153,6 +161,7 @@ export class SqlStore implements Store {
   private readonly badReplicas: BadReplicaWork;
   private readonly quota: QuotaWork;
   private readonly jobLeases: JobLeaseWork;
+  private readonly classTree: ClassTreeWork;
 
   constructor(private readonly driver: Driver) {
     this.kind = driver.kind;
@@ -163,6 +172,7 @@ export class SqlStore implements Store {
     this.badReplicas = new BadReplicaWork(driver.dialect);
     this.quota = new QuotaWork(driver.dialect);
     this.jobLeases = new JobLeaseWork(driver.dialect);
+    this.classTree = new ClassTreeWork(driver.dialect);
   }
 
   async migrate(): Promise<number> {
@@ -305,6 +315,8 @@ export class SqlStore implements Store {
         throw inUse(`Class "${str(r.name)}" is still used by files`);
       if (yield* get('SELECT 1 AS x FROM reservations WHERE class_id = ? LIMIT 1', id))
         throw inUse(`Class "${str(r.name)}" is used by uploads in progress`);
+      if (yield* get('SELECT 1 AS x FROM entries WHERE class_id = ? LIMIT 1', id))
+        throw inUse(`Class "${str(r.name)}" is set on directories; clear it first ('admin dir list-classes', 'admin dir clear-class')`);
       yield* run('DELETE FROM classes WHERE id = ?', id);
     });
   }
@@ -1052,6 +1064,62 @@ export class SqlStore implements Store {
 
   async pruneBadReplicas(): Promise<number> {
     return this.driver.write(() => this.badReplicas.prune());
+  }
+
+  // --- classes on the directory tree (the SQL lives in classes-tree.ts) -------------------
+
+  async setDirClass(entryId: number, classId: number | null): Promise<Entry> {
+    checkId('Entry id', entryId);
+    if (classId !== null) checkId('Class id', classId);
+    const tree = this.classTree;
+    return this.driver.write(function* () {
+      yield* tree.setDirClass(entryId, classId);
+      return toEntry((yield* get(`SELECT ${ENTRY_COLS} FROM entries WHERE id = ?`, entryId))!);
+    });
+  }
+
+  async inheritedClass(domainId: number, dirId: number): Promise<InheritedClass> {
+    checkId('Domain id', domainId);
+    checkInt('Directory id', dirId, 0);
+    return this.driver.read(() => this.classTree.inheritedClass(domainId, dirId));
+  }
+
+  async listDirClasses(domainId?: number): Promise<DirClass[]> {
+    if (domainId !== undefined) checkId('Domain id', domainId);
+    return this.driver.read(() => this.classTree.listDirClasses(domainId));
+  }
+
+  async setFileClass(fid: number, classId: number): Promise<boolean> {
+    checkId('Fid', fid);
+    checkId('Class id', classId);
+    const { classTree: tree } = this;
+    const self = this;
+    return this.driver.write(function* () {
+      const domainId = yield* tree.fileDomain(fid);
+      yield* tree.lockClass(domainId, classId);
+      const changed = yield* tree.setFilesClass(domainId, [fid], classId);
+      // The replicate job compares the copies with the new class: it adds or trims them.
+      for (const f of changed) yield* self.enqueueWork('replicate', f, [], Date.now());
+      return changed.length > 0;
+    });
+  }
+
+  async setClassUnder(domainId: number, dirId: number, classId: number, afterFid: number, limit: number): Promise<{ fids: number[]; changed: number }> {
+    checkId('Domain id', domainId);
+    checkInt('Directory id', dirId, 0);
+    checkId('Class id', classId);
+    checkInt('Fid', afterFid, 0);
+    checkLimit(limit);
+    const { classTree: tree } = this;
+    const self = this;
+    return this.driver.write(function* () {
+      yield* tree.lockClass(domainId, classId);
+      const fids = yield* tree.fidsUnder(domainId, dirId, afterFid, limit);
+      const changed = yield* tree.setFilesClass(domainId, fids, classId);
+      const now = Date.now();
+      for (const f of changed) yield* self.enqueueWork('replicate', f, [], now);
+      return { fids, changed: changed.length };
+    });
   }
 
   // --- job leases: owners' heartbeats, takeovers, device tasks (the SQL lives in job-leases.ts)
