@@ -80,7 +80,7 @@ for (const db of ['mysql', 'sqlite'] as const) {
 
     for (const size of [SMALL, LARGE]) {
       test(`every copy bad, ${size / MiB} MiB: curl (FTP and WebDAV), lftp get and lftp mirror do not end with a full-size file`, async () => {
-        fig.scenario(`every copy with a flipped byte, ${size / MiB} MiB, curl and lftp`);
+        fig.scenario(`every copy with a flipped byte, ${size / MiB} MiB: curl (FTP, WebDAV), lftp get, lftp mirror`);
         const content = newContent(size);
         const folder = `/allbad-${size}`;
         const mk = await loggedIn(port);
@@ -175,6 +175,29 @@ for (const db of ['mysql', 'sqlite'] as const) {
       const events = await c.store.listFsckEvents({ fid, limit: 100 });
       assert.ok(events.some((e) => e.code === 'GONE' && e.devid === bad), JSON.stringify(events));
       fig.verified();
+    });
+
+    test('a node that is down marks nothing: only evidence about the bytes does', async () => {
+      fig.scenario('node down during reads: no copy marked bad');
+      const content = newContent(SMALL);
+      const path = '/node-down.bin';
+      const fid = await store(path, content);
+      const [first] = (await readOrder(fid)) as [number, number];
+      const victim = c.node(first);
+      await victim.kill!('SIGKILL');
+      fig.fault();
+      try {
+        const ftp = await loggedIn(port);
+        const r = await ftp.retr(path);
+        fig.down(r.bytes);
+        await ftp.quit();
+        assert.equal(r.final.code, 226, `${r.final.code} ${r.final.text}`);
+        assert.equal(r.sha256, content.sha256);
+        assert.deepEqual(await c.store.badReplicasOf(fid), [], 'a refused connection marked a copy bad');
+      } finally {
+        await victim.restart!();
+        c.tracker.invalidateDevices();
+      }
     });
 
     test('one of two copies bad, large file (over the limit): never completed with wrong bytes; the next read is right', async () => {
