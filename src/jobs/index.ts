@@ -14,6 +14,7 @@ import { replicateFid } from './replicate.ts';
 import { fsckFid } from './fsck.ts';
 import { feedFsck } from './fsck-run.ts';
 import { newDrainState, sweepDraining } from './drain.ts';
+import { newHostSpreadState, sweepHostSpread } from './host-spread.ts';
 import { QueueRunner, silentLog, type ItemLease, type JobLog } from './runner.ts';
 import { LeaseOwner } from './lease-owner.ts';
 import { fencedContext } from './fence.ts';
@@ -53,6 +54,10 @@ export interface JobsOptions {
   orphanMinAgeMs?: number;
   /** How often draining devices are swept for fids to move. Default 30 s. */
   drainSweepIntervalMs?: number;
+  /** Tick of the scan for files on too few hosts (host-spread.ts). Default 15 s. */
+  hostSpreadTickMs?: number;
+  /** That scan also runs this often when no host came back. Default 6 h. */
+  hostSpreadIntervalMs?: number;
   /** How often the fsck feeder looks for work (when a run is on). Default 2 s. */
   fsckFeedIntervalMs?: number;
   /** Fids queued per fsck feeder step. Default 100. */
@@ -133,6 +138,12 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
     await sweepDraining(ctx, drainState, { taskTtlMs: 3 * drainInterval });
   });
 
+  const spreadState = newHostSpreadState();
+  const spreadTick = opts.hostSpreadTickMs ?? 15_000;
+  const spreader = every(spreadTick, log, 'host spread', async () => {
+    await sweepHostSpread(ctx, spreadState, { intervalMs: opts.hostSpreadIntervalMs, taskTtlMs: Math.max(90_000, 3 * spreadTick) });
+  });
+
   const reaper = every(opts.reaperIntervalMs ?? 60_000, log, 'reaper', async () => {
     const n = await reapStaleReservations(ctx, { timeoutMs: opts.reservationTimeoutMs });
     if (n > 0) deleter.wake();
@@ -170,10 +181,11 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
       sweeper.kick();
       feeder.kick();
       drainer.kick();
+      spreader.kick();
     },
     stop() {
       stopping ??= (async () => {
-        await Promise.all([feeder.stop(), drainer.stop(), orphans?.stop()]);
+        await Promise.all([feeder.stop(), drainer.stop(), spreader.stop(), orphans?.stop()]);
         await Promise.all([replicate.stop(), deleter.stop(), fsck.stop(), reaper.stop(), sweeper.stop(), monitor?.stop()]);
         // Last: nothing is in flight now, and removing the row frees its device tasks at once.
         await registered;

@@ -1,7 +1,7 @@
 // The cluster as the database describes it, for the jobs daemon (and the quickstart): queue
 // depths, devices (status, usage the monitor last reported), hosts that can take uploads
 // against the classes' write quorums, files short of their class's
-// mindevcount, and what the jobs did. Queue and device gauges are read at scrape time; the
+// mindevcount or on too few hosts, and what the jobs did. Queue and device gauges are read at scrape time; the
 // file count walks every fid, so it runs in the background every `scanIntervalMs`.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { QueueName, Store } from '../tracker/types.ts';
@@ -60,6 +60,11 @@ export function registerClusterMetrics(registry: Registry, store: Store, opts: {
     collect,
   });
   const below = new Gauge({ name: 'mogftp_fids_below_mindevcount', help: "Files with fewer replicas than their class's mindevcount (last scan)", registers });
+  const tooFewHosts = new Gauge({
+    name: 'mogftp_fids_on_too_few_hosts',
+    help: 'Files with enough copies but on fewer hosts than min(mindevcount, usable hosts) (last scan)',
+    registers,
+  });
   const fids = new Gauge({ name: 'mogftp_fids', help: 'Files in the store (last scan)', registers });
   const fidBytes = new Gauge({ name: 'mogftp_fid_bytes', help: 'Bytes of all files, one copy each (last scan)', registers });
   const scanAge = new Gauge({ name: 'mogftp_fid_scan_timestamp_seconds', help: 'When the last complete fid scan finished (Unix time)', registers });
@@ -97,8 +102,11 @@ export function registerClusterMetrics(registry: Registry, store: Store, opts: {
       let short = 0;
       let count = 0;
       let bytes = 0;
+      let spread = 0;
       for (;;) {
-        const page = await store.listFids(after, PAGE);
+        // The same window of fids, judged for host spread in SQL (store/repair.ts has the rule).
+        const [page, narrow] = await Promise.all([store.listFids(after, PAGE), store.fidsOnTooFewHosts(after, PAGE)]);
+        spread += narrow.fids.length;
         for (const f of page) {
           count++;
           bytes += f.length;
@@ -108,6 +116,7 @@ export function registerClusterMetrics(registry: Registry, store: Store, opts: {
         after = page[page.length - 1]!.fid;
       }
       below.set(short);
+      tooFewHosts.set(spread);
       fids.set(count);
       fidBytes.set(bytes);
       scanAge.set(Date.now() / 1000);

@@ -553,6 +553,11 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   compareAndSetSetting(key: string, expected: string | null, value: string): Promise<boolean>;
   /** Live files, their bytes, and how many have fewer counted copies than their class wants. */
   fileStats(): Promise<FileStats>;
+  /**
+   * The next `limit` files after `afterFid` (ascending fid) checked for host spread: those on too
+   * few hosts (see FileStats.onTooFewHosts) and the last fid looked at (null: none after afterFid).
+   */
+  fidsOnTooFewHosts(afterFid: number, limit: number): Promise<{ fids: number[]; lastFid: number | null }>;
   /** Replica records and their bytes per device; devices holding nothing are left out. */
   deviceUsage(): Promise<DeviceUsage[]>;
 }
@@ -620,6 +625,13 @@ export interface FileStats {
   bytes: number;
   /** Files with fewer copies on alive/readonly devices of alive hosts than their mindevcount. */
   underReplicated: number;
+  /**
+   * Files with their mindevcount of counted copies, but on fewer distinct alive hosts than
+   * min(mindevcount, usableHosts): two copies of a mindevcount-2 file on one host, say.
+   */
+  onTooFewHosts: number;
+  /** Alive hosts with at least one alive device of weight > 0 (hosts that could hold a copy). */
+  usableHosts: number;
 }
 
 export interface DeviceUsage {

@@ -1,5 +1,5 @@
 // `mogftp admin stats`: the cluster at a glance — files and bytes, files short of their
-// replica count, queue depths, what each device holds, and the fsck run.
+// replica count or on too few hosts, queue depths, what each device holds, and the fsck run.
 import { fsckProgress } from '../../jobs/fsck-run.ts';
 import type { QueueName } from '../../tracker/types.ts';
 import { leaf, withStore } from './context.ts';
@@ -32,7 +32,7 @@ const columns: Column<DeviceStat>[] = [
 
 export const statsCommand = leaf<{ json: boolean }>({
   command: 'stats',
-  describe: 'Files, bytes, under-replicated files, queue depths and per-device usage',
+  describe: 'Files, bytes, under-replicated files, files on too few hosts, queue depths and per-device usage',
   builder: (y) => y.option('json', { ...jsonOption, describe: 'Print JSON' }),
   handler: async (args) => {
     await withStore(args, async (store) => {
@@ -54,6 +54,8 @@ export const statsCommand = leaf<{ json: boolean }>({
         files: files.files,
         bytes: files.bytes,
         underReplicated: files.underReplicated,
+        onTooFewHosts: files.onTooFewHosts,
+        usableHosts: files.usableHosts,
         queues,
         devices: perDevice,
         fsck: fsck.state ? { status: fsck.state.status, checked: fsck.checked, total: fsck.state.total, findings: fsck.findings } : null,
@@ -62,7 +64,7 @@ export const statsCommand = leaf<{ json: boolean }>({
         process.stdout.write(JSON.stringify(record, null, 2) + '\n');
         return;
       }
-      say(`files: ${record.files} (${record.bytes} bytes), under-replicated: ${record.underReplicated}`);
+      say(`files: ${record.files} (${record.bytes} bytes), under-replicated: ${record.underReplicated}, on too few hosts: ${record.onTooFewHosts} (of ${record.usableHosts} usable hosts)`);
       say(`queues: ${QUEUES.map((q) => `${q} ${queues[q]}`).join(', ')}`);
       if (record.fsck) say(`fsck: ${record.fsck.status}, ${record.fsck.checked} of ${record.fsck.total} checked`);
       process.stdout.write(formatTable(columns, perDevice));

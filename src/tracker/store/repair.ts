@@ -17,6 +17,23 @@ const FSCK_COLS = 'id, at, fid, devid, code, detail';
 /** Copies that count toward a class: the same rule as the placement policy's. */
 const COUNTED_DEVICE = `d.status IN ('alive', 'readonly') AND h.status = 'alive'`;
 
+/**
+ * Hosts that could hold a copy: alive, with at least one alive device of weight > 0 (the
+ * operator's statuses; the monitor's last look is left out so a flapping node does not make
+ * the count flap). A file is "on too few hosts" when it has its mindevcount of counted copies
+ * but they sit on fewer distinct hosts than min(mindevcount, this number): copies the jobs can
+ * spread. Files short of copies are counted as under-replicated instead, never twice.
+ */
+const USABLE_HOSTS = `SELECT COUNT(DISTINCT h.id) AS n FROM hosts h JOIN devices d ON d.host_id = h.id
+  WHERE h.status = 'alive' AND d.status = 'alive' AND d.weight > 0`;
+
+/** The grouped replicas of some files, and the too-few-hosts test (parameter: usable hosts, twice). */
+const SPREAD_FROM = `FROM replicas r JOIN devices d ON d.devid = r.devid JOIN hosts h ON h.id = d.host_id
+  JOIN files f ON f.fid = r.fid JOIN classes c ON c.id = f.class_id`;
+const SPREAD_HAVING = `GROUP BY r.fid, c.mindevcount
+  HAVING COUNT(*) >= c.mindevcount
+     AND COUNT(DISTINCT d.host_id) < CASE WHEN c.mindevcount < ? THEN c.mindevcount ELSE ? END`;
+
 export function checkFsckEvents(events: NewFsckEvent[]): NewFsckEvent[] {
   if (!Array.isArray(events)) throw invalid('fsck events must be a list');
   return events.map((e) => {
@@ -116,7 +133,36 @@ export class RepairWork {
        WHERE (SELECT COUNT(*) FROM replicas r JOIN devices d ON d.devid = r.devid JOIN hosts h ON h.id = d.host_id
               WHERE r.fid = f.fid AND ${COUNTED_DEVICE}) < c.mindevcount`,
     );
-    return { files: num(totals!.files), bytes: num(totals!.bytes), underReplicated: num(under!.n) };
+    const usable = num((yield* get(USABLE_HOSTS))!.n);
+    const spread = yield* get(
+      `SELECT COUNT(*) AS n FROM (SELECT r.fid ${SPREAD_FROM} WHERE ${COUNTED_DEVICE} ${SPREAD_HAVING}) x`,
+      usable, usable,
+    );
+    return {
+      files: num(totals!.files),
+      bytes: num(totals!.bytes),
+      underReplicated: num(under!.n),
+      onTooFewHosts: num(spread!.n),
+      usableHosts: usable,
+    };
+  }
+
+  /**
+   * Looks at the next `limit` files after `afterFid` (by fid) and returns those on too few hosts
+   * (the rule at USABLE_HOSTS) and the last fid looked at (null: no file after afterFid). Two
+   * range reads on the primary keys, so a full walk costs one pass over files and replicas.
+   */
+  *fidsOnTooFewHosts(afterFid: number, limit: number): Work<{ fids: number[]; lastFid: number | null }> {
+    const page = yield* all('SELECT fid FROM files WHERE fid > ? ORDER BY fid LIMIT ?', afterFid, limit);
+    if (page.length === 0) return { fids: [], lastFid: null };
+    const lastFid = num(page[page.length - 1]!.fid);
+    const usable = num((yield* get(USABLE_HOSTS))!.n);
+    if (usable < 2) return { fids: [], lastFid }; // one host: nothing to spread over
+    const rows = yield* all(
+      `SELECT r.fid ${SPREAD_FROM} WHERE r.fid > ? AND r.fid <= ? AND ${COUNTED_DEVICE} ${SPREAD_HAVING} ORDER BY r.fid`,
+      afterFid, lastFid, usable, usable,
+    );
+    return { fids: rows.map((r) => num(r.fid)), lastFid };
   }
 
   *deviceUsage(): Work<DeviceUsage[]> {

@@ -1334,6 +1334,11 @@ export class SqlStore implements Store {
     return this.driver.read(() => this.repair.fileStats());
   }
 
+  async fidsOnTooFewHosts(afterFid: number, limit: number): Promise<{ fids: number[]; lastFid: number | null }> {
+    checkInt('Fid', afterFid, 0);
+    return this.driver.read(() => this.repair.fidsOnTooFewHosts(afterFid, checkLimit(limit)));
+  }
+
   async deviceUsage(): Promise<DeviceUsage[]> {
     return this.driver.read(() => this.repair.deviceUsage());
   }
