@@ -9,7 +9,7 @@
 //   leased to one of them. Downloads that saw a checksum mismatch queue their fid there too.
 // The run is finished once every fid has been queued and the queue is empty.
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes, mogError } from '../errors.ts';
+import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { Store } from '../tracker/types.ts';
 import type { JobContext } from './context.ts';
 
@@ -167,6 +167,14 @@ export async function feedFsck(ctx: JobContext, opts: FeedOptions): Promise<Feed
     const done: FsckRunState = { ...state, status: 'finished', finishedAt: now, updatedAt: now, feeder: null, feederUntil: 0 };
     if (!(await store.compareAndSetSetting(FSCK_STATE_KEY, raw, JSON.stringify(done)))) return 'not-feeder';
     ctx.log('info', `fsck run ${state.runId} finished: ${state.queued} file(s) checked`);
+    // Marks left by reads on copies that were removed since without fsck (a deleted file, a
+    // drained device) go at the end of a run; a failure only leaves them for the next run.
+    try {
+      const pruned = await store.pruneBadReplicas();
+      if (pruned > 0) ctx.log('info', `fsck run ${state.runId}: forgot ${pruned} bad-copy mark(s) of copies no longer recorded`);
+    } catch (err) {
+      ctx.log('warn', `fsck run ${state.runId}: stale bad-copy marks not pruned: ${describeError(err)}`);
+    }
     return 'finished';
   }
   const fids = page.map((f) => f.fid);
