@@ -157,11 +157,12 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
   const orphans =
     orphanInterval === null
       ? null
-      : every(orphanInterval, log, 'orphan sweep', async () => {
+      : // First run 10 min after start (a slow job: a restart loop must not list every disk each time).
+        every(orphanInterval, log, 'orphan sweep', async () => {
           const minAgeMs = Math.max(opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS, opts.reservationTimeoutMs ?? 0);
           const r = await sweepOrphans(ctx, { minAgeMs });
           for (const d of r.devices) if (d.skipped) log('info', `orphan sweep: device ${d.devid} skipped: ${d.skipped}`);
-        });
+        }, Math.min(orphanInterval, 10 * 60_000));
   const monitor =
     opts.monitor === false
       ? null
@@ -201,8 +202,8 @@ interface Periodic {
   stop(): Promise<void>;
 }
 
-/** Runs `fn` now and then `intervalMs` after each run ends; errors are logged, never fatal. */
-function every(intervalMs: number, log: JobLog, name: string, fn: () => Promise<void>): Periodic {
+/** Runs `fn` now (or after `firstDelayMs`) and then `intervalMs` after each run ends; errors are logged, never fatal. */
+function every(intervalMs: number, log: JobLog, name: string, fn: () => Promise<void>, firstDelayMs = 0): Periodic {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -225,7 +226,8 @@ function every(intervalMs: number, log: JobLog, name: string, fn: () => Promise<
         } else timer = setTimeout(run, intervalMs);
       });
   };
-  run();
+  if (firstDelayMs > 0) timer = setTimeout(run, firstDelayMs);
+  else run();
   return {
     kick() {
       if (timer) clearTimeout(timer);

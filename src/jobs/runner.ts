@@ -192,7 +192,8 @@ export class QueueRunner {
     }
     try {
       const held = await this.store.complete(queue, item.fid, owner);
-      if (!held) this.log('warn', `${queue} fid ${item.fid}: lease expired before the work finished; it will be redone`);
+      if (!held)
+        this.log('warn', `${queue} fid ${item.fid}: done, but the lease expired or was taken over by another jobs process meanwhile; its holder redoes the item`);
     } catch (err) {
       this.log('warn', `${queue} fid ${item.fid}: done, but cannot remove it from the queue: ${describeError(err)}`);
     }

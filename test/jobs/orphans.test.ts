@@ -9,7 +9,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { testStorageKeyFile } from '../harness/nodes.ts';
 import { adminCli } from './fixtures/admin-cli.ts';
-import { startJobCluster, type JobCluster } from './fixtures/cluster.ts';
+import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
 
 const DAY = 86_400_000;
 
@@ -97,6 +97,22 @@ describe('orphan sweep (mogftp admin orphans)', () => {
     assert.deepEqual((await c.store.replicasOf(kept.fid)).sort(), [d1, d2].sort());
     assert.ok(await c.onDisk(d2, young), 'a young file stays');
     assert.ok(await c.onDisk(d2, foreign), 'a fid this database never handed out stays');
+  });
+
+  test('a jobs process sweeps on its schedule: an old orphan goes, a recorded copy stays', async () => {
+    const [d1, d2] = c.nodes.map((n) => n.devid) as [number, number];
+    const keptBytes = randomBytes(7_000);
+    const kept = await c.putFile(keptBytes, [d1, d2]);
+    const gone = await forgottenFid();
+    await plant(d2, gone, randomBytes(9_000), 2 * DAY);
+    const jobs = c.jobs({ orphanSweepIntervalMs: 200 });
+    try {
+      await waitFor('the orphan removed by the jobs process', async () => (await c.onDisk(d2, gone)) === null, 20_000);
+    } finally {
+      await jobs.stop();
+    }
+    assert.ok((await c.onDisk(d1, kept.fid))?.equals(keptBytes));
+    assert.ok((await c.onDisk(d2, kept.fid))?.equals(keptBytes));
   });
 
   test('--min-age below 1h is refused; the listing needs a signed request', async () => {
