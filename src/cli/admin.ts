@@ -11,6 +11,7 @@ import { domainCommand } from './admin/domain.ts';
 import { classCommand } from './admin/class.ts';
 import { userCommand } from './admin/user.ts';
 import { loginCommand } from './admin/login.ts';
+import { lockCommand } from './admin/lock.ts';
 import { fsckCommand } from './admin/fsck.ts';
 import { fileCommand } from './admin/file.ts';
 import { dirCommand } from './admin/dir.ts';
@@ -36,7 +37,7 @@ export const adminCommand: CommandModule = {
   // Like the daemons, flag > MOGFTP_* > settings file; but only for the settings the cluster
   // shares (admin's own flags, such as --port or --root, mean something else than a daemon's).
   builder: (y: Argv) =>
-    configurable('admin', y, { only: ['db', 'storage-key-file', 'storage-token'] })
+    configurable('admin', y, { only: ['db', 'db-password-file', 'storage-key-file', 'storage-token'] })
       .option('db', {
         type: 'string',
         global: true,
@@ -49,6 +50,7 @@ export const adminCommand: CommandModule = {
       .command(classCommand)
       .command(userCommand)
       .command(loginCommand)
+      .command(lockCommand)
       .command(fileCommand)
       .command(dirCommand)
       .command(statsCommand)

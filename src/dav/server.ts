@@ -72,7 +72,9 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     maxLockTimeoutMs: opts.maxLockTimeoutMs ?? 24 * 3600_000,
     log,
   };
-  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client }, opts.authCacheMs, opts.log);
+  // honourLocks: false: WebDAV checks the lock tokens its clients submit itself (context.ts); the
+  // volume's own check, for doors without tokens, would refuse the lock holder too.
+  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client, honourLocks: false }, opts.authCacheMs, opts.log);
   const realm = (opts.realm ?? 'mogftp').replace(/["\\]/g, '');
   const expecting = new WeakSet<IncomingMessage>();
 

@@ -23,6 +23,8 @@ export interface UploadOptions {
   isCancelled?: () => boolean;
   /** Called once with the outcome, for transfer logs. */
   onDone?: (outcome: { ok: boolean; bytes: number; fid: number; replicas: number; error?: unknown }) => void;
+  /** Asked just before the commit, after the bytes are stored; a throw aborts the upload (a WebDAV lock taken meanwhile). */
+  beforeCommit?: () => Promise<void>;
 }
 
 export class Upload extends Writable {
@@ -135,6 +137,7 @@ export class Upload extends Writable {
         );
       }
       if (this.opts.isCancelled?.()) throw mogError(ErrorCodes.UPLOAD_ABORTED, 'The client went away before the upload completed');
+      await this.opts.beforeCommit?.();
       const goodIds = good.map((g) => g.devid);
       this.commitResult = await this.tracker.store.commitUpload({
         fid: this.fid,

@@ -11,6 +11,7 @@ import { nearestDirClass, type Tracker } from '../tracker/tracker.ts';
 import { ROOT_ID, type Entry, type QuotaHolder, type User } from '../tracker/types.ts';
 import type { LogFn } from '../log.ts';
 import { openDownload, verifyBeforeSendFromEnv } from './download.ts';
+import { assertNotLocked, type LockTouch } from './locks.ts';
 import { firstRequest, QUOTA_LEASE_MS, UploadQuota } from './upload-quota.ts';
 import { Upload, type UploadOptions } from './upload.ts';
 
@@ -21,6 +22,11 @@ export interface VolumeDeps {
   verifyBeforeSend?: number;
   /** Where reads log damaged copies (default: a `vfs` logger on stderr). */
   log?: LogFn;
+  /**
+   * Refuse writes any active WebDAV lock stands in the way of (locks.ts); default true. The
+   * WebDAV door passes false: it checks the client's lock tokens itself (src/dav/context.ts).
+   */
+  honourLocks?: boolean;
 }
 
 /** What a listing or stat shows: an entry, plus the ftp-srv-compatible isDirectory(). */
@@ -145,6 +151,7 @@ export class Volume {
   async mkdir(path: string): Promise<string> {
     await this.assertWritable();
     const names = this.resolve(path);
+    await this.assertUnlocked([{ path, member: true }]);
     const { parent, name } = await this.parentOf(names);
     await this.deps.tracker.store.mkdir(this.user.domainId, parent.id, name, { mtime: Date.now() });
     return displayPath(names);
@@ -154,6 +161,7 @@ export class Volume {
     await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
     if (entry.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${entry.name} is not a directory`);
+    await this.assertUnlocked([{ path, member: true, tree: true }]);
     await this.deps.tracker.store.rmdir(entry.id);
   }
 
@@ -161,25 +169,32 @@ export class Volume {
     await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
     if (entry.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory (use RMD)`);
+    await this.assertUnlocked([{ path, member: true }]);
     await this.deps.tracker.store.removeFile(entry.id);
   }
 
   async rename(from: string, to: string): Promise<void> {
     await this.assertWritable();
     const source = await this.entryAt(this.notHome(this.resolve(from)));
-    const { parent, name } = await this.parentOf(this.notHome(this.resolve(to)));
+    const { parent, name, existing } = await this.parentOf(this.notHome(this.resolve(to)));
+    await this.assertUnlocked([
+      { path: from, member: true, tree: source.kind === 'dir' },
+      { path: to, member: true, tree: existing?.kind === 'dir' },
+    ]);
     await this.deps.tracker.store.rename(source.id, parent.id, name);
   }
 
   async setMtime(path: string, mtime: Date): Promise<void> {
     await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
+    await this.assertUnlocked([{ path }]);
     await this.deps.tracker.store.setMtime(entry.id, mtime.getTime());
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     await this.assertWritable();
     const entry = await this.entryAt(this.notHome(this.resolve(path)));
+    await this.assertUnlocked([{ path }]);
     await this.deps.tracker.store.setMode(entry.id, mode & 0o7777);
   }
 
@@ -196,6 +211,9 @@ export class Volume {
     const { parent, name, existing, dirs } = await this.parentOf(names);
     const store = this.deps.tracker.store;
     if (existing?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${name} is a directory`);
+    // Checked again just before the commit: a lock taken while the bytes stream in still counts.
+    const lockCheck = () => this.assertUnlocked([{ path, member: !existing }]);
+    await lockCheck();
     const offset = opts.append ? (existing?.size ?? 0) : (opts.offset ?? 0);
     if (offset > 0 && (!existing || offset > existing.size))
       throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot resume at byte ${offset}: the file has ${existing?.size ?? 0} bytes`);
@@ -224,6 +242,7 @@ export class Volume {
       quota,
       isCancelled: opts.isCancelled,
       onDone: opts.onDone,
+      beforeCommit: lockCheck,
     });
     if (offset > 0 && prior) {
       try {
@@ -294,6 +313,13 @@ export class Volume {
   private async assertWritable(): Promise<void> {
     const user = await this.refreshUser();
     if (user.readOnly) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: this account is read-only');
+  }
+
+  /** LOCKED when a WebDAV lock stands in the way of the write (locks.ts), unless this door checks tokens itself. */
+  private async assertUnlocked(touches: Array<Omit<LockTouch, 'domainPath' | 'shown'> & { path: string }>): Promise<void> {
+    if (this.deps.honourLocks === false) return;
+    const list = touches.map(({ path, ...how }) => ({ ...how, domainPath: this.domainPath(path), shown: displayPath(this.resolve(path)) }));
+    await assertNotLocked(this.deps.tracker.store, this.user.domainId, list);
   }
 
   private notHome(names: string[]): string[] {
