@@ -4,6 +4,7 @@
 // command declares takes part, including ones added later, unless `only` names the ones that do
 // (`mogftp admin` takes just the cluster-wide db and storage-token from the file's top level).
 import type { Argv } from 'yargs';
+import { applyDbPasswordFile, DB_COMMANDS, DB_PASSWORD_FILE_OPTION } from './db-password.ts';
 import { readConfigFile } from './file.ts';
 import type { Section } from './fields.ts';
 import { describeConfig, loadConfig, type LoadedConfig, type OptionSpec } from './load.ts';
@@ -27,6 +28,8 @@ const NOT_SETTINGS = new Set(['help', 'version', 'config', 'print-config', '_', 
 export function configurable<T>(command: Section | 'admin', y: Argv<T>, opts: { only?: readonly string[] } = {}): Argv<T> {
   let loaded: LoadedConfig | null = null;
   const only = opts.only;
+  // Every command with --db takes the database password from a file too (db-password.ts).
+  if (DB_COMMANDS.includes(command)) y = y.option('db-password-file', { ...DB_PASSWORD_FILE_OPTION, global: true });
   return y
     .option('config', {
       type: 'string',
@@ -50,6 +53,8 @@ export function configurable<T>(command: Section | 'admin', y: Argv<T>, opts: { 
       const configPath = (argv.config as string | undefined) ?? (process.env.MOGFTP_CONFIG || undefined);
       const file = configPath ? readConfigFile(configPath) : null;
       const cfg = loadConfig({ command, options, flags, env: process.env, file, defaults });
+      // After every source is weighed: the file's password goes into the URL the command opens.
+      applyDbPasswordFile(cfg.values);
       for (const [key, value] of Object.entries(cfg.values)) {
         argv[key] = value;
         argv[camel(key)] = value;

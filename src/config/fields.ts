@@ -36,6 +36,7 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
   'storage-token': nonEmpty,
   token: nonEmpty,
   'storage-key-file': nonEmpty,
+  'db-password-file': nonEmpty,
   'key-file': nonEmpty,
   'insecure-no-auth': z.boolean(),
   'log-level': z.enum(LOG_LEVELS),
@@ -58,7 +59,7 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
 };
 
 /** Settings a config file may hold at its top level, shared by every command that has them. */
-export const COMMON_KEYS = ['db', 'storage-key-file', 'storage-token', 'log-level'] as const;
+export const COMMON_KEYS = ['db', 'db-password-file', 'storage-key-file', 'storage-token', 'log-level'] as const;
 
 /** Commands that read a section of the config file named after them. */
 export const SECTIONS = ['ftp', 'dav', 'storage', 'jobs', 'quickstart'] as const;

@@ -163,7 +163,8 @@ export function describeConfig(cfg: LoadedConfig): Record<string, { value: unkno
   const out: Record<string, { value: unknown; source: string }> = {};
   for (const [key, value] of Object.entries(cfg.values)) {
     const s = cfg.sources[key]!;
-    const shown = /token|password|secret/.test(key) && value ? '***' : key === 'db' && typeof value === 'string' ? redactDbUrl(value) : value;
+    // A *-file setting names where a secret is, not the secret: its path is shown.
+    const shown = /token|password|secret/.test(key) && !key.endsWith('-file') && value ? '***' : key === 'db' && typeof value === 'string' ? redactDbUrl(value) : value;
     out[key] = { value: shown, source: s.kind === 'default' ? 'default' : describeSource(key, s) };
   }
   return out;

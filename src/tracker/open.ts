@@ -68,6 +68,18 @@ export function parseDbUrl(url: string): DbLocation {
 }
 
 /**
+ * The URL with `password` in place of its own (--db-password-file). Only MySQL/MariaDB URLs
+ * carry a password; for any other BAD_DB_URL. The password never appears in the message.
+ */
+export function withDbPassword(url: string, password: string): string {
+  const loc = parseDbUrl(url);
+  if (loc.kind !== 'mysql') throw badUrl(url, 'a database password file is for mysql:// (or mariadb://) URLs; a SQLite database has no password');
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
+/**
  * Opens the store. With createDatabase a missing MySQL database (utf8mb4, binary collation) or a
  * missing SQLite file and its directory are created. Unreachable server or failed login: DB_UNAVAILABLE.
  */
