@@ -11,6 +11,7 @@ import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { Tracker, UploadReservation, UploadTarget } from '../tracker/tracker.ts';
 import type { CommitResult } from '../tracker/types.ts';
+import { releaseLater } from './abort-retry.ts';
 import { defaultVfsLog } from './download.ts';
 import type { UploadQuota } from './upload-quota.ts';
 
@@ -93,8 +94,9 @@ export class Upload extends Writable {
     if (!this.abortion) {
       this.state = 'aborted';
       this.fanout.destroy();
-      this.abortion = this.tracker.store.abortUpload(this.fid).catch(() => {
-        // The database is unreachable: the reaper removes the reservation later.
+      this.abortion = this.tracker.store.abortUpload(this.fid).catch((err: unknown) => {
+        // The database is unreachable: released in the background when it answers again.
+        releaseLater(this.tracker.store, this.fid, err, defaultVfsLog());
       });
       this.opts.onDone?.({ ok: false, bytes: this.bytes, fid: this.fid, replicas: 0, error: reason });
     }

@@ -34,7 +34,8 @@ describe('MariaDB restarted during traffic', { skip: unavailable ? `skipped: ${u
 
   test('in-flight uploads fail with 4xx, downloads finish, new work succeeds once it is back, nothing restarted', async () => {
     fig.scenario('MariaDB stopped and restarted under uploads and downloads');
-    const jobs = c.startJobs({ reservationTimeoutMs: 2000 });
+    // The reaper's default age (24 h): the failed uploads must release their own reservations.
+    const jobs = c.startJobs();
     const existing = newContent(12 * MiB);
     const session = await loggedIn(fe.port);
     assert.equal((await session.stor('/before.bin', contentStream(existing.seed, existing.size))).final.code, 226);
@@ -100,8 +101,10 @@ describe('MariaDB restarted during traffic', { skip: unavailable ? `skipped: ${u
 
     for (let i = 0; i < 2; i++) assert.equal(await c.fidOf(`/in-flight-${i}.bin`), null, `in-flight upload ${i} is not visible`);
     assert.equal(await c.fidOf('/during.bin'), null);
-    // The reservations the failed uploads could not release are reaped; their bytes go.
+    // The failed uploads release their reservations once the database answers (not the reaper's
+    // 24 hours later); their copies are deleted.
     await until('no reservation left', async () => (await c.store.staleReservations(Date.now() + 60_000, 10)).length === 0, 30_000);
+    assert.match(fe.output(), /upload reservation released after the database came back/);
     await c.drained();
     assert.deepEqual(await c.orphans(), []);
     for (const [path, content] of [['/before.bin', existing], ['/after.bin', after]] as const) {
