@@ -232,14 +232,3 @@ function closeIfBodyPending(req: IncomingMessage, res: ServerResponse): void {
   const withheld = /100-continue/i.test(String(req.headers.expect ?? '')) && !continued.has(req);
   if (large || withheld) res.setHeader('Connection', 'close');
 }
-
-/** Starts on opts.port or, when that port is taken, on any free one (the quickstart's default port). */
-export async function startDavServerPreferring(opts: DavServerOptions): Promise<RunningDavServer> {
-  try {
-    return await startDavServer(opts);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port === 0) throw err;
-    opts.log?.('warn', `WebDAV port ${opts.port} is taken; using another one`);
-    return startDavServer({ ...opts, port: 0 });
-  }
-}
