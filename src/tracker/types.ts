@@ -88,8 +88,8 @@ export interface Entry {
   /** Unix permission bits as stored (SITE CHMOD); default 0o644 files, 0o755 dirs. */
   mode: number;
   /**
-   * A directory's own class for the files created under it (admin dir set-class); null or
-   * absent: it inherits its parent's. Always null for files (their class is FileRow.classId).
+   * A directory's own class for the files created under it (admin dir set-class); absent (or
+   * null): it inherits its parent's. Never set on files (their class is FileRow.classId).
    */
   classId?: number | null;
 }

@@ -55,7 +55,7 @@ export function runClassTreeConformance(backend: StoreBackend): void {
 
     test('schema 7 is in place; a new directory inherits', async () => {
       assert.ok((await store.schemaVersion()) >= 7);
-      assert.equal((await store.getEntry(c.id))!.classId, null);
+      assert.equal((await store.getEntry(c.id))!.classId ?? null, null);
       assert.deepEqual(await store.inheritedClass(domain.id, c.id), { classId: null, fromEntryId: null });
       assert.deepEqual(await store.inheritedClass(domain.id, ROOT_ID), { classId: null, fromEntryId: null });
     });
@@ -66,7 +66,7 @@ export function runClassTreeConformance(backend: StoreBackend): void {
       assert.deepEqual(await store.inheritedClass(domain.id, c.id), { classId: archive.id, fromEntryId: a.id });
       // The path walk uploads do carries the classes: the same answer without another query.
       const chain = await store.walkPath(domain.id, ['a', 'b', 'c']);
-      assert.deepEqual(chain.map((e) => e.classId), [archive.id, null, null]);
+      assert.deepEqual(chain.map((e) => e.classId ?? null), [archive.id, null, null]);
       assert.deepEqual(nearestDirClass(chain), { classId: archive.id, fromEntryId: a.id });
       await store.setDirClass(b.id, cold.id);
       assert.deepEqual(await store.inheritedClass(domain.id, c.id), { classId: cold.id, fromEntryId: b.id });
@@ -88,7 +88,7 @@ export function runClassTreeConformance(backend: StoreBackend): void {
       await expectCode(store.setDirClass(9_999_999, archive.id), ErrorCodes.NOT_FOUND);
       await expectCode(store.setDirClass(c.id, foreign.id), ErrorCodes.NOT_FOUND);
       await expectCode(store.setDirClass(c.id, 9_999_999), ErrorCodes.NOT_FOUND);
-      assert.equal((await store.getEntry(c.id))!.classId, null, 'nothing changed');
+      assert.equal((await store.getEntry(c.id))!.classId ?? null, null, 'nothing changed');
       await expectCode(store.setDirClass(c.id, 0), ErrorCodes.INVALID_ARGUMENT);
       await expectCode(store.removeClass(archive.id), ErrorCodes.IN_USE, /set on directories/);
       await expectCode(store.inheritedClass(domain.id, 9_999_999), ErrorCodes.NOT_FOUND);

@@ -141,9 +141,11 @@ function walkSql(depth: number): string {
   return sql;
 }
 
-/** An entry with its directory class (entries.class_id, schema v7). */
+/** An entry, with its directory class when it has one (entries.class_id, schema v7): absent means inherit. */
 function toEntry(r: Record<string, unknown>): Entry {
-  return { ...toEntryRow(r), classId: numOrNull(r.class_id) };
+  const e = toEntryRow(r);
+  if (r.class_id != null) e.classId = num(r.class_id);
+  return e;
 }
 
 /** The root directory has no row; resolvePath([]) returns this stand-in for it. */
