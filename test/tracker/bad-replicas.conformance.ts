@@ -1,30 +1,25 @@
 // The bad-replica role of the Store (src/tracker/store/bad-replicas.ts), run on every backend by
 // bad-replicas.test.ts: marks a read puts on a damaged copy, which reads, fsck and
 // `admin file info` consult (issue 16).
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
-import { openStore } from '../../src/tracker/open.ts';
-import { ROOT_ID, type Store } from '../../src/tracker/types.ts';
+import { ROOT_ID } from '../../src/tracker/types.ts';
 import type { StoreBackend } from './store.conformance.ts';
 import { expectCode } from './store.conformance.ts';
-import type { TestDb } from '../harness/db.ts';
+import { suiteStore } from './suite-store.ts';
 
 const SHA = 'a'.repeat(64);
 
 export function runBadReplicasConformance(backend: StoreBackend): void {
   describe(`Store bad replicas: ${backend.name}`, () => {
-    let db: TestDb;
-    let store: Store;
+    const store = suiteStore(backend);
     let seq = 0;
     let devs: number[] = [];
     let domainId = 0;
     let classId = 0;
 
     before(async () => {
-      db = await backend.create();
-      store = await openStore(db.url);
-      await store.migrate();
       const domain = await store.createDomain('bad-replicas');
       domainId = domain.id;
       classId = (await store.getClass(domain.id, 'default'))!.id;
@@ -32,10 +27,6 @@ export function runBadReplicasConformance(backend: StoreBackend): void {
         const host = await store.createHost({ name: `host${i}`, address: '127.0.0.1', httpPort: 7500 + i });
         devs.push((await store.createDevice({ hostId: host.id })).id);
       }
-    });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
     });
 
     async function fileOn(devids: number[]): Promise<number> {

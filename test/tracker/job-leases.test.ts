@@ -1,27 +1,18 @@
 // The job-lease role of the Store (src/tracker/store/job-leases.ts) and the orphan look-up
 // (store/orphans.ts) on SQLite and MariaDB: heartbeats, the takeover of a silent owner's items,
 // the release of a dead owner's leases, device task leases, and what is known of found fids.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore } from '../../src/tracker/open.ts';
-import type { JobOwner, Store } from '../../src/tracker/types.ts';
-import { storeBackends, type TestDb } from '../harness/db.ts';
+import type { JobOwner } from '../../src/tracker/types.ts';
+import { storeBackends } from '../harness/db.ts';
+import { suiteStore } from './suite-store.ts';
 
 const owner = (id: string, heartbeatAt: number): JobOwner => ({ owner: id, hostname: 'h', pidSpace: 'h/boot/ns', pid: 42, startedAt: heartbeatAt, heartbeatAt });
 
 for (const backend of storeBackends) {
   describe(`Store job leases: ${backend.name}`, () => {
-    let db: TestDb;
-    let store: Store;
-    before(async () => {
-      db = await backend.create();
-      store = await openStore(db.url);
-      await store.migrate();
-    });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
-    });
+    const store = suiteStore(backend);
+
 
     test("a claim takes over a silent owner's items, not a live one's; the old owner's complete and retry match nothing", async () => {
       const t = 10_000_000;

@@ -1,32 +1,20 @@
 // The login-attempt role of the Store (src/tracker/store/logins.ts), run on every backend by
 // login-attempts.test.ts: one small suite per role, like the rest of the store's contract.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
-import { openStore } from '../../src/tracker/open.ts';
-import type { LoginPolicy, Store } from '../../src/tracker/types.ts';
+import type { LoginPolicy } from '../../src/tracker/types.ts';
 import type { StoreBackend } from './store.conformance.ts';
 import { expectCode } from './store.conformance.ts';
-import type { TestDb } from '../harness/db.ts';
+import { suiteStore } from './suite-store.ts';
 
 const POLICY: LoginPolicy = { limit: 3, windowMs: 60_000, banMs: 300_000 };
 
 export function runLoginAttemptsConformance(backend: StoreBackend): void {
   describe(`Store login attempts: ${backend.name}`, () => {
-    let db: TestDb;
-    let store: Store;
+    const store = suiteStore(backend);
     let seq = 0;
     const addr = () => `192.0.2.${++seq}`;
-
-    before(async () => {
-      db = await backend.create();
-      store = await openStore(db.url);
-      await store.migrate();
-    });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
-    });
 
     test('counts attempts up to the limit, then refuses and bans', async () => {
       const a = addr();

@@ -1,33 +1,22 @@
 // The quota role of the Store (src/tracker/store/quota.ts), run on every backend by quota.test.ts:
 // reservations charged to a user, grown and converted at commit; dead properties and lock owners
 // counted; the user's row re-read by every charged write.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
-import { openStore } from '../../src/tracker/open.ts';
-import { ROOT_ID, type QuotaHolder, type QuotaRequest, type Store } from '../../src/tracker/types.ts';
+import { ROOT_ID, type QuotaHolder, type QuotaRequest } from '../../src/tracker/types.ts';
 import type { StoreBackend } from './store.conformance.ts';
 import { expectCode } from './store.conformance.ts';
-import type { TestDb } from '../harness/db.ts';
+import { suiteStore } from './suite-store.ts';
 
 const LEASE = 60_000;
 const SHA = 'a'.repeat(64);
 
 export function runQuotaConformance(backend: StoreBackend): void {
   describe(`Store quotas: ${backend.name}`, () => {
-    let db: TestDb;
-    let store: Store;
+    const store = suiteStore(backend);
     let seq = 0;
 
-    before(async () => {
-      db = await backend.create();
-      store = await openStore(db.url);
-      await store.migrate();
-    });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
-    });
 
     /** A domain, its default class, and a user with `quota` whose home is /home. */
     async function setup(quota: number | null) {
