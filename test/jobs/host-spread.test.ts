@@ -117,3 +117,47 @@ for (const backend of ['sqlite', 'mysql'] as const) {
     });
   });
 }
+
+describe('fidsOnTooFewHosts and fileStats: the rule, page by page (sqlite store)', () => {
+  test('flags enough copies on too few usable hosts, pages by fid, ignores weight-0 hosts and short files', async () => {
+    const { openStore } = await import('../../src/tracker/open.ts');
+    const { ROOT_ID } = await import('../../src/tracker/types.ts');
+    const store = await openStore('sqlite::memory:');
+    try {
+      await store.migrate();
+      const dom = await store.createDomain('d');
+      const two = await store.createClass(dom.id, 'two', { mindevcount: 2, writeQuorum: 1, checksum: 'none' });
+      const host = async (n: number, weight = 100) =>
+        (await store.createDevice({ hostId: (await store.createHost({ name: `h${n}`, address: '127.0.0.1', httpPort: 7000 + n })).id, weight })).id;
+      const a1 = await host(1);
+      const a2 = (await store.createDevice({ hostId: (await store.getDevice(a1))!.hostId })).id;
+      const b1 = await host(2);
+      const c1 = await host(3, 0); // weight 0: takes no new copies, so not a usable host
+      let n = 0;
+      const put = async (devids: number[]) => {
+        const r = await store.reserveUpload({ domainId: dom.id, classId: two.id, devids, now: Date.now() });
+        await store.commitUpload({ fid: r.fid, parentId: ROOT_ID, name: `f${++n}`, length: 1, checksum: null, devids, mtime: Date.now() });
+        return r.fid;
+      };
+      const narrow = [await put([a1, a2]), await put([a1, b1]), await put([a1, a2]), await put([a1]), await put([b1, c1]), await put([a1, a2])];
+      const flagged = [narrow[0]!, narrow[2]!, narrow[5]!]; // [a1] alone is under-replicated, not both
+      const s = await store.fileStats();
+      assert.deepEqual([s.onTooFewHosts, s.underReplicated, s.usableHosts], [3, 1, 2]);
+      const seen: number[] = [];
+      let after = 0;
+      for (let pages = 0; pages < 10; pages++) {
+        const r = await store.fidsOnTooFewHosts(after, 2);
+        if (r.lastFid === null) break;
+        seen.push(...r.fids);
+        after = r.lastFid;
+      }
+      assert.deepEqual(seen, flagged, 'every page boundary kept');
+      // Host 2 down: one usable host, nothing better is possible, nothing flagged.
+      await store.updateHost((await store.getDevice(b1))!.hostId, { status: 'down' });
+      assert.deepEqual((await store.fidsOnTooFewHosts(0, 100)).fids, []);
+      assert.equal((await store.fileStats()).onTooFewHosts, 0);
+    } finally {
+      await store.close();
+    }
+  });
+});
