@@ -18,6 +18,7 @@ interface DavArgs {
   'storage-token'?: string;
   'log-level': string;
   'admin-listen'?: string;
+  'verify-before-send'?: number;
 }
 
 export const davCommand: CommandModule<object, DavArgs> = {
@@ -35,6 +36,7 @@ export const davCommand: CommandModule<object, DavArgs> = {
         choices: OS_FILES_MODES,
         describe: 'OS metadata files (.DS_Store, ._*, Thumbs.db, desktop.ini): off, hide (from listings) or refuse',
       })
+      .option('verify-before-send', { type: 'number', describe: 'Bytes: files up to this size are checked against their checksum before their first byte is sent (default 8388608; 0 = stream every file, holding back only its last chunk)' })
       .option('allow-infinite-depth', { type: 'boolean', default: false, describe: 'Answer PROPFIND Depth: infinity (walks whole trees)' })
       .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
       .option('storage-token', STORAGE_TOKEN_OPTION)
@@ -50,6 +52,7 @@ export const davCommand: CommandModule<object, DavArgs> = {
       tlsKey: args['tls-key'],
       osFiles: args['os-files'] as OsFilesMode,
       allowInfiniteDepth: args['allow-infinite-depth'],
+      verifyBeforeSend: args['verify-before-send'],
       ...storageCredentials(args, 'dav'),
       logLevel: args['log-level'] as 'info',
       adminListen: args['admin-listen'],

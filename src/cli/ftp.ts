@@ -25,6 +25,7 @@ interface FtpArgs {
   'max-connections-per-address': number;
   'max-passive-per-address'?: number;
   'reply-stall-timeout': number;
+  'verify-before-send'?: number;
   'idle-timeout': number;
   'data-timeout': number;
   'login-fail-limit': number;
@@ -58,6 +59,7 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       .option('max-connections-per-address', { type: 'number', default: 64, describe: 'Control connections at once from one client address (0 = unlimited)' })
       .option('max-passive-per-address', { type: 'number', describe: 'Passive ports one client address may hold open at once (0 = unlimited; default: a tenth of --pasv-ports, at least 4)' })
       .option('reply-stall-timeout', { type: 'number', default: 60, describe: 'Seconds a client may leave its replies unread (not reading the control connection) before it is disconnected (0 = never)' })
+      .option('verify-before-send', { type: 'number', describe: 'Bytes: files up to this size are checked against their checksum before their first byte is sent, so a damaged copy is skipped (default 8388608; 0 = stream every file, holding back only its last chunk)' })
       .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds without a command before a control connection is closed (never during a transfer)' })
       .option('data-timeout', { type: 'number', default: 120, describe: 'Seconds without progress before a data connection is aborted' })
       .option('login-fail-limit', { type: 'number', default: 10, describe: 'Failed logins from one address within --login-fail-window that get it refused (0 = never)' })
@@ -87,6 +89,7 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       maxConnectionsPerAddress: args['max-connections-per-address'],
       maxPassivePerAddress: args['max-passive-per-address'],
       replyStallTimeoutMs: args['reply-stall-timeout'] * 1000,
+      verifyBeforeSend: args['verify-before-send'],
       idleTimeoutMs: args['idle-timeout'] * 1000,
       dataTimeoutMs: args['data-timeout'] * 1000,
       loginThrottle: { limit: args['login-fail-limit'], windowMs: args['login-fail-window'] * 1000, banMs: args['login-ban'] * 1000 },

@@ -56,6 +56,7 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
   'max-connections-per-address': z.number().int('must be a whole number').min(0, 'must be 0 (unlimited) or more'),
   'max-passive-per-address': z.number().int('must be a whole number').min(0, 'must be 0 (unlimited) or more'),
   'reply-stall-timeout': z.number().min(0, 'must be 0 (never) or more seconds'),
+  'verify-before-send': z.number().int('must be a whole number of bytes').min(0, 'must be 0 (never before sending) or more bytes'),
 };
 
 /** Settings a config file may hold at its top level, shared by every command that has them. */

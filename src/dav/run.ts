@@ -4,7 +4,7 @@ import { openServices } from '../cluster.ts';
 import { untilSignal } from '../signals.ts';
 import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import { createLogger, type LogLevel } from '../log.ts';
-import { clusterReadiness, createRegistry, startAdminEndpoint } from '../metrics/index.ts';
+import { clusterReadiness, createRegistry, registerLoginMetrics, startAdminEndpoint } from '../metrics/index.ts';
 import type { OsFilesMode } from './os-files.ts';
 import { startDavServer } from './server.ts';
 import type { StorageKey } from '../storage/auth.ts';
@@ -18,6 +18,8 @@ export interface DavFrontendOptions {
   tlsKey?: string;
   osFiles?: OsFilesMode;
   allowInfiniteDepth?: boolean;
+  /** Files up to this many bytes are checked before their first byte is sent (vfs default when unset). */
+  verifyBeforeSend?: number;
   storageKey?: StorageKey;
   storageToken?: string;
   logLevel?: LogLevel | 'silent';
@@ -49,10 +51,14 @@ export async function runDavFrontend(opts: DavFrontendOptions): Promise<void> {
       tls,
       osFiles: opts.osFiles,
       allowInfiniteDepth: opts.allowInfiniteDepth,
+      verifyBeforeSend: opts.verifyBeforeSend,
       log,
     });
     // What every daemon serves: process metrics and build info, liveness, readiness (the database).
-    const admin = await startAdminEndpoint('dav', opts.adminListen, { registry: createRegistry('dav'), ready: clusterReadiness(services.store), log }).catch(async (err) => {
+    // Login failures and refusals of this process (the shared throttle's counters).
+    const registry = createRegistry('dav');
+    registerLoginMetrics(registry);
+    const admin = await startAdminEndpoint('dav', opts.adminListen, { registry, ready: clusterReadiness(services.store), log }).catch(async (err) => {
       await dav.close();
       throw err;
     });

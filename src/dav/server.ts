@@ -32,6 +32,8 @@ export interface DavServerOptions {
   /** OS metadata files (.DS_Store, ._*, Thumbs.db, desktop.ini): 'off' (default), 'hide' from listings, or 'refuse'. */
   osFiles?: OsFilesMode;
   allowInfiniteDepth?: boolean;
+  /** Files up to this many bytes are checked before their first byte is sent (vfs default when unset). */
+  verifyBeforeSend?: number;
   /** Lock timeout when the client asks for none, and the most it may ask for. */
   defaultLockTimeoutMs?: number;
   maxLockTimeoutMs?: number;
@@ -74,7 +76,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
   };
   // honourLocks: false: WebDAV checks the lock tokens its clients submit itself (context.ts); the
   // volume's own check, for doors without tokens, would refuse the lock holder too.
-  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client, honourLocks: false }, opts.authCacheMs, opts.log);
+  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client, honourLocks: false, log: opts.log, verifyBeforeSend: opts.verifyBeforeSend }, opts.authCacheMs, opts.log);
   const realm = (opts.realm ?? 'mogftp').replace(/["\\]/g, '');
   const expecting = new WeakSet<IncomingMessage>();
 

@@ -108,7 +108,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
         // and logs and counts failures itself.
         const from = { address: connection.ip, door: 'ftp' as const, policy: throttle.policy, log: sessionLog };
         const user = await opts.tracker.authenticate(username, password, from);
-        const volume = await Volume.open({ tracker: opts.tracker, client: opts.client }, user);
+        const volume = await Volume.open({ tracker: opts.tracker, client: opts.client, log, verifyBeforeSend: opts.verifyBeforeSend }, user);
         log('info', 'login', { session: connection.id, user: username, ip: connection.ip });
         opts.onSession?.({ type: 'login', session: connection.id, ip: connection.ip, user: username });
         resolve({ fs: { volume } });

@@ -47,6 +47,8 @@ export interface ProtocolOptions {
    * from any other peer are refused. Unset with proxyProtocol: loopback only.
    */
   proxyProtocolFrom?: string;
+  /** Files up to this many bytes are checked against their checksum before their first byte is sent (default 8 MiB; 0: stream every file, holding back only its last chunk). */
+  verifyBeforeSend?: number;
   /** On close, how long running transfers may go on before they are aborted. */
   shutdownGraceMs?: number;
 }

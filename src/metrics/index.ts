@@ -8,6 +8,7 @@ import type { ReadinessCheck } from './health.ts';
 import type { Registry } from 'prom-client';
 
 export { createRegistry } from './registry.ts';
+export { registerLoginMetrics, type LoginMetrics } from './logins.ts';
 export { ftpHooks, registerFtpMetrics, type FtpMetrics } from './ftp.ts';
 export { registerStorageMetrics, type StorageMetrics } from './storage.ts';
 export { registerClusterMetrics, type ClusterMetrics } from './cluster.ts';

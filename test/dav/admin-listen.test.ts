@@ -14,7 +14,7 @@ test('mogftp dav --admin-listen serves /metrics, /healthz and /readyz', async ()
   const db = `sqlite:${join(dir, 'meta.db')}`;
   const init = await run(process.execPath, [BIN, 'admin', '--db', db, 'init']);
   assert.equal(init.code, 0, init.stderr);
-  const proc = spawn(process.execPath, [BIN, 'dav', '--db', db, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'], {
+  const proc = spawn(process.execPath, [BIN, 'dav', '--db', db, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn', '--verify-before-send', '1048576'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -31,7 +31,14 @@ test('mogftp dav --admin-listen serves /metrics, /healthz and /readyz', async ()
     assert.ok(admin, out);
     const metrics = await fetch(`${admin}/metrics`);
     assert.equal(metrics.status, 200);
-    assert.match(await metrics.text(), /^mogftp_build_info\{.*daemon="dav".*\} 1$/m);
+    // A wrong password first: the login counters of the shared throttle are on this endpoint too.
+    const url = /mogftp dav listening on (\S+)/.exec(out)![1]!;
+    const wrong = await fetch(url, { method: 'PROPFIND', headers: { Depth: '0', Authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` } });
+    assert.equal(wrong.status, 401);
+    const text = await metrics.text();
+    assert.match(text, /^mogftp_build_info\{.*daemon="dav".*\} 1$/m);
+    const again = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(again, /^mogftp_login_failures_total\{door="dav"\} 1$/m, again.split('\n').filter((l) => l.includes('login')).join('\n'));
     assert.equal((await fetch(`${admin}/healthz`)).status, 200);
     // Ready means the database answers and uploads can be placed; this cluster has no devices.
     const ready = await fetch(`${admin}/readyz`);
