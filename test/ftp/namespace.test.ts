@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /** A real `mogftp ftp` process on the cluster's database. */
-async function startFtpProcess(dbUrl: string): Promise<{ port: number; stop(): Promise<void> }> {
+async function startFtpProcess(dbUrl: string, keyFile: string): Promise<{ port: number; stop(): Promise<void> }> {
   const bin = join(import.meta.dirname, '..', '..', 'bin', 'mogftp.js');
-  const proc = spawn(process.execPath, [bin, 'ftp', '--db', dbUrl, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'], {
+  const proc = spawn(process.execPath, [bin, 'ftp', '--db', dbUrl, '--storage-key-file', keyFile, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -201,7 +201,7 @@ for (const backend of BACKENDS) {
     });
 
     test('two front-ends (a second `mogftp ftp` process) on one database see each other\'s writes at once', async () => {
-      const other = await startFtpProcess(c.dbUrl);
+      const other = await startFtpProcess(c.dbUrl, c.keyFile);
       try {
         const up = await curl(['-T', '-', ftpUrl(other.port, '/from-other.txt')], { input: 'via the second front-end' });
         assert.equal(up.code, 0, up.stderr);
