@@ -87,15 +87,15 @@ export function quickstartBanner(qs: RunningQuickstart, where: { dataDir: string
     `# mogftp quickstart is running: ${doors.join(', ')}; user demo, password demo.`,
     `# Its database, storage nodes and certificate are in ${where.dataDir}.`,
     ...qs.notes.map((note) => `# ${note}`),
-    '# Try these from a directory holding photo.jpg and a folder site:',
+    '# Try these from a directory holding photo.jpg (the lftp line mirrors ./site, made empty if missing):',
     `curl -T photo.jpg ${url}/`,
     `curl ${url}/photo.jpg -o copy.jpg`,
     ...(tls
       ? [
           `curl --ssl-reqd --cacert ${data('tls-cert.pem')} -T photo.jpg ${url}/`,
-          `lftp -u demo,demo -p ${port} -e ${shellWord(`set ssl:ca-file ${join(where.dataDir, 'tls-cert.pem')}; mirror -R site /site; bye`)} ${host}`,
+          `mkdir -p site && lftp -u demo,demo -p ${port} -e ${shellWord(`set ssl:ca-file ${join(where.dataDir, 'tls-cert.pem')}; mirror -R site /site; bye`)} ${host}`,
         ]
-      : [`lftp -u demo,demo -p ${port} -e 'mirror -R site /site; bye' ${host}`]),
+      : [`mkdir -p site && lftp -u demo,demo -p ${port} -e 'mirror -R site /site; bye' ${host}`]),
     ...(qs.dav ? [`curl -f -u demo:demo -T photo.jpg ${qs.dav.url}   # WebDAV; to mount it, see docs/webdav.md`] : []),
     `filezilla ${url}`,
     `node ${shellWord(join(where.packageRoot, 'bin', 'mogftp.js'))} admin --db ${shellWord(`sqlite:${join(where.dataDir, 'mogftp.db')}`)} device list`,

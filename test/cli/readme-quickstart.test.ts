@@ -93,6 +93,12 @@ test('the README shows exactly what the quickstart prints first, and each printe
   const index = await curl([`ftp://demo:demo@127.0.0.1:${ftpPort}/site/index.html`]);
   assert.equal(index.stdout, '<h1>hello</h1>\n');
   assert.match(outputs.get('admin') ?? '', /node1[\s\S]*node2[\s\S]*node3/, 'the admin line lists the three devices');
+  // Pasted where there is no ./site yet, the lftp line works too (it mirrors an empty folder).
+  const lftpLine = lines.find((l) => l.includes(' lftp '))!;
+  const bare = await mkdtemp(join(tmpdir(), 'mogftp-readme-bare-'));
+  const pasted = await run('bash', ['-c', lftpLine], { cwd: bare, env: { ...process.env, HOME: bare }, timeoutMs: 120_000 });
+  assert.equal(pasted.code, 0, `${lftpLine}\n${pasted.stderr}`);
+  await rm(bare, { recursive: true, force: true });
 
   // The certificate check is on, and the ca-file is what lets lftp through: without it, lftp
   // refuses the self-signed certificate (the README's old line failed exactly so).
