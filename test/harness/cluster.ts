@@ -112,7 +112,12 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
           const file = join(node.root, fidPath(node.devid, fid));
           const st = await stat(file).catch(() => null);
           if (!st) continue;
-          const sha256 = await sha256File(file);
+          // A delete job running meanwhile may remove the copy between the stat and the read.
+          const sha256 = await sha256File(file).catch((err: NodeJS.ErrnoException) => {
+            if (err.code === 'ENOENT') return null;
+            throw err;
+          });
+          if (sha256 === null) continue;
           found.push({ devid: node.devid, hostId: node.hostId, sha256, size: st.size });
         }
         return found;
