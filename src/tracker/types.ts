@@ -359,15 +359,18 @@ export interface StoredFidState {
   state: 'recorded' | 'reserved' | 'queued-delete' | 'unrecorded-copy' | 'unknown' | 'foreign';
 }
 
-export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, JobLeases {
+/** Opening, migrating and closing the database. */
+export interface StoreLifecycle {
   readonly kind: 'sqlite' | 'mysql';
   /** Creates or upgrades the schema (idempotent). Returns the schema version now in place. */
   migrate(): Promise<number>;
   /** The schema version in the database, 0 when there is none yet. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
+}
 
-  // --- domains and classes --------------------------------------------------------------
+/** The cluster's shape: domains, classes, hosts, devices and cluster-wide settings. */
+export interface Catalog {
   /** Creating a domain also creates its class 'default' (mindevcount 2, quorum 2, sha256). */
   createDomain(name: string): Promise<Domain>;
   listDomains(): Promise<Domain[]>;
@@ -382,8 +385,6 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   updateClass(id: number, changes: { mindevcount?: number; writeQuorum?: number; checksum?: ChecksumAlg }): Promise<FileClass>;
   /** IN_USE while files use the class. */
   removeClass(id: number): Promise<void>;
-
-  // --- hosts and devices ----------------------------------------------------------------
   createHost(h: { name: string; address: string; httpPort: number; status?: HostStatus }): Promise<Host>;
   listHosts(): Promise<Host[]>;
   getHost(nameOrId: string | number): Promise<Host | null>;
@@ -400,8 +401,14 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   observeDevice(devid: number, obs: { observed: ObservedState; mbTotal?: number | null; mbUsed?: number | null; at: number }): Promise<void>;
   /** IN_USE while replicas reference it. The devid stays reserved forever. */
   removeDevice(devid: number): Promise<void>;
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+  /** Sets a setting only if it holds `expected` now (null: absent); returns whether it did. */
+  compareAndSetSetting(key: string, expected: string | null, value: string): Promise<boolean>;
+}
 
-  // --- files and replicas ---------------------------------------------------------------
+/** File rows and where their copies are. */
+export interface Replicas extends BadReplicas {
   getFile(fid: number): Promise<FileRow | null>;
   replicasOf(fid: number): Promise<number[]>;
   /** Idempotent; keeps files.devcount in step. */
@@ -412,28 +419,12 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   fidsOnDevice(devid: number, afterFid: number, limit: number): Promise<number[]>;
   /** All live fids ascending, paged (fsck walks them). */
   listFids(afterFid: number, limit: number): Promise<FileRow[]>;
+  /** The files with these fids (missing ones left out), in fid order: one query for a listing's ETags. */
+  getFiles(fids: number[]): Promise<FileRow[]>;
+}
 
-  // --- uploads --------------------------------------------------------------------------
-  /**
-   * Allocates a fid unique across processes (never reused) and records the reservation; with
-   * `quota`, charges it to the user in the same transaction (see Quotas).
-   */
-  reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number; quota?: QuotaRequest }): Promise<Reservation>;
-  getReservation(fid: number): Promise<Reservation | null>;
-  /** Reservations created before `olderThan`, for the reaper. */
-  staleReservations(olderThan: number, limit: number): Promise<Reservation[]>;
-  /**
-   * One transaction: file row, replica rows, namespace entry (new, or an existing file entry
-   * swapped to the new fid with the old fid queued for deletion), reservation removed,
-   * a replicate item queued when devids.length < the class's mindevcount.
-   * NOT_FOUND if the reservation or the parent directory is gone; IS_A_DIRECTORY if the name is a directory.
-   * A reservation charged to a user re-checks the user and the final size (QUOTA_EXCEEDED: nothing committed).
-   */
-  commitUpload(c: CommitUploadInput): Promise<CommitResult>;
-  /** Removes the reservation and queues a delete of `fid` on the reserved devices. */
-  abortUpload(fid: number): Promise<void>;
-
-  // --- namespace ------------------------------------------------------------------------
+/** The directory tree of each domain. */
+export interface Namespace extends ClassTree {
   getEntry(id: number): Promise<Entry | null>;
   lookup(domainId: number, parentId: number, name: string): Promise<Entry | null>;
   /** Walks names from the root; null if any component is missing or a non-final one is a file. */
@@ -461,8 +452,32 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   setMode(id: number, mode: number): Promise<void>;
   /** Sum of file sizes under a directory (recursive), for quotas and AVBL. */
   usageUnder(domainId: number, dirId: number): Promise<number>;
+}
 
-  // --- queues ---------------------------------------------------------------------------
+/** Reserve, commit and abort of an upload (quota charged in the same transactions). */
+export interface Uploads extends Quotas {
+  /**
+   * Allocates a fid unique across processes (never reused) and records the reservation; with
+   * `quota`, charges it to the user in the same transaction (see Quotas).
+   */
+  reserveUpload(r: { domainId: number; classId: number; devids: number[]; now: number; quota?: QuotaRequest }): Promise<Reservation>;
+  getReservation(fid: number): Promise<Reservation | null>;
+  /** Reservations created before `olderThan`, for the reaper. */
+  staleReservations(olderThan: number, limit: number): Promise<Reservation[]>;
+  /**
+   * One transaction: file row, replica rows, namespace entry (new, or an existing file entry
+   * swapped to the new fid with the old fid queued for deletion), reservation removed,
+   * a replicate item queued when devids.length < the class's mindevcount.
+   * NOT_FOUND if the reservation or the parent directory is gone; IS_A_DIRECTORY if the name is a directory.
+   * A reservation charged to a user re-checks the user and the final size (QUOTA_EXCEEDED: nothing committed).
+   */
+  commitUpload(c: CommitUploadInput): Promise<CommitResult>;
+  /** Removes the reservation and queues a delete of `fid` on the reserved devices. */
+  abortUpload(fid: number): Promise<void>;
+}
+
+/** The replicate, delete and fsck work queues and their leases. */
+export interface Queues extends JobLeases {
   /** Upsert: an item already queued keeps its failcount; its nextTry becomes the earlier one; devids merge. */
   enqueue(queue: QueueName, fid: number, opts?: { devids?: number[]; delayMs?: number; now?: number }): Promise<void>;
   /**
@@ -481,19 +496,21 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   /** Releases the lease, failcount + 1, nextTry = now + delayMs. */
   retry(queue: QueueName, fid: number, owner: string, opts: { delayMs: number; now: number }): Promise<boolean>;
   queueDepth(queue: QueueName): Promise<number>;
+  /** enqueue() for many fids in one transaction (at most 1000 per call). */
+  enqueueMany(queue: QueueName, fids: number[], opts?: { delayMs?: number; now?: number }): Promise<void>;
+}
 
-  // --- users and settings ---------------------------------------------------------------
+/** Accounts and the shared login throttle. */
+export interface Users extends LoginAttempts {
   createUser(u: Omit<User, 'id'>): Promise<User>;
   getUser(name: string): Promise<User | null>;
   listUsers(): Promise<User[]>;
   updateUser(name: string, changes: Partial<Omit<User, 'id' | 'name'>>): Promise<User>;
   removeUser(name: string): Promise<void>;
-  getSetting(key: string): Promise<string | null>;
-  setSetting(key: string, value: string): Promise<void>;
+}
 
-  // --- WebDAV ---------------------------------------------------------------------------
-  /** The files with these fids (missing ones left out), in fid order: one query for a listing's ETags. */
-  getFiles(fids: number[]): Promise<FileRow[]>;
+/** WebDAV dead properties and locks. */
+export interface DavState {
   /** Dead properties of these entries (ROOT_ID = the domain's root), ordered by entry, namespace, name. */
   davProps(domainId: number, entryIds: number[]): Promise<DavProp[]>;
   /**
@@ -524,8 +541,10 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   removeDavLock(token: string): Promise<boolean>;
   /** Removes every lock rooted at `path` or below it (after DELETE or MOVE); returns how many. */
   removeDavLocksUnder(domainId: number, path: string): Promise<number>;
+}
 
-  // --- repair: fsck, drain, rebalance, class changes, the operator's views ---------------
+/** What fsck, drain, rebalance and the operator's views need beyond the other roles. */
+export interface Repair {
   /** Appends fsck findings, in order, in one transaction. */
   addFsckEvents(events: NewFsckEvent[]): Promise<void>;
   /** Findings in id order, those with id > afterId (default 0), optionally of one fid. */
@@ -540,8 +559,6 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   fixDevcount(fid: number): Promise<{ before: number; after: number } | null>;
   /** Live fids of a class, ascending, paged by fid. */
   fidsOfClass(classId: number, afterFid: number, limit: number): Promise<number[]>;
-  /** enqueue() for many fids in one transaction (at most 1000 per call). */
-  enqueueMany(queue: QueueName, fids: number[], opts?: { delayMs?: number; now?: number }): Promise<void>;
   /**
    * Removes a replica record only if at least `minOthers` OTHER replicas of the fid stay on
    * devices that count (alive or readonly, on an alive host). Serialised per fid: two processes
@@ -549,8 +566,6 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
    * removed) when the check fails or the file is gone; true when removed or already absent.
    */
   removeReplicaIfCovered(fid: number, devid: number, minOthers: number): Promise<boolean>;
-  /** Sets a setting only if it holds `expected` now (null: absent); returns whether it did. */
-  compareAndSetSetting(key: string, expected: string | null, value: string): Promise<boolean>;
   /** Live files, their bytes, and how many have fewer counted copies than their class wants. */
   fileStats(): Promise<FileStats>;
   /**
@@ -561,6 +576,12 @@ export interface Store extends LoginAttempts, Quotas, BadReplicas, ClassTree, Jo
   /** Replica records and their bytes per device; devices holding nothing are left out. */
   deviceUsage(): Promise<DeviceUsage[]>;
 }
+
+/**
+ * The whole metadata store: every role. Code that needs only some of them asks for those
+ * (e.g. `Namespace & DavState`), so what a module touches is visible in its signature.
+ */
+export interface Store extends StoreLifecycle, Catalog, Replicas, Namespace, Uploads, Queues, Users, DavState, Repair {}
 
 /** A WebDAV dead property: `value` is the XML content of the property element, as stored. */
 export interface DavProp {
