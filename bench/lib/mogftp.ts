@@ -27,6 +27,8 @@ export interface MogCluster extends BenchServer {
   domainId: number;
   cls: FileClass;
   devids: number[];
+  /** The cluster's storage key file (in-process clients sign their node requests with it). */
+  keyFile: string;
   /** Restarts the front-end with extra node flags (e.g. --cpu-prof); resolves with the new port. */
   restartFrontend(nodeFlags: string[], env?: Record<string, string>): Promise<void>;
   /** Creates a top-level directory with `count` committed files in it, in bulk SQL. */
@@ -96,6 +98,7 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
     domainId: domain.id,
     cls,
     devids,
+    keyFile,
     port: frontend.port,
     user: USER,
     password: PASSWORD,

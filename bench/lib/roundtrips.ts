@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startFtpServer } from '../../src/ftp/server.ts';
+import { readStorageKeyFile } from '../../src/storage/auth.ts';
 import { StorageClient } from '../../src/storage/client.ts';
 import { openStore } from '../../src/tracker/open.ts';
 import { Tracker } from '../../src/tracker/tracker.ts';
@@ -150,7 +151,7 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
   const calls = new Map<string, number>();
   const store = await openStore(cluster.dbUrl);
   const tracker = new Tracker(countingStore(store, calls));
-  const client = trackingClient(new StorageClient());
+  const client = trackingClient(new StorageClient({ key: readStorageKeyFile(cluster.keyFile) }));
   const ftp = await startFtpServer({ tracker, client, host: '127.0.0.1', port: 0, pasvPorts: [0, 0] });
   const dir = `rt-${Date.now()}`;
   const body = Buffer.alloc(4096, 7);
