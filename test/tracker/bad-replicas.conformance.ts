@@ -1,39 +1,27 @@
-// The bad-replica role of the Store (src/tracker/store/bad-replicas.ts), run on every backend by
-// bad-replicas.test.ts: marks a read puts on a damaged copy, which reads, fsck and
-// `admin file info` consult (issue 16).
+// The bad-replica role of the Store (BadReplicas, src/tracker/store/bad-replicas.ts): marks a
+// read puts on a damaged copy, which reads, fsck and `admin file info` consult (issue 16).
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
 import { ROOT_ID } from '../../src/tracker/types.ts';
-import type { StoreBackend } from './store.conformance.ts';
-import { expectCode } from './store.conformance.ts';
-import { suiteStore } from './suite-store.ts';
+import type { Catalog, Replicas, Uploads } from '../../src/tracker/types.ts';
+import { catalogFixtures, expectCode, suiteStore, uploadFixtures, type FileHome, type OpenStore } from './suite-store.ts';
 
-const SHA = 'a'.repeat(64);
-
-export function runBadReplicasConformance(backend: StoreBackend): void {
-  describe(`Store bad replicas: ${backend.name}`, () => {
-    const store = suiteStore(backend);
+export function badReplicasSuite(name: string, open: OpenStore<Replicas & Catalog & Uploads>): void {
+  describe(`Store bad replicas: ${name}`, () => {
+    const store = suiteStore(open);
+    const { freshDomain, newDevice } = catalogFixtures(store);
+    const { upload } = uploadFixtures(store);
     let seq = 0;
-    let devs: number[] = [];
-    let domainId = 0;
-    let classId = 0;
+    const devs: number[] = [];
+    let home: FileHome;
 
     before(async () => {
-      const domain = await store.createDomain('bad-replicas');
-      domainId = domain.id;
-      classId = (await store.getClass(domain.id, 'default'))!.id;
-      for (let i = 0; i < 3; i++) {
-        const host = await store.createHost({ name: `host${i}`, address: '127.0.0.1', httpPort: 7500 + i });
-        devs.push((await store.createDevice({ hostId: host.id })).id);
-      }
+      home = await freshDomain();
+      for (let i = 0; i < 3; i++) devs.push(await newDevice());
     });
 
-    async function fileOn(devids: number[]): Promise<number> {
-      const r = await store.reserveUpload({ domainId, classId, devids, now: Date.now() });
-      await store.commitUpload({ fid: r.fid, parentId: ROOT_ID, name: `f${++seq}`, length: 3, checksum: SHA, devids, mtime: Date.now() });
-      return r.fid;
-    }
+    const fileOn = async (devids: number[]): Promise<number> => (await upload(home, ROOT_ID, `f${++seq}`, { devids })).entry.fid!;
 
     test('a recorded copy is marked once, with when and why; a second mark keeps the first time', async () => {
       const fid = await fileOn([devs[0]!, devs[1]!]);

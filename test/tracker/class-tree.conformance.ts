@@ -1,19 +1,17 @@
-// The class-tree role of the Store (src/tracker/store/classes-tree.ts), run on every backend by
-// class-tree.test.ts: a directory's class, what a new file inherits, and moving files to a class.
-import { describe, test, before, after } from 'node:test';
+// The class-tree role of the Store (ClassTree, src/tracker/store/classes-tree.ts): a directory's
+// class, what a new file inherits, and moving files to a class. The tests build on each other.
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
-import { openStore } from '../../src/tracker/open.ts';
 import { nearestDirClass } from '../../src/tracker/tracker.ts';
-import { ROOT_ID, type Domain, type Entry, type FileClass, type Store } from '../../src/tracker/types.ts';
-import type { StoreBackend } from './store.conformance.ts';
-import { expectCode } from './store.conformance.ts';
-import type { TestDb } from '../harness/db.ts';
+import { ROOT_ID, type Catalog, type Domain, type Entry, type FileClass, type Namespace, type Queues, type Replicas, type StoreLifecycle, type Uploads } from '../../src/tracker/types.ts';
+import { catalogFixtures, expectCode, suiteStore, uploadFixtures, type OpenStore } from './suite-store.ts';
 
-export function runClassTreeConformance(backend: StoreBackend): void {
-  describe(`Store class tree: ${backend.name}`, () => {
-    let db: TestDb;
-    let store: Store;
+export function classTreeSuite(name: string, open: OpenStore<Namespace & Catalog & Uploads & Replicas & Queues & StoreLifecycle>): void {
+  describe(`Store class tree: ${name}`, () => {
+    const store = suiteStore(open);
+    const { newDevice } = catalogFixtures(store);
+    const { upload } = uploadFixtures(store);
     let domain: Domain;
     let other: Domain;
     let dflt: FileClass;
@@ -25,32 +23,23 @@ export function runClassTreeConformance(backend: StoreBackend): void {
     let seq = 0;
 
     const put = async (parentId: number, classId = dflt.id): Promise<{ fid: number; entry: Entry }> => {
-      const r = await store.reserveUpload({ domainId: domain.id, classId, devids: [devid], now: Date.now() });
-      const { entry } = await store.commitUpload({ fid: r.fid, parentId, name: `f${++seq}`, length: 1, checksum: 'a'.repeat(64), devids: [devid], mtime: 1 });
-      return { fid: r.fid, entry };
+      const { entry } = await upload({ domainId: domain.id, classId }, parentId, `f${++seq}`, { devids: [devid], length: 1, mtime: 1 });
+      return { fid: entry.fid!, entry };
     };
     const classOf = async (fid: number) => (await store.getFile(fid))!.classId;
 
     before(async () => {
-      db = await backend.create();
-      store = await openStore(db.url);
-      await store.migrate();
       domain = await store.createDomain('ct');
       other = await store.createDomain('ct-other');
       dflt = (await store.getClass(domain.id, 'default'))!;
       archive = await store.createClass(domain.id, 'archive', { mindevcount: 3 });
       cold = await store.createClass(domain.id, 'cold', { mindevcount: 1 });
       foreign = await store.createClass(other.id, 'archive', { mindevcount: 3 });
-      const host = await store.createHost({ name: 'h1', address: '127.0.0.1', httpPort: 7500 });
-      devid = (await store.createDevice({ hostId: host.id })).id;
+      devid = await newDevice();
       a = await store.mkdir(domain.id, ROOT_ID, 'a', { mtime: 1 });
       b = await store.mkdir(domain.id, a.id, 'b', { mtime: 1 });
       c = await store.mkdir(domain.id, b.id, 'c', { mtime: 1 });
       outside = await store.mkdir(domain.id, ROOT_ID, 'outside', { mtime: 1 });
-    });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
     });
 
     test('schema 7 is in place; a new directory inherits', async () => {

@@ -1,18 +1,16 @@
-// The login-attempt role of the Store (src/tracker/store/logins.ts), run on every backend by
-// login-attempts.test.ts: one small suite per role, like the rest of the store's contract.
+// The login-attempt role of the Store (LoginAttempts, src/tracker/store/logins.ts): the login
+// throttle's counts and bans per client address, shared by every front-end.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
-import type { LoginPolicy } from '../../src/tracker/types.ts';
-import type { StoreBackend } from './store.conformance.ts';
-import { expectCode } from './store.conformance.ts';
-import { suiteStore } from './suite-store.ts';
+import type { LoginAttempts, LoginPolicy } from '../../src/tracker/types.ts';
+import { expectCode, suiteStore, type OpenStore } from './suite-store.ts';
 
 const POLICY: LoginPolicy = { limit: 3, windowMs: 60_000, banMs: 300_000 };
 
-export function runLoginAttemptsConformance(backend: StoreBackend): void {
-  describe(`Store login attempts: ${backend.name}`, () => {
-    const store = suiteStore(backend);
+export function loginAttemptsSuite(name: string, open: OpenStore<LoginAttempts>): void {
+  describe(`Store login attempts: ${name}`, () => {
+    const store = suiteStore(open);
     let seq = 0;
     const addr = () => `192.0.2.${++seq}`;
 

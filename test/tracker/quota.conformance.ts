@@ -1,22 +1,19 @@
-// The quota role of the Store (src/tracker/store/quota.ts), run on every backend by quota.test.ts:
-// reservations charged to a user, grown and converted at commit; dead properties and lock owners
-// counted; the user's row re-read by every charged write.
+// The quota role of the Store (Quotas, src/tracker/store/quota.ts): reservations charged to a
+// user, grown and converted at commit; dead properties and lock owners counted; the user's row
+// re-read by every charged write.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
 import { ROOT_ID, type QuotaHolder, type QuotaRequest } from '../../src/tracker/types.ts';
-import type { StoreBackend } from './store.conformance.ts';
-import { expectCode } from './store.conformance.ts';
-import { suiteStore } from './suite-store.ts';
+import type { Catalog, DavState, Namespace, Uploads, Users } from '../../src/tracker/types.ts';
+import { expectCode, SHA_A, suiteStore, type OpenStore } from './suite-store.ts';
 
 const LEASE = 60_000;
-const SHA = 'a'.repeat(64);
 
-export function runQuotaConformance(backend: StoreBackend): void {
-  describe(`Store quotas: ${backend.name}`, () => {
-    const store = suiteStore(backend);
+export function quotasSuite(name: string, open: OpenStore<Uploads & Users & Catalog & Namespace & DavState>): void {
+  describe(`Store quotas: ${name}`, () => {
+    const store = suiteStore(open);
     let seq = 0;
-
 
     /** A domain, its default class, and a user with `quota` whose home is /home. */
     async function setup(quota: number | null) {
@@ -35,7 +32,7 @@ export function runQuotaConformance(backend: StoreBackend): void {
           quota: { ...holder, need, want, replacesEntryId: null, leaseMs: LEASE, ...o },
         });
       const commit = (fid: number, name: string, length: number) =>
-        store.commitUpload({ fid, parentId: home.id, name, length, checksum: SHA, devids: [], mtime: 1 });
+        store.commitUpload({ fid, parentId: home.id, name, length, checksum: SHA_A, devids: [], mtime: 1 });
       return { domain, cls, home, user, holder, reserve, commit };
     }
 

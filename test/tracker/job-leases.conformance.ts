@@ -1,18 +1,18 @@
-// The job-lease role of the Store (src/tracker/store/job-leases.ts) and the orphan look-up
-// (store/orphans.ts) on SQLite and MariaDB: heartbeats, the takeover of a silent owner's items,
-// the release of a dead owner's leases, device task leases, and what is known of found fids.
+// The job-lease role of the Store (JobLeases, src/tracker/store/job-leases.ts) and the orphan
+// look-up (store/orphans.ts): heartbeats, the takeover of a silent owner's items, the release of
+// a dead owner's leases, device task leases, and what is known of found fids.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JobOwner } from '../../src/tracker/types.ts';
-import { storeBackends } from '../harness/db.ts';
-import { suiteStore } from './suite-store.ts';
+import { ROOT_ID, type Catalog, type JobOwner, type Queues, type Uploads } from '../../src/tracker/types.ts';
+import { catalogFixtures, suiteStore, uploadFixtures, type OpenStore } from './suite-store.ts';
 
 const owner = (id: string, heartbeatAt: number): JobOwner => ({ owner: id, hostname: 'h', pidSpace: 'h/boot/ns', pid: 42, startedAt: heartbeatAt, heartbeatAt });
 
-for (const backend of storeBackends) {
-  describe(`Store job leases: ${backend.name}`, () => {
-    const store = suiteStore(backend);
-
+export function jobLeasesSuite(name: string, open: OpenStore<Queues & Catalog & Uploads>): void {
+  describe(`Store job leases: ${name}`, () => {
+    const store = suiteStore(open);
+    const { freshDomain, newDevice } = catalogFixtures(store);
+    const { upload } = uploadFixtures(store);
 
     test("a claim takes over a silent owner's items, not a live one's; the old owner's complete and retry match nothing", async () => {
       const t = 10_000_000;
@@ -75,25 +75,21 @@ for (const backend of storeBackends) {
     });
 
     test('what is known of fids found on a device', async () => {
-      const d = await store.createDomain(`orph-${backend.name}`);
-      const cls = (await store.listClasses(d.id))[0]!;
-      const h = await store.createHost({ name: `orph-${backend.name}`, address: '127.0.0.1', httpPort: 7500 });
-      const dev1 = await store.createDevice({ hostId: h.id });
-      const dev2 = await store.createDevice({ hostId: h.id });
+      const home = await freshDomain();
+      const [dev1, dev2] = [await newDevice(), await newDevice()];
       const now = Date.now();
-      const committed = await store.reserveUpload({ domainId: d.id, classId: cls.id, devids: [dev1.id], now });
-      await store.commitUpload({ fid: committed.fid, parentId: 0, name: 'f', length: 1, checksum: 'a'.repeat(64), devids: [dev1.id], mtime: now });
-      const pending = await store.reserveUpload({ domainId: d.id, classId: cls.id, devids: [dev1.id], now });
-      const aborted = await store.reserveUpload({ domainId: d.id, classId: cls.id, devids: [dev1.id], now });
+      const committed = { fid: (await upload(home, ROOT_ID, 'f', { devids: [dev1], length: 1, mtime: now })).entry.fid! };
+      const pending = await store.reserveUpload({ domainId: home.domainId, classId: home.classId, devids: [dev1], now });
+      const aborted = await store.reserveUpload({ domainId: home.domainId, classId: home.classId, devids: [dev1], now });
       await store.abortUpload(aborted.fid); // queued for deletion
-      const forgotten = await store.reserveUpload({ domainId: d.id, classId: cls.id, devids: [dev1.id], now });
+      const forgotten = await store.reserveUpload({ domainId: home.domainId, classId: home.classId, devids: [dev1], now });
       await store.abortUpload(forgotten.fid);
       await store.claim('delete', 'x', { limit: 1000, leaseMs: 60_000, now: Date.now() });
       assert.ok(await store.complete('delete', forgotten.fid, 'x'));
       const fids = [committed.fid, pending.fid, aborted.fid, forgotten.fid, forgotten.fid + 1000];
-      const on1 = await store.storedFidStates(dev1.id, fids);
+      const on1 = await store.storedFidStates(dev1, fids);
       assert.deepEqual(on1.map((s) => s.state), ['recorded', 'reserved', 'queued-delete', 'unknown', 'foreign']);
-      const on2 = await store.storedFidStates(dev2.id, [committed.fid]);
+      const on2 = await store.storedFidStates(dev2, [committed.fid]);
       assert.deepEqual(on2.map((s) => s.state), ['unrecorded-copy']);
     });
   });
