@@ -1,5 +1,6 @@
 // The metadata store's data types and interface. Two implementations (MySQL/MariaDB through
-// mysql2, SQLite through better-sqlite3) pass one conformance suite: test/tracker/store.conformance.ts.
+// mysql2, SQLite through better-sqlite3) pass the same role suites (test/tracker/*.conformance.ts,
+// run by store.test.ts for every backend).
 // All times are milliseconds since the epoch (integers). All ids are positive integers.
 // Every method throws MogError (src/errors.ts) for expected failures; a lost database
 // connection surfaces as MOGFTP_ERR_DB_UNAVAILABLE.
