@@ -59,7 +59,7 @@ import { checkHolder, checkQuotaAmounts, grantOf, QuotaWork, TREE_CTE, type Char
 import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
-import type { Migration } from './migrations.ts';
+import type { Migration } from './schema/migration.ts';
 import {
   checkAddress,
   checkChecksumAlg,
