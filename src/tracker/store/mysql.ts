@@ -8,7 +8,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
 import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
 import { driveAsync, run } from './driver.ts';
-import { SqlStore } from './sql-store.ts';
+import { createSqlStore, type SqlStore } from './sql-store.ts';
 
 export interface MysqlConfig {
   host: string;
@@ -283,5 +283,5 @@ export async function openMysqlStore(cfg: MysqlConfig, opts: { createDatabase?: 
     await pool.end().catch(() => undefined);
     throw mapMysqlError(err, where, cfg.database);
   }
-  return new SqlStore(new MysqlDriver(pool, makeDialect(supportsSkipLocked(version)), where, cfg.database));
+  return createSqlStore(new MysqlDriver(pool, makeDialect(supportsSkipLocked(version)), where, cfg.database));
 }
