@@ -19,7 +19,7 @@ const exists = (msg: string) => mogError(ErrorCodes.EXISTS, msg);
 const inUse = (msg: string) => mogError(ErrorCodes.IN_USE, msg);
 
 /** A host's fields after a change; undefined ones keep their value. */
-export interface HostChanges {
+interface HostChanges {
   name: string | undefined;
   address: string | undefined;
   httpPort: number | undefined;

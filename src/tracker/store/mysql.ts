@@ -58,7 +58,7 @@ function isRetryable(err: unknown, attempt: number): boolean {
   return (errno === ER_LOCK_DEADLOCK || errno === ER_DUP_ENTRY) && attempt < MAX_ATTEMPTS;
 }
 
-export function mapMysqlError(err: unknown, where: string, database?: string): unknown {
+function mapMysqlError(err: unknown, where: string, database?: string): unknown {
   if (isMogError(err)) return err;
   const e = (err ?? {}) as MysqlError;
   const msg = e.message || e.code || String(err);

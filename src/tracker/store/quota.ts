@@ -202,7 +202,7 @@ export class QuotaWork {
   }
 }
 
-export function quotaExceeded(): Error {
+function quotaExceeded(): Error {
   return mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: delete files to make room');
 }
 
