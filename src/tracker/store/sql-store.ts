@@ -4,7 +4,8 @@
 //
 // Each role of the Store (../types.ts) is implemented by a class of its own module: catalog.ts,
 // replicas.ts, namespace.ts, uploads.ts, queues.ts, users.ts, dav.ts and repair.ts. This module
-// opens and migrates the database and puts the roles together into one Store.
+// adds the lifecycle (migrations, schema version, close) and puts the roles together into one
+// Store; sqlite.ts and mysql.ts open the database and make the driver.
 import { mogError, ErrorCodes } from '../../errors.ts';
 import type { Catalog, DavState, Namespace, Queues, Replicas, Repair, Store, StoreLifecycle, Uploads, Users } from '../types.ts';
 import { SqlCatalog } from './catalog.ts';
