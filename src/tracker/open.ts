@@ -11,7 +11,7 @@ import type { MysqlConfig } from './store/mysql.ts';
 // The drivers are imported when a store of their kind is opened: processes that never open one
 // (a storage node reads this module only for redactDbUrl) do not carry both drivers.
 
-export type DbLocation = { kind: 'sqlite'; path: string } | ({ kind: 'mysql' } & MysqlConfig);
+type DbLocation = { kind: 'sqlite'; path: string } | ({ kind: 'mysql' } & MysqlConfig);
 
 const badUrl = (url: string, why: string) =>
   mogError(

@@ -13,9 +13,9 @@ import { all, get, placeholders, run } from './driver.ts';
 import { checkId, checkTime, num, str } from './rows.ts';
 
 /** The reason column holds this many characters; longer reasons are cut. */
-export const MAX_BAD_REASON_CHARS = 255;
+const MAX_BAD_REASON_CHARS = 255;
 
-export function checkBadReason(reason: string): string {
+function checkBadReason(reason: string): string {
   if (typeof reason !== 'string' || reason.length === 0) throw mogError(ErrorCodes.INVALID_ARGUMENT, 'A bad-replica mark needs a reason');
   return reason.length > MAX_BAD_REASON_CHARS ? reason.slice(0, MAX_BAD_REASON_CHARS - 1) + '…' : reason;
 }

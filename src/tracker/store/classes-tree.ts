@@ -1,7 +1,7 @@
 // Classes on the directory tree: a directory's own class (entries.class_id, NULL = inherit), the
 // class a new file inherits (the nearest ancestor with one, else the domain's "default"), and
-// changing the class of existing files. Units of work over the Driver seam; SqlStore checks the
-// arguments, wraps these in transactions and queues the changed files for replication.
+// changing the class of existing files. Units of work over the Driver seam; the Namespace role (namespace.ts)
+// checks the arguments, wraps these in transactions and queues the changed files for replication.
 import { ErrorCodes, mogError } from '../../errors.ts';
 import { ROOT_ID, type DirClass, type InheritedClass } from '../types.ts';
 import type { Dialect, Work } from './driver.ts';

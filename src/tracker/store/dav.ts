@@ -1,11 +1,13 @@
-// The WebDAV state in the store: dead properties (keyed by entry) and locks (keyed by path).
-// Written as units of work over the Driver seam, like the rest of sql-store.ts, so both
-// databases share one implementation; SqlStore's WebDAV methods only wrap these.
+// The DavState role: WebDAV dead properties (keyed by entry) and locks (keyed by path), shared by
+// every dav front-end. DavWork holds the SQL as units of work over the Driver seam (driver.ts), so
+// both databases share one implementation; SqlDavState checks the arguments, runs them in
+// transactions and charges what they add to the user's quota (quota.ts).
 import { ErrorCodes, mogError } from '../../errors.ts';
 import { ROOT_ID } from '../types.ts';
-import type { DavLock, DavProp, DavPropPatch, NewDavLock } from '../types.ts';
-import type { Dialect, Work } from './driver.ts';
+import type { DavLock, DavProp, DavPropPatch, DavState, NewDavLock, QuotaHolder } from '../types.ts';
+import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, placeholders, run } from './driver.ts';
+import { checkHolder, QuotaWork } from './quota.ts';
 import { checkId, checkInt, checkLabel, checkTime, num, str } from './rows.ts';
 
 const invalid = (msg: string) => mogError(ErrorCodes.INVALID_ARGUMENT, msg);
@@ -20,13 +22,13 @@ const IN_BATCH = 500;
 
 const LOCK_COLS = 'token, domain_id, path, depth, scope, owner, principal, timeout_ms, expires_at';
 
-export function checkPropName(ns: unknown, name: unknown): void {
+function checkPropName(ns: unknown, name: unknown): void {
   if (typeof ns !== 'string' || Buffer.byteLength(ns) > MAX_NS_BYTES) throw invalid(`A property namespace must be text of at most ${MAX_NS_BYTES} bytes`);
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > MAX_PROP_NAME_BYTES)
     throw invalid(`A property name must be 1 to ${MAX_PROP_NAME_BYTES} bytes`);
 }
 
-export function checkPatch(ops: DavPropPatch[]): DavPropPatch[] {
+function checkPatch(ops: DavPropPatch[]): DavPropPatch[] {
   if (!Array.isArray(ops)) throw invalid('Property changes must be a list');
   for (const op of ops) {
     checkPropName(op.ns, op.name);
@@ -41,14 +43,14 @@ export function checkPatch(ops: DavPropPatch[]): DavPropPatch[] {
 }
 
 /** A lock root: '/' or '/a/b', no trailing slash, no empty segment. */
-export function checkLockPath(path: unknown): string {
+function checkLockPath(path: unknown): string {
   if (typeof path !== 'string' || !path.startsWith('/') || (path !== '/' && (path.endsWith('/') || path.includes('//'))))
     throw invalid(`Lock path ${JSON.stringify(path)} must be absolute, like / or /a/b`);
   if (Buffer.byteLength(path) > MAX_LOCK_PATH_BYTES) throw invalid(`Lock path longer than ${MAX_LOCK_PATH_BYTES} bytes`);
   return path;
 }
 
-export function checkNewLock(l: NewDavLock): NewDavLock {
+function checkNewLock(l: NewDavLock): NewDavLock {
   if (typeof l.token !== 'string' || l.token.length === 0 || Buffer.byteLength(l.token) > MAX_TOKEN_BYTES)
     throw invalid(`A lock token must be 1 to ${MAX_TOKEN_BYTES} bytes`);
   checkId('Domain id', l.domainId);
@@ -61,8 +63,13 @@ export function checkNewLock(l: NewDavLock): NewDavLock {
   return l;
 }
 
+function checkTimes(now: number, timeoutMs?: number): void {
+  checkTime('Now', now);
+  if (timeoutMs !== undefined) checkInt('Lock timeout', timeoutMs, 1);
+}
+
 /** '/a/b/c' → ['/', '/a', '/a/b']. */
-export function ancestorsOf(path: string): string[] {
+function ancestorsOf(path: string): string[] {
   if (path === '/') return [];
   const parts = path.split('/').slice(1, -1);
   const out = ['/'];
@@ -97,7 +104,7 @@ function toProp(r: Record<string, unknown>): DavProp {
   return { entryId: num(r.entry_id), ns: str(r.ns), name: str(r.name), value: str(r.value) };
 }
 
-export class DavWork {
+class DavWork {
   constructor(private readonly d: Dialect) {}
 
   *props(domainId: number, entryIds: number[]): Work<DavProp[]> {
@@ -216,7 +223,85 @@ export class DavWork {
   }
 }
 
-export function checkTimes(now: number, timeoutMs?: number): void {
-  checkTime('Now', now);
-  if (timeoutMs !== undefined) checkInt('Lock timeout', timeoutMs, 1);
+export class SqlDavState implements DavState {
+  private readonly dav: DavWork;
+  private readonly quota: QuotaWork;
+
+  constructor(private readonly driver: Driver) {
+    this.dav = new DavWork(driver.dialect);
+    this.quota = new QuotaWork(driver.dialect);
+  }
+
+  async davProps(domainId: number, entryIds: number[]): Promise<DavProp[]> {
+    entryIds.forEach((id) => checkInt('Entry id', id, 0));
+    if (entryIds.length === 0) return [];
+    return this.driver.read(() => this.dav.props(domainId, entryIds));
+  }
+
+  async patchDavProps(domainId: number, entryId: number, ops: DavPropPatch[], holder?: QuotaHolder): Promise<void> {
+    checkId('Domain id', domainId);
+    checkInt('Entry id', entryId, 0);
+    checkPatch(ops);
+    if (holder) checkHolder(holder);
+    const { dav, quota } = this;
+    return this.driver.write(function* () {
+      if (!holder) return yield* dav.patch(domainId, entryId, ops);
+      // Applied, then measured: the transaction rolls back when it put the user over quota.
+      const user = yield* quota.lockUser(holder.userId);
+      const before = yield* quota.entryPropBytes(domainId, entryId);
+      yield* dav.patch(domainId, entryId, ops);
+      const after = yield* quota.entryPropBytes(domainId, entryId);
+      yield* quota.assertWithin(user, holder.homeId, after - before, Date.now());
+    });
+  }
+
+  async copyDavProps(domainId: number, fromId: number, toId: number): Promise<void> {
+    checkInt('Entry id', fromId, 0);
+    checkInt('Entry id', toId, 0);
+    return this.driver.write(() => this.dav.copy(domainId, fromId, toId));
+  }
+
+  async purgeDavState(now: number): Promise<{ props: number; locks: number }> {
+    checkTimes(now);
+    return this.driver.write(() => this.dav.purge(now));
+  }
+
+  async createDavLock(lock: NewDavLock, now: number, holder?: QuotaHolder): Promise<DavLock> {
+    checkNewLock(lock);
+    checkTimes(now);
+    if (holder) checkHolder(holder);
+    const { dav, quota } = this;
+    return this.driver.write(function* () {
+      if (!holder) return yield* dav.create(lock, now);
+      const user = yield* quota.lockUser(holder.userId);
+      const created = yield* dav.create(lock, now);
+      yield* quota.assertWithin(user, holder.homeId, lock.owner === null ? 0 : Buffer.byteLength(lock.owner), now);
+      return created;
+    });
+  }
+
+  async davLocksAt(domainId: number, path: string, opts: { descendants: boolean; now: number }): Promise<DavLock[]> {
+    checkLockPath(path);
+    checkTimes(opts.now);
+    return this.driver.read(() => this.dav.locksAt(domainId, path, opts.descendants, opts.now));
+  }
+
+  async getDavLock(token: string, now: number): Promise<DavLock | null> {
+    checkTimes(now);
+    return this.driver.read(() => this.dav.getLock(token, now));
+  }
+
+  async refreshDavLock(token: string, timeoutMs: number, now: number): Promise<DavLock> {
+    checkTimes(now, timeoutMs);
+    return this.driver.write(() => this.dav.refresh(token, timeoutMs, now));
+  }
+
+  async removeDavLock(token: string): Promise<boolean> {
+    return this.driver.write(() => this.dav.remove(token));
+  }
+
+  async removeDavLocksUnder(domainId: number, path: string): Promise<number> {
+    checkLockPath(path);
+    return this.driver.write(() => this.dav.removeUnder(domainId, path));
+  }
 }

@@ -1,9 +1,9 @@
-// The seam between the store's logic (sql-store.ts, written once) and the two databases.
+// The seam between the store's logic (the role modules beside this one, written once) and the two databases.
 // Each operation is a generator that yields SQL statements and receives their results; a driver
 // runs it synchronously inside a better-sqlite3 transaction or asynchronously on a mysql2
 // connection. One body of logic therefore gives both stores the same semantics.
 
-export type QueryOp = 'get' | 'all' | 'run';
+type QueryOp = 'get' | 'all' | 'run';
 
 export interface Query {
   op: QueryOp;

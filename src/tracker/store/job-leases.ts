@@ -1,7 +1,7 @@
 // The store's job-lease role: who is working (job_owners, one row per running jobs process,
 // heartbeated every few seconds), which queue items and device tasks they hold, and the
-// takeover of what a dead process held. Units of work over the Driver seam; SqlStore's methods
-// only check arguments and wrap these.
+// takeover of what a dead process held. Units of work over the Driver seam; the Queues role's
+// methods (queues.ts) only check arguments and wrap these.
 //
 // A queue item's lease (queue.lease_owner/lease_until) used to end only at lease_until, 30 min
 // after the claim, so a crashed process stranded its items that long. Now a claim also takes

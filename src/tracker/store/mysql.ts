@@ -8,7 +8,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
 import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
 import { driveAsync, run } from './driver.ts';
-import { SqlStore } from './sql-store.ts';
+import { createSqlStore, type SqlStore } from './sql-store.ts';
 
 export interface MysqlConfig {
   host: string;
@@ -58,7 +58,7 @@ function isRetryable(err: unknown, attempt: number): boolean {
   return (errno === ER_LOCK_DEADLOCK || errno === ER_DUP_ENTRY) && attempt < MAX_ATTEMPTS;
 }
 
-export function mapMysqlError(err: unknown, where: string, database?: string): unknown {
+function mapMysqlError(err: unknown, where: string, database?: string): unknown {
   if (isMogError(err)) return err;
   const e = (err ?? {}) as MysqlError;
   const msg = e.message || e.code || String(err);
@@ -283,5 +283,5 @@ export async function openMysqlStore(cfg: MysqlConfig, opts: { createDatabase?: 
     await pool.end().catch(() => undefined);
     throw mapMysqlError(err, where, cfg.database);
   }
-  return new SqlStore(new MysqlDriver(pool, makeDialect(supportsSkipLocked(version)), where, cfg.database));
+  return createSqlStore(new MysqlDriver(pool, makeDialect(supportsSkipLocked(version)), where, cfg.database));
 }

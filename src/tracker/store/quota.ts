@@ -173,6 +173,20 @@ export class QuotaWork {
     if (s.files + s.props + s.locks + reserved > user.quotaBytes) throw quotaExceeded();
   }
 
+  /**
+   * The commit's quota check: usage with this file in place of the one it replaces (`growth`
+   * bytes more), plus what older uploads of the user hold, must fit. A commit that adds nothing
+   * is never refused (an overwrite with a smaller file after the quota was lowered).
+   */
+  *assertCommitFits(user: ChargedUser, homeId: number, fid: number, growth: number): Work<void> {
+    if (user.quotaBytes === null || growth <= 0) return;
+    const now = Date.now();
+    const s = yield* this.stored(user.domainId, homeId, user.name, now);
+    const older = yield* this.reserved(user.id, fid, now);
+    if (s.files + growth + s.props + s.locks + older > user.quotaBytes)
+      throw mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: the file does not fit in your remaining space');
+  }
+
   /** Bytes of the dead properties of one entry. */
   *entryPropBytes(domainId: number, entryId: number): Work<number> {
     const r = yield* get(`SELECT COALESCE(SUM(${PROP_BYTES}), 0) AS n FROM dav_props p WHERE p.domain_id = ? AND p.entry_id = ?`, domainId, entryId);
@@ -188,7 +202,7 @@ export class QuotaWork {
   }
 }
 
-export function quotaExceeded(): Error {
+function quotaExceeded(): Error {
   return mogError(ErrorCodes.QUOTA_EXCEEDED, 'Quota exceeded: delete files to make room');
 }
 

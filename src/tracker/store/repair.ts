@@ -1,11 +1,11 @@
-// The store's repair section: the fsck log, devcount fixes, guarded replica removal, settings
-// compare-and-set and the statistics behind `mogftp admin stats`. Units of work over the Driver
-// seam like the rest of sql-store.ts; SqlStore's methods only check arguments and wrap these.
+// The Repair role: the fsck log, devcount fixes, guarded replica removal and the statistics
+// behind `mogftp admin stats`. RepairWork holds the SQL as units of work over the Driver seam
+// (driver.ts); SqlRepair checks the arguments and runs them.
 import { ErrorCodes, mogError } from '../../errors.ts';
-import type { DeviceUsage, FileStats, FsckCode, FsckEvent, NewFsckEvent } from '../types.ts';
-import type { Dialect, Work } from './driver.ts';
+import type { DeviceUsage, FileStats, FsckCode, FsckEvent, NewFsckEvent, Repair } from '../types.ts';
+import type { Dialect, Driver, Work } from './driver.ts';
 import { all, get, run } from './driver.ts';
-import { checkId, checkInt, checkTime, num, numOrNull, str } from './rows.ts';
+import { checkId, checkInt, checkLimit, checkTime, num, numOrNull, str } from './rows.ts';
 
 const invalid = (msg: string) => mogError(ErrorCodes.INVALID_ARGUMENT, msg);
 
@@ -34,7 +34,7 @@ const SPREAD_HAVING = `GROUP BY r.fid, c.mindevcount
   HAVING COUNT(*) >= c.mindevcount
      AND COUNT(DISTINCT d.host_id) < CASE WHEN c.mindevcount < ? THEN c.mindevcount ELSE ? END`;
 
-export function checkFsckEvents(events: NewFsckEvent[]): NewFsckEvent[] {
+function checkFsckEvents(events: NewFsckEvent[]): NewFsckEvent[] {
   if (!Array.isArray(events)) throw invalid('fsck events must be a list');
   return events.map((e) => {
     checkTime('Event time', e.at);
@@ -56,7 +56,7 @@ const toFsckEvent = (r: Record<string, unknown>): FsckEvent => ({
   detail: str(r.detail),
 });
 
-export class RepairWork {
+class RepairWork {
   constructor(private readonly d: Dialect) {}
 
   *addFsckEvents(events: NewFsckEvent[]): Work<void> {
@@ -116,16 +116,6 @@ export class RepairWork {
     return true;
   }
 
-  *compareAndSetSetting(key: string, expected: string | null, value: string): Work<boolean> {
-    if (expected === null) {
-      return (yield* run(`${this.d.insertIgnore} INTO settings (\`key\`, value) VALUES (?, ?)`, key, value)).changes > 0;
-    }
-    const cur = yield* get(`SELECT value FROM settings WHERE \`key\` = ?${this.d.forUpdate}`, key);
-    if (!cur || str(cur.value) !== expected) return false;
-    yield* run('UPDATE settings SET value = ? WHERE `key` = ?', value, key);
-    return true;
-  }
-
   *fileStats(): Work<FileStats> {
     const totals = yield* get('SELECT COUNT(*) AS files, COALESCE(SUM(length), 0) AS bytes FROM files');
     const under = yield* get(
@@ -174,6 +164,72 @@ export class RepairWork {
   }
 }
 
-export function checkMinOthers(v: unknown): number {
+function checkMinOthers(v: unknown): number {
   return checkInt('Copies to keep', v, 0, 255);
+}
+
+export class SqlRepair implements Repair {
+  private readonly repair: RepairWork;
+
+  constructor(private readonly driver: Driver) {
+    this.repair = new RepairWork(driver.dialect);
+  }
+
+  async addFsckEvents(events: NewFsckEvent[]): Promise<void> {
+    const checked = checkFsckEvents(events);
+    if (checked.length === 0) return;
+    return this.driver.write(() => this.repair.addFsckEvents(checked));
+  }
+
+  async listFsckEvents(opts: { afterId?: number; fid?: number; limit: number }): Promise<FsckEvent[]> {
+    const afterId = checkInt('Event id', opts.afterId ?? 0, 0);
+    if (opts.fid !== undefined) checkId('Fid', opts.fid);
+    const limit = checkLimit(opts.limit);
+    return this.driver.read(() => this.repair.listFsckEvents(afterId, opts.fid, limit));
+  }
+
+  async countFsckEvents(afterId = 0): Promise<Record<string, number>> {
+    checkInt('Event id', afterId, 0);
+    return this.driver.read(() => this.repair.countFsckEvents(afterId));
+  }
+
+  async lastFsckEventId(): Promise<number> {
+    return this.driver.read(() => this.repair.lastFsckEventId());
+  }
+
+  async clearFsckEvents(): Promise<number> {
+    return this.driver.write(() => this.repair.clearFsckEvents());
+  }
+
+  async fixDevcount(fid: number): Promise<{ before: number; after: number } | null> {
+    checkId('Fid', fid);
+    return this.driver.write(() => this.repair.fixDevcount(fid));
+  }
+
+  async fidsOfClass(classId: number, afterFid: number, limit: number): Promise<number[]> {
+    checkId('Class id', classId);
+    checkInt('Fid', afterFid, 0);
+    checkLimit(limit);
+    return this.driver.read(() => this.repair.fidsOfClass(classId, afterFid, limit));
+  }
+
+  async removeReplicaIfCovered(fid: number, devid: number, minOthers: number): Promise<boolean> {
+    checkId('Fid', fid);
+    checkId('Device id', devid);
+    const floor = checkMinOthers(minOthers);
+    return this.driver.write(() => this.repair.removeReplicaIfCovered(fid, devid, floor));
+  }
+
+  async fileStats(): Promise<FileStats> {
+    return this.driver.read(() => this.repair.fileStats());
+  }
+
+  async fidsOnTooFewHosts(afterFid: number, limit: number): Promise<{ fids: number[]; lastFid: number | null }> {
+    checkInt('Fid', afterFid, 0);
+    return this.driver.read(() => this.repair.fidsOnTooFewHosts(afterFid, checkLimit(limit)));
+  }
+
+  async deviceUsage(): Promise<DeviceUsage[]> {
+    return this.driver.read(() => this.repair.deviceUsage());
+  }
 }

@@ -103,17 +103,22 @@ export const toFile = (r: Row): FileRow => ({
   createdAt: num(r.created_at),
 });
 
-export const toEntry = (r: Row): Entry => ({
-  id: num(r.id),
-  domainId: num(r.domain_id),
-  parentId: num(r.parent_id),
-  name: str(r.name),
-  kind: str(r.kind) as EntryKind,
-  fid: numOrNull(r.fid),
-  size: num(r.size),
-  mtime: num(r.mtime),
-  mode: num(r.mode),
-});
+/** An entry, with its directory class when it has one (entries.class_id, schema v7): absent means inherit. */
+export function toEntry(r: Row): Entry {
+  const e: Entry = {
+    id: num(r.id),
+    domainId: num(r.domain_id),
+    parentId: num(r.parent_id),
+    name: str(r.name),
+    kind: str(r.kind) as EntryKind,
+    fid: numOrNull(r.fid),
+    size: num(r.size),
+    mtime: num(r.mtime),
+    mode: num(r.mode),
+  };
+  if (r.class_id != null) e.classId = num(r.class_id);
+  return e;
+}
 
 export const toReservation = (r: Row): Reservation => ({
   fid: num(r.fid),

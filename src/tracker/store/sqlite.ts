@@ -9,7 +9,7 @@ import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
 import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
 import { driveSync, get } from './driver.ts';
 import { num } from './rows.ts';
-import { SqlStore } from './sql-store.ts';
+import { createSqlStore, type SqlStore } from './sql-store.ts';
 
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -140,5 +140,5 @@ export async function openSqliteStore(path: string, opts: { createDatabase?: boo
   } catch (err) {
     throw mogError(ErrorCodes.DB_UNAVAILABLE, `Cannot open the SQLite database ${location}: ${(err as Error).message}`, err);
   }
-  return new SqlStore(new SqliteDriver(db, location));
+  return createSqlStore(new SqliteDriver(db, location));
 }
