@@ -10,7 +10,7 @@ import got from 'got';
 import type { Got } from 'got';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
-import type { ChecksumAlg } from '../tracker/types.ts';
+import type { ChecksumAlg } from '../checksum.ts';
 import { NGINX_HEADER, authorizationFor, signUrl } from './auth.ts';
 import type { StorageKey } from './auth.ts';
 import { formatContentDigest } from './digest.ts';

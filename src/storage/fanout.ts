@@ -6,7 +6,7 @@
 // since nothing has been lost yet.
 import type { Writable } from 'node:stream';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
-import type { ChecksumAlg } from '../tracker/types.ts';
+import type { ChecksumAlg } from '../checksum.ts';
 import type { PutResult, StorageClient } from './client.ts';
 
 export interface FanoutTarget {
