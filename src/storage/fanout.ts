@@ -7,7 +7,8 @@
 import type { Writable } from 'node:stream';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
 import type { ChecksumAlg } from '../checksum.ts';
-import type { PutResult, StorageClient } from './client.ts';
+import type { StorageClient } from './client.ts';
+import type { PutResult } from './client-put.ts';
 
 export interface FanoutTarget {
   devid: number;
