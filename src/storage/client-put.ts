@@ -82,8 +82,9 @@ class PutExchange {
       this.rejectResult = rej;
     });
     this.result.catch(() => {}); // a caller that only destroys the stream must not crash the process
-    const connectMs = core.opts.connectTimeoutMs;
-    ({ req: this.req, timers: this.timers } = core.open('PUT', url, headers, connectMs, (err) => this.fail(noAnswer('PUT', url, err))));
+    const opened = core.open('PUT', url, headers, core.opts.connectTimeoutMs, (err) => this.fail(noAnswer('PUT', url, err)));
+    this.req = opened.req;
+    this.timers = opened.timers;
     this.stream = new Writable({
       highWaterMark: 64 * 1024,
       write: (chunk: Buffer, _enc, cb) => this.write(chunk, cb),
