@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { describeError } from '../errors.ts';
 import { httpStatusOf, isNoAnswer } from '../storage/client.ts';
-import type { CallOptions, NodeUsage, StorageClient } from '../storage/client.ts';
+import type { NodeUsage, StorageClient } from '../storage/client.ts';
+import type { CallOptions } from '../storage/client-request.ts';
 import { nodeBaseUrl } from '../storage/layout.ts';
 import type { DeviceView, ObservedState, Store } from '../tracker/types.ts';
 

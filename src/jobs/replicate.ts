@@ -8,7 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
-import type { PutResult } from '../storage/client.ts';
+import type { PutResult } from '../storage/client-put.ts';
 import { countsTowardClass, judgeReplicas } from '../tracker/policy.ts';
 import type { DeviceView, FileRow } from '../tracker/types.ts';
 import { isGoneDevice, isReadableDevice, replicaUrlOf, type JobContext } from './context.ts';

@@ -1,6 +1,6 @@
 // The checksum headers of our node's PUT: X-Checksum-Alg names the digest the node computes and
 // reports; Content-Digest (RFC 9530) carries the digest the sender expects, for the node to verify.
-import type { ChecksumAlg } from '../tracker/types.ts';
+import type { ChecksumAlg } from '../checksum.ts';
 
 export type DigestAlg = 'sha256' | 'md5';
 

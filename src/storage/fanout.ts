@@ -6,8 +6,9 @@
 // since nothing has been lost yet.
 import type { Writable } from 'node:stream';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
-import type { ChecksumAlg } from '../tracker/types.ts';
-import type { PutResult, StorageClient } from './client.ts';
+import type { ChecksumAlg } from '../checksum.ts';
+import type { StorageClient } from './client.ts';
+import type { PutResult } from './client-put.ts';
 
 export interface FanoutTarget {
   devid: number;

@@ -38,3 +38,8 @@ export function replicaUrl(target: { address: string; port: number; devid: numbe
  * restarted node removes those a crash left behind.
  */
 export const IN_PROGRESS_MODE = 0o200;
+
+/** A replica still being written under its final name (its mode is IN_PROGRESS_MODE). */
+export function isInProgress(st: { mode: number }): boolean {
+  return (st.mode & 0o777) === IN_PROGRESS_MODE;
+}

@@ -8,7 +8,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { IN_PROGRESS_MODE } from './layout.ts';
+import { isInProgress } from './layout.ts';
 
 export const MAX_LIST_LIMIT = 10_000;
 
@@ -61,7 +61,7 @@ export async function* listFids(devDir: string, after: number, limit: number): A
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile
             throw err;
           }
-          if (!st.isFile() || (st.mode & 0o777) === IN_PROGRESS_MODE) continue;
+          if (!st.isFile() || isInProgress(st)) continue;
           yield { fid, size: st.size, mtime: Math.floor(st.mtimeMs) };
           if (++sent >= limit) return;
         }

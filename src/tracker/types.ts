@@ -9,7 +9,8 @@ export type HostStatus = 'alive' | 'down' | 'dead';
 export type DeviceStatus = 'alive' | 'readonly' | 'drain' | 'down' | 'dead';
 /** What the monitor saw, kept apart from the operator's status. */
 export type ObservedState = 'unknown' | 'writeable' | 'readonly' | 'unreachable';
-export type ChecksumAlg = 'sha256' | 'md5' | 'none';
+import type { ChecksumAlg } from '../checksum.ts';
+export type { ChecksumAlg } from '../checksum.ts';
 export type EntryKind = 'file' | 'dir';
 export type QueueName = 'replicate' | 'delete' | 'fsck';
 
