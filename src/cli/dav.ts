@@ -4,7 +4,7 @@ import { runDavFrontend } from '../dav/run.ts';
 import { OS_FILES_MODES, type OsFilesMode } from '../dav/os-files.ts';
 import { configurable } from '../config/cli.ts';
 import { databaseUrl } from './admin/context.ts';
-import { parseListen } from './options.ts';
+import { parseListen } from '../config/listen.ts';
 import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
 
 interface DavArgs {

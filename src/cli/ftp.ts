@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { runFtpFrontend } from '../cluster.ts';
 import { configurable } from '../config/cli.ts';
 import { databaseUrl } from './admin/context.ts';
-import { parseListen, parsePortRange } from './options.ts';
+import { parseListen, parsePortRange } from '../config/listen.ts';
 import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
 
 interface FtpArgs {

@@ -8,7 +8,7 @@ import { startQuickstart, type RunningQuickstart } from '../cluster.ts';
 import { DEFAULTS } from '../ftp/settings.ts';
 import { serveUntilStopped } from '../shutdown.ts';
 import { configurable } from '../config/cli.ts';
-import { parseListen, parsePortRange } from './options.ts';
+import { parseListen, parsePortRange } from '../config/listen.ts';
 
 interface QuickstartArgs {
   data: string;

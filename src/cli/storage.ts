@@ -1,6 +1,7 @@
 // `mogftp storage`: run one storage node over the device directories under --root.
 import type { CommandModule } from 'yargs';
 import { configurable } from '../config/cli.ts';
+import { parseNodeListen } from '../config/listen.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log.ts';
 import { readStorageKeyFile } from '../storage/auth.ts';
@@ -34,7 +35,7 @@ export const storageCommand: CommandModule<object, StorageArgs> = {
       .option('log-level', { type: 'string', default: 'info', choices: LOG_LEVELS })
       .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
   handler: async (args) => {
-    const { host, port } = parseListen(args.listen);
+    const { host, port } = parseNodeListen(args.listen);
     const keyFile = args['key-file'];
     const insecure = args['insecure-no-auth'];
     if (keyFile && insecure) throw mogError(ErrorCodes.INVALID_ARGUMENT, '--insecure-no-auth and a storage key file (--key-file) exclude each other: drop one');
@@ -80,12 +81,3 @@ export const storageCommand: CommandModule<object, StorageArgs> = {
     });
   },
 };
-
-function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw mogError(ErrorCodes.INVALID_ARGUMENT, `--listen wants HOST:PORT (e.g. 0.0.0.0:7500 or [::1]:7500), not '${listen}'`);
-  }
-  return { host: m[1] ?? m[2]!, port };
-}
