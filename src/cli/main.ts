@@ -14,7 +14,7 @@ const COMMANDS: Record<string, Loader> = {
   dav: async () => (await import('./dav.ts')).davCommand,
   storage: async () => (await import('./storage.ts')).storageCommand,
   jobs: async () => (await import('./jobs.ts')).jobsCommand,
-  admin: async () => (await import('./admin.ts')).adminCommand,
+  admin: async () => (await import('./admin/index.ts')).adminCommand,
 };
 
 /** Thrown by command handlers for a one-line error and a nonzero exit, never a stack trace. */
