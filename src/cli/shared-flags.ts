@@ -70,15 +70,16 @@ export function daemonOutputFlags(defaultLevel: LogLevel) {
   } as const;
 }
 
+/** What daemonOutputFlags parse to. */
+export interface DaemonOutputArgs {
+  'log-level': string;
+  'admin-listen'?: string;
+}
+
 /** What DATABASE_FLAG, STORAGE_CREDENTIAL_FLAGS and daemonOutputFlags parse to. */
 export interface ClusterDaemonArgs extends DbArgs, DaemonOutputArgs {
   'storage-key-file'?: string;
   'storage-token'?: string;
-}
-
-export interface DaemonOutputArgs {
-  'log-level': string;
-  'admin-listen'?: string;
 }
 
 /** A --log-level value (yargs has checked it against LOG_LEVELS). */
