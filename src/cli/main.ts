@@ -1,5 +1,6 @@
 // The `mogftp` executable: parses argv with yargs and hands each subcommand to its module.
-// Modules hold the wiring for one command; the logic lives in src/{tracker,storage,vfs,ftp,jobs}.
+// Each command's module only parses its flags, then runs a daemon (src/daemons) or, for admin,
+// asks the store.
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { describeError, isMogError } from '../errors.ts';
