@@ -1,20 +1,14 @@
-// `mogftp ftp`: one stateless FTP front-end over a cluster's database and storage nodes.
+// `mogftp ftp`: parses the FTP front-end's flags and runs it (src/daemons/ftp.ts).
 import type { CommandModule } from 'yargs';
-import { runFtpFrontend } from '../cluster.ts';
 import { configurable } from '../config/cli.ts';
-import { databaseUrl } from './admin/context.ts';
-import { parseListen, parsePortRange } from './options.ts';
-import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
+import { parseListen, parsePortRange } from '../config/listen.ts';
+import { runFtpDaemon } from '../daemons/ftp.ts';
+import { type ClusterDaemonArgs, DATABASE_FLAG, STORAGE_CREDENTIAL_FLAGS, daemonOutputFlags, databaseUrl, logLevelOf, storageCredentials } from './shared-flags.ts';
 
-interface FtpArgs {
-  db?: string;
+interface FtpArgs extends ClusterDaemonArgs {
   listen: string;
   'pasv-address'?: string;
   'pasv-ports': string;
-  'storage-key-file'?: string;
-  'storage-token'?: string;
-  'log-level': string;
-  'admin-listen'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
   'ftps-port'?: number;
@@ -41,14 +35,12 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
   describe: 'Run an FTP front-end (stateless; run as many as you like on one database)',
   builder: (y) =>
     configurable('ftp', y)
-      .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
+      .options(DATABASE_FLAG)
       .option('listen', { type: 'string', default: '127.0.0.1:2121', describe: 'Control connection address HOST:PORT' })
       .option('pasv-address', { type: 'string', describe: 'Address announced in PASV replies: ADDR, or per client network CIDR=ADDR,...,ADDR (default: the address the client connected to; loopback clients get loopback)' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
-      .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
-      .option('storage-token', STORAGE_TOKEN_OPTION)
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
-      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
+      .options(STORAGE_CREDENTIAL_FLAGS)
+      .options(daemonOutputFlags('info'))
       .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain) file: offers FTPS (AUTH TLS)' })
       .option('tls-key', { type: 'string', describe: 'PEM private key file for --tls-cert' })
       .option('ftps-port', { type: 'number', describe: 'Also serve implicit FTPS (TLS from the first byte) on this port' })
@@ -70,14 +62,14 @@ export const ftpCommand: CommandModule<object, FtpArgs> = {
       .option('shutdown-grace', { type: 'number', default: 30, describe: 'Seconds running transfers may go on after SIGTERM before they are aborted' }),
   handler: async (args) => {
     const { host, port } = parseListen(args.listen);
-    await runFtpFrontend({
+    await runFtpDaemon({
       dbUrl: databaseUrl(args),
       host,
       port,
       pasvAddress: args['pasv-address'],
       pasvPorts: parsePortRange(args['pasv-ports']),
       ...storageCredentials(args, 'ftp'),
-      logLevel: args['log-level'] as 'info',
+      logLevel: logLevelOf(args),
       adminListen: args['admin-listen'],
       tlsCert: args['tls-cert'],
       tlsKey: args['tls-key'],

@@ -1,26 +1,13 @@
-// `mogftp jobs`: the background jobs (monitor, replication, deletion, fsck, reaper, dead-device
-// and drain sweeps) for one cluster, until SIGINT/SIGTERM. Run one or several; they share work
-// through the database.
+// `mogftp jobs`: parses the background jobs' flags and runs them (src/daemons/jobs.ts).
 import type { CommandModule } from 'yargs';
 import { configurable } from '../config/cli.ts';
+import { runJobsDaemon } from '../daemons/jobs.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
-import { clusterReadiness, createRegistry, registerClusterMetrics, startAdminEndpoint } from '../metrics/index.ts';
-import { startJobs } from '../jobs/index.ts';
-import { createLogger, type LogLevel } from '../log.ts';
-import { StorageClient } from '../storage/client.ts';
-import { openStore } from '../tracker/open.ts';
-import { databaseUrl } from './admin/context.ts';
-import { untilSignal } from '../signals.ts';
-import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from './storage-key.ts';
+import { type ClusterDaemonArgs, DATABASE_FLAG, STORAGE_CREDENTIAL_FLAGS, daemonOutputFlags, databaseUrl, logLevelOf, storageCredentials } from './shared-flags.ts';
 
-interface JobsArgs {
-  db?: string;
+interface JobsArgs extends ClusterDaemonArgs {
   'auto-dead-after'?: string;
-  'storage-key-file'?: string;
-  'storage-token'?: string;
   monitor: boolean;
-  'log-level': string;
-  'admin-listen'?: string;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -57,40 +44,24 @@ export const jobsCommand: CommandModule<object, JobsArgs> = {
   describe: 'Run the background jobs: replication, deletion, fsck, drain, reaper, device monitor (run one or several)',
   builder: (y) =>
     configurable('jobs', y)
-      .option('db', { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' })
+      .options(DATABASE_FLAG)
       .option('auto-dead-after', {
         type: 'string',
         describe: 'Mark a device dead (and re-replicate its files) once unreachable this long, e.g. 30m (at least 10m); off by default',
       })
-      .option('storage-key-file', STORAGE_KEY_FILE_OPTION)
-      .option('storage-token', STORAGE_TOKEN_OPTION)
+      .options(STORAGE_CREDENTIAL_FLAGS)
       .option('monitor', { type: 'boolean', default: true, describe: 'Also monitor the devices (--no-monitor to leave it to another process)' })
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
-      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
+      .options(daemonOutputFlags('info')),
   handler: async (args) => {
     const autoDeadAfterMs = parseAutoDeadAfter(args['auto-dead-after']);
-    const log = createLogger({ level: args['log-level'] as LogLevel | 'silent', name: 'jobs' });
-    const { storageKey, storageToken } = storageCredentials(args, 'jobs');
-    const store = await openStore(databaseUrl(args));
-    const client = new StorageClient({ key: storageKey, token: storageToken });
-    try {
-      if ((await store.schemaVersion()) === 0)
-        throw mogError(ErrorCodes.INVALID_ARGUMENT, "The database has no mogftp schema yet: run 'mogftp admin init' first");
-      const registry = createRegistry('jobs');
-      // The cluster gauges walk every fid now and then: only worth it when someone scrapes them.
-      const metrics = args['admin-listen'] ? registerClusterMetrics(registry, store) : null;
-      const onEvent = metrics ? (e: { type: string; bytes?: number }) => metrics.jobEvent(e.type, e.bytes) : undefined;
-      const admin = await startAdminEndpoint('jobs', args['admin-listen'], { registry, ready: clusterReadiness(store), log });
-      const jobs = startJobs(store, { client, monitor: args.monitor, autoDeadAfterMs, log, onEvent });
-      log('info', `jobs running${autoDeadAfterMs ? `; devices unreachable for ${args['auto-dead-after']} are marked dead` : ''}`);
-      const signal = await untilSignal();
-      log('info', `${signal}: stopping after the work in flight`);
-      await admin?.close();
-      await jobs.stop();
-      await metrics?.stop();
-    } finally {
-      client.close();
-      await store.close();
-    }
+    await runJobsDaemon({
+      ...storageCredentials(args, 'jobs'), // warns before a missing --db is refused, as it always has
+      dbUrl: databaseUrl(args),
+      monitor: args.monitor,
+      autoDeadAfterMs,
+      autoDeadAfterText: args['auto-dead-after'],
+      logLevel: logLevelOf(args),
+      adminListen: args['admin-listen'],
+    });
   },
 };

@@ -1,5 +1,6 @@
 // The `mogftp` executable: parses argv with yargs and hands each subcommand to its module.
-// Modules hold the wiring for one command; the logic lives in src/{tracker,storage,vfs,ftp,jobs}.
+// Each command's module only parses its flags, then runs a daemon (src/daemons) or, for admin,
+// asks the store.
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { describeError, isMogError } from '../errors.ts';
@@ -14,7 +15,7 @@ const COMMANDS: Record<string, Loader> = {
   dav: async () => (await import('./dav.ts')).davCommand,
   storage: async () => (await import('./storage.ts')).storageCommand,
   jobs: async () => (await import('./jobs.ts')).jobsCommand,
-  admin: async () => (await import('./admin.ts')).adminCommand,
+  admin: async () => (await import('./admin/index.ts')).adminCommand,
 };
 
 /** Thrown by command handlers for a one-line error and a nonzero exit, never a stack trace. */

@@ -54,23 +54,11 @@ export function createProgress(opts: ProgressOptions): Progress {
     return secs > 0 ? done / secs : 0;
   };
 
-  const counts = () => {
-    const r = rate();
-    const parts = [total !== null ? `${done}/${total}` : `${done}`];
-    if (total !== null && total > 0) parts.push(`${Math.floor((Math.min(done, total) * 100) / total)}%`);
-    if (r > 0) parts.push(`${r >= 10 ? Math.round(r) : r.toFixed(1)}/s`);
-    if (total !== null && r > 0 && done < total) parts.push(`eta ${formatDuration(((total - done) / r) * 1000)}`);
-    return parts.join(' ');
-  };
+  const counts = () => describeCounts(done, total, rate());
 
   const drawTty = () => {
     const width = Math.max(40, (stream.columns ?? 80) - 1);
-    let bar = '';
-    if (total !== null && total > 0) {
-      const cells = 24;
-      const full = Math.round((Math.min(done, total) / total) * cells);
-      bar = `[${'#'.repeat(full)}${'-'.repeat(cells - full)}] `;
-    }
+    const bar = total !== null && total > 0 ? `${progressBar(done, total)} ` : '';
     let line = `${opts.label} ${bar}${counts()}${note ? `  ${note}` : ''}`;
     if (line.length > width) line = line.slice(0, width);
     stream.write(`\r${line}${' '.repeat(Math.max(0, drawnWidth - line.length))}`);
@@ -119,6 +107,22 @@ export function createProgress(opts: ProgressOptions): Progress {
       stream.write(`${opts.label}: done, ${text}\n`);
     },
   };
+}
+
+/** `done/total pct% rate/s eta T`, leaving out what is unknown. */
+function describeCounts(done: number, total: number | null, perSecond: number): string {
+  const parts = [total !== null ? `${done}/${total}` : `${done}`];
+  if (total !== null && total > 0) parts.push(`${Math.floor((Math.min(done, total) * 100) / total)}%`);
+  if (perSecond > 0) parts.push(`${perSecond >= 10 ? Math.round(perSecond) : perSecond.toFixed(1)}/s`);
+  if (total !== null && perSecond > 0 && done < total) parts.push(`eta ${formatDuration(((total - done) / perSecond) * 1000)}`);
+  return parts.join(' ');
+}
+
+/** `[#####-------]`: 24 cells, filled in proportion to done/total (total > 0). */
+function progressBar(done: number, total: number): string {
+  const cells = 24;
+  const full = Math.round((Math.min(done, total) / total) * cells);
+  return `[${'#'.repeat(full)}${'-'.repeat(cells - full)}]`;
 }
 
 export function formatDuration(ms: number): string {

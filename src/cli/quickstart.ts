@@ -1,22 +1,19 @@
 // `mogftp quickstart`: the whole system on this machine with nothing installed (SQLite, three
-// local storage nodes, jobs, FTP, WebDAV). `npm start` runs it too.
+// local storage nodes, jobs, FTP, WebDAV; src/daemons/quickstart.ts). `npm start` runs it too.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { startQuickstart, type RunningQuickstart } from '../cluster.ts';
-import { DEFAULTS } from '../ftp/settings.ts';
-import { serveUntilStopped } from '../shutdown.ts';
 import { configurable } from '../config/cli.ts';
-import { parseListen, parsePortRange } from './options.ts';
+import { parseListen, parsePortRange } from '../config/listen.ts';
+import { serveQuickstart, startQuickstart, type RunningQuickstart } from '../daemons/quickstart.ts';
+import { type DaemonOutputArgs, daemonOutputFlags, logLevelOf } from './shared-flags.ts';
 
-interface QuickstartArgs {
+interface QuickstartArgs extends DaemonOutputArgs {
   data: string;
   port: number;
   host: string;
   'pasv-ports': string;
-  'log-level': string;
-  'admin-listen'?: string;
   tls: boolean;
   dav: boolean;
   'dav-port'?: number;
@@ -31,8 +28,7 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       .option('port', { type: 'number', default: 2121, describe: 'FTP control port (must be free)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'FTP listen address' })
       .option('pasv-ports', { type: 'string', default: '30000-30099', describe: 'Passive data port range LO-HI' })
-      .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
-      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' })
+      .options(daemonOutputFlags('warn'))
       .option('tls', { type: 'boolean', default: true, describe: 'Offer explicit FTPS (AUTH TLS) with a self-signed certificate kept in the data directory' })
       .option('dav', { type: 'boolean', default: true, describe: 'Also serve the files over WebDAV (--no-dav: FTP only)' })
       .option('dav-port', { type: 'number', describe: 'WebDAV port, which must be free (default 8080, or a free port if 8080 is taken)' }),
@@ -43,17 +39,12 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       host: args.host,
       port: args.port,
       pasvPorts: parsePortRange(args['pasv-ports']),
-      logLevel: args['log-level'] as 'warn',
+      logLevel: logLevelOf(args),
       adminListen: args['admin-listen'] ? parseListen(args['admin-listen']) : undefined,
       davPort: args.dav ? args['dav-port'] : false,
     });
     process.stdout.write(quickstartBanner(qs, { dataDir: resolve(args.data), host: args.host, packageRoot: packageRoot() }));
-    await serveUntilStopped({
-      transfers: qs.transfers,
-      graceMs: DEFAULTS.shutdownGraceMs,
-      say: (line) => process.stdout.write(`${line}\n`),
-      stop: () => qs.stop(),
-    });
+    await serveQuickstart(qs);
   },
 };
 

@@ -1,20 +1,21 @@
-// `mogftp storage`: run one storage node over the device directories under --root.
+// `mogftp storage`: parses a storage node's flags, refuses a node nobody has to sign requests
+// for unless it is only reachable from this machine, and runs it (src/daemons/storage.ts).
 import type { CommandModule } from 'yargs';
 import { configurable } from '../config/cli.ts';
+import { parseNodeListen } from '../config/listen.ts';
+import { runStorageDaemon } from '../daemons/storage.ts';
 import { ErrorCodes, mogError } from '../errors.ts';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../log.ts';
 import { readStorageKeyFile } from '../storage/auth.ts';
-import { isLoopbackHost, startStorageNode } from '../storage/node.ts';
+import { isLoopbackHost } from '../storage/node.ts';
+import { type DaemonOutputArgs, daemonOutputFlags, logLevelOf } from './shared-flags.ts';
 
-interface StorageArgs {
+interface StorageArgs extends DaemonOutputArgs {
   root: string;
   listen: string;
   'key-file'?: string;
   'insecure-no-auth': boolean;
   token?: string;
   grace: number;
-  'log-level': string;
-  'admin-listen'?: string;
 }
 
 export const storageCommand: CommandModule<object, StorageArgs> = {
@@ -31,10 +32,9 @@ export const storageCommand: CommandModule<object, StorageArgs> = {
       .option('insecure-no-auth', { type: 'boolean', default: false, describe: 'Serve anyone who can connect, without a key: only allowed on a loopback --listen address' })
       .option('token', { type: 'string', describe: 'Deprecated: also accept "Authorization: Bearer TOKEN" (front-ends not yet given the key); env MOGFTP_STORAGE_TOKEN' })
       .option('grace', { type: 'number', default: 5, describe: 'Seconds in-flight requests may take to finish on SIGTERM/SIGINT' })
-      .option('log-level', { type: 'string', default: 'info', choices: LOG_LEVELS })
-      .option('admin-listen', { type: 'string', describe: 'Serve /metrics, /healthz and /readyz on HOST:PORT (off unless set)' }),
+      .options(daemonOutputFlags('info')),
   handler: async (args) => {
-    const { host, port } = parseListen(args.listen);
+    const { host, port } = parseNodeListen(args.listen);
     const keyFile = args['key-file'];
     const insecure = args['insecure-no-auth'];
     if (keyFile && insecure) throw mogError(ErrorCodes.INVALID_ARGUMENT, '--insecure-no-auth and a storage key file (--key-file) exclude each other: drop one');
@@ -47,45 +47,16 @@ export const storageCommand: CommandModule<object, StorageArgs> = {
     if (insecure && !isLoopbackHost(host)) {
       throw mogError(ErrorCodes.INVALID_ARGUMENT, `--insecure-no-auth is only allowed on a loopback address (127.0.0.1, [::1]), not ${host}: give the node a --key-file instead`);
     }
-    const key = keyFile ? readStorageKeyFile(keyFile) : undefined;
-    const log = createLogger({ level: args['log-level'] as LogLevel, name: 'storage' });
-    // Metrics (prom-client) are loaded only when asked for: a node's memory stays small.
-    const adminListen = args['admin-listen'];
-    const m = adminListen ? await import('../metrics/index.ts') : null;
-    const registry = m?.createRegistry('storage');
-    const metrics = m && registry ? m.registerStorageMetrics(registry, args.root) : null;
-    const node = await startStorageNode({
-      log: (msg) => log('error', msg),
-      onRequest: metrics ? (r) => metrics.request(r) : undefined,
+    await runStorageDaemon({
       root: args.root,
       host,
       port,
-      key,
+      key: keyFile ? readStorageKeyFile(keyFile) : undefined,
       insecureNoAuth: insecure,
       token: args.token ?? (process.env.MOGFTP_STORAGE_TOKEN || undefined),
       graceMs: Math.max(0, args.grace) * 1000,
-    });
-    const admin = m && registry ? await m.startAdminEndpoint('storage', adminListen, { registry, ready: m.storageReadiness(args.root), log }) : null;
-    if (insecure) log('warn', 'running with --insecure-no-auth: anyone who can connect to this address may read, overwrite and delete every replica');
-    process.stdout.write(`mogftp storage listening on ${node.url}\n`);
-    await new Promise<void>((resolve) => {
-      const onSignal = () => {
-        // A second signal while we drain means "now".
-        process.once('SIGTERM', () => process.exit(1));
-        process.once('SIGINT', () => process.exit(1));
-        void Promise.all([node.close(), admin?.close()]).then(() => resolve());
-      };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      logLevel: logLevelOf(args),
+      adminListen: args['admin-listen'],
     });
   },
 };
-
-function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw mogError(ErrorCodes.INVALID_ARGUMENT, `--listen wants HOST:PORT (e.g. 0.0.0.0:7500 or [::1]:7500), not '${listen}'`);
-  }
-  return { host: m[1] ?? m[2]!, port };
-}

@@ -3,7 +3,7 @@
 // entry here (a flag added later) are still checked against their yargs type by load.ts.
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
-import { parseListen, parsePortRange } from '../cli/options.ts';
+import { parseListen, parsePortRange } from './listen.ts';
 import { parseCidrList } from '../ftp/address.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { parseDbUrl } from '../tracker/open.ts';

@@ -1,7 +1,7 @@
 // What a daemon needs to serve its admin endpoint: `startAdminEndpoint` parses --admin-listen,
 // starts the server and announces its address on stdout (so scripts and tests can find a port
 // chosen with :0).
-import { parseListen } from '../cli/options.ts';
+import { parseListen } from '../config/listen.ts';
 import type { LogFn } from '../log.ts';
 import { startAdminServer, type AdminServer } from './admin-server.ts';
 import type { ReadinessCheck } from './health.ts';

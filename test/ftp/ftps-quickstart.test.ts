@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startQuickstart, type RunningQuickstart } from '../../src/cluster.ts';
+import { startQuickstart, type RunningQuickstart } from '../../src/daemons/quickstart.ts';
 import { curl, ftpUrl, run } from '../harness/clients.ts';
 import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { freePort } from '../harness/nodes.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { openServices } from '../../src/cluster.ts';
+import { openServices } from '../../src/daemons/services.ts';
 import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl, run } from '../harness/clients.ts';

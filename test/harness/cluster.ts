@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openServices, type Services } from '../../src/cluster.ts';
+import { openServices, type Services } from '../../src/daemons/services.ts';
 import { startFtpServer, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { fidPath } from '../../src/storage/layout.ts';
 import { resolvePathComponents } from '../../src/tracker/names.ts';

@@ -11,7 +11,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startQuickstart } from '../../src/cluster.ts';
+import { startQuickstart } from '../../src/daemons/quickstart.ts';
 import { startDavServer } from '../../src/dav/server.ts';
 import { signUrl, storageKeyFrom } from '../../src/storage/auth.ts';
 import { StorageClient } from '../../src/storage/client.ts';

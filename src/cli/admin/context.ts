@@ -3,22 +3,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { mogError, ErrorCodes } from '../../errors.ts';
 import { openStore } from '../../tracker/open.ts';
+import { databaseUrl, type DbArgs } from '../shared-flags.ts';
 import type { Store, Host, Domain, DeviceView, FileClass, User } from '../../tracker/types.ts';
-
-export interface DbArgs {
-  db?: string;
-}
-
-/**
- * The database URL from --db, else MOGFTP_DB. The commands pass their flags through src/config
- * first, so --db already holds the strongest of the flag, MOGFTP_DB and the settings file.
- */
-export function databaseUrl(args: DbArgs): string {
-  const url = args.db ?? process.env.MOGFTP_DB;
-  if (url === undefined || url.trim() === '')
-    throw mogError(ErrorCodes.BAD_DB_URL, 'No database given: pass --db URL, set MOGFTP_DB or put db: in the --config file (e.g. sqlite:/var/lib/mogftp.db)');
-  return url.trim();
-}
 
 /**
  * Runs `fn` with an open store and always closes it, so the process exits as soon as the

@@ -7,7 +7,7 @@ import { DEFAULT_ORPHAN_MIN_AGE_MS, MIN_ORPHAN_MIN_AGE_MS, sweepOrphans } from '
 import { silentLog } from '../../jobs/runner.ts';
 import { StorageClient } from '../../storage/client.ts';
 import { parseDuration } from '../jobs.ts';
-import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from '../storage-key.ts';
+import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from '../shared-flags.ts';
 import { leaf, withStore } from './context.ts';
 import { formatTable, jsonOption, say } from './output.ts';
 

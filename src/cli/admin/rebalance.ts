@@ -7,7 +7,7 @@ import { rebalance, type DeviceShare } from '../../jobs/rebalance.ts';
 import { silentLog } from '../../jobs/runner.ts';
 import { StorageClient } from '../../storage/client.ts';
 import { createProgress } from '../progress.ts';
-import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from '../storage-key.ts';
+import { STORAGE_KEY_FILE_OPTION, STORAGE_TOKEN_OPTION, storageCredentials } from '../shared-flags.ts';
 import { leaf, withStore } from './context.ts';
 import { formatTable, jsonOption, say, type Column } from './output.ts';
 import { parseIntegerArg } from './values.ts';

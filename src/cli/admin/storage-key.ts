@@ -4,7 +4,7 @@
 import { open } from 'node:fs/promises';
 import { ErrorCodes, describeError, mogError } from '../../errors.ts';
 import { NGINX_HEADER, newStorageKeyText, readStorageKeyFile } from '../../storage/auth.ts';
-import { STORAGE_KEY_FILE_OPTION } from '../storage-key.ts';
+import { STORAGE_KEY_FILE_OPTION } from '../shared-flags.ts';
 import { leaf, noun } from './context.ts';
 import { say } from './output.ts';
 

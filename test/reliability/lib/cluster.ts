@@ -9,7 +9,7 @@ import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openServices, type Services } from '../../../src/cluster.ts';
+import { openServices, type Services } from '../../../src/daemons/services.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../../src/ftp/server.ts';
 import { startJobs, type JobsHandle, type JobsOptions } from '../../../src/jobs/index.ts';
 import type { StorageClient } from '../../../src/storage/client.ts';

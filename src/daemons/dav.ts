@@ -1,15 +1,17 @@
-// `mogftp dav`: a WebDAV front-end process over a cluster's database and storage nodes.
+// `mogftp dav`: one stateless WebDAV front-end over a cluster's database and storage nodes (locks
+// and dead properties live in the database), until SIGINT/SIGTERM. It loads no FTP, jobs or
+// storage node code (test/ops/daemon-modules.test.ts checks).
 import { readFile } from 'node:fs/promises';
-import { openServices } from '../cluster.ts';
-import { untilSignal } from '../signals.ts';
+import type { OsFilesMode } from '../dav/os-files.ts';
+import { startDavServer } from '../dav/server.ts';
 import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { clusterReadiness, createRegistry, registerLoginMetrics, startAdminEndpoint } from '../metrics/index.ts';
-import type { OsFilesMode } from './os-files.ts';
-import { startDavServer } from './server.ts';
+import { untilSignal } from '../signals.ts';
 import type { StorageKey } from '../storage/auth.ts';
+import { openServices } from './services.ts';
 
-export interface DavFrontendOptions {
+export interface DavDaemonOptions {
   dbUrl: string;
   host: string;
   port: number;
@@ -28,7 +30,7 @@ export interface DavFrontendOptions {
 }
 
 /** Reads a certificate/key pair, or none; one without the other is a usage error. */
-export async function loadTls(cert?: string, key?: string): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+async function loadTls(cert?: string, key?: string): Promise<{ cert: Buffer; key: Buffer } | undefined> {
   if (!cert && !key) return undefined;
   if (!cert || !key) throw mogError(ErrorCodes.INVALID_ARGUMENT, 'TLS needs both --tls-cert and --tls-key');
   const read = (path: string, what: string) =>
@@ -38,8 +40,7 @@ export async function loadTls(cert?: string, key?: string): Promise<{ cert: Buff
   return { cert: await read(cert, 'certificate'), key: await read(key, 'key') };
 }
 
-/** Serves until SIGINT/SIGTERM. */
-export async function runDavFrontend(opts: DavFrontendOptions): Promise<void> {
+export async function runDavDaemon(opts: DavDaemonOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'dav' });
   const tls = await loadTls(opts.tlsCert, opts.tlsKey);
   const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });

@@ -1,24 +1,24 @@
 // `mogftp admin ...`: the operator's commands (MogileFS's mogadm): init, host, device, domain,
 // class, user; file, stats, fsck and rebalance to inspect and repair. Each verb parses its
-// flags, calls the store, and prints; see src/cli/admin/.
+// flags, calls the store, and prints; the verbs are the other modules in this folder.
 import type { Argv, CommandModule } from 'yargs';
-import { configurable } from '../config/cli.ts';
-import { mogError, ErrorCodes } from '../errors.ts';
-import { initCommand } from './admin/init.ts';
-import { hostCommand } from './admin/host.ts';
-import { deviceCommand } from './admin/device.ts';
-import { domainCommand } from './admin/domain.ts';
-import { classCommand } from './admin/class.ts';
-import { userCommand } from './admin/user.ts';
-import { loginCommand } from './admin/login.ts';
-import { lockCommand } from './admin/lock.ts';
-import { fsckCommand } from './admin/fsck.ts';
-import { fileCommand } from './admin/file.ts';
-import { dirCommand } from './admin/dir.ts';
-import { statsCommand } from './admin/stats.ts';
-import { rebalanceCommand } from './admin/rebalance.ts';
-import { orphansCommand } from './admin/orphans.ts';
-import { storageKeyCommand } from './admin/storage-key.ts';
+import { configurable } from '../../config/cli.ts';
+import { mogError, ErrorCodes } from '../../errors.ts';
+import { initCommand } from './init.ts';
+import { hostCommand } from './host.ts';
+import { deviceCommand } from './device.ts';
+import { domainCommand } from './domain.ts';
+import { classCommand } from './class.ts';
+import { userCommand } from './user.ts';
+import { loginCommand } from './login.ts';
+import { lockCommand } from './lock.ts';
+import { fsckCommand } from './fsck.ts';
+import { fileCommand } from './file.ts';
+import { dirCommand } from './dir.ts';
+import { statsCommand } from './stats.ts';
+import { rebalanceCommand } from './rebalance.ts';
+import { orphansCommand } from './orphans.ts';
+import { storageKeyCommand } from './storage-key.ts';
 
 /**
  * yargs validation failures (missing flag, bad choice, unknown verb) become one MogError, which
