@@ -17,6 +17,10 @@ export function volumeOf(conn: FtpConn): Volume {
   return conn.fs.volume;
 }
 
+/**
+ * Answers a failed command with its mapped reply. After a 150 this is the transfer's end: a
+ * connection-level failure (UPLOAD_ABORTED) is 426, a server-side one keeps its mapped code.
+ */
 export function replyError(conn: FtpConn, err: unknown): Promise<unknown> {
   const { code, message } = replyFor(err);
   if (code === 451) conn.log.error({ err }, 'command failed');
@@ -68,11 +72,6 @@ export async function withTransfer<T>(conn: FtpConn, abort: (reason: Error) => v
   }
 }
 
-function transferFailed(conn: FtpConn, err: unknown): Promise<unknown> {
-  // After a 150, a connection-level failure is 426; a server-side one keeps its mapped code.
-  return replyError(conn, err);
-}
-
 /** Returns a function that reports how the transfer ended to the server's onTransfer hook. */
 function transferReporter(conn: FtpConn, direction: TransferRecord['direction'], command: string) {
   const started = performance.now();
@@ -122,7 +121,7 @@ const stor: Handler = async function (this: FtpConn, { command }) {
       } catch (err) {
         this.connector.end();
         report(path, upload.bytesWritten, upload.storedReplicas, err);
-        return transferFailed(this, err);
+        return replyError(this, err);
       }
       this.connector.end();
       report(path, upload.bytesWritten, upload.storedReplicas);
@@ -171,7 +170,7 @@ const retr: Handler = async function (this: FtpConn, { command }) {
         await send(download.stream, socket);
       } catch (err) {
         report(command.arg, socket.bytesWritten, null, err);
-        return transferFailed(this, err);
+        return replyError(this, err);
       }
       report(command.arg, socket.bytesWritten, null);
       return this.reply(226, 'Transfer complete');
@@ -207,7 +206,7 @@ function listing(names: boolean): Handler {
         try {
           await sendLines(lines(), socket);
         } catch (err) {
-          return transferFailed(this, err);
+          return replyError(this, err);
         }
         return this.reply(226, 'Directory send OK');
       });
