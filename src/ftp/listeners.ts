@@ -11,7 +11,8 @@ import type { Tracker } from '../tracker/tracker.ts';
 import { inList, parseCidrList, parsePasvRules } from './address.ts';
 import { watchReplies } from './backpressure.ts';
 import type { FtpConn } from './connection.ts';
-import { connectionHandlerOf } from './internals.ts';
+import type { TransferRecord } from './events.ts';
+import { attachSettings, setClientAddress, type FtpSrvServer } from './ftp-srv-adapter.ts';
 import { ConnectionLimits, LoginThrottle, isBusy, watchIdle } from './limits.ts';
 import { readProxyHeader } from './proxy-protocol.ts';
 import { DEFAULTS, defaultPassivePerAddress, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
@@ -28,6 +29,7 @@ export interface ServeOptions extends ProtocolOptions {
   port: number;
   pasvAddress?: string;
   pasvPorts?: [number, number];
+  onTransfer?: (t: TransferRecord) => void;
 }
 
 export interface Listening {
@@ -36,9 +38,8 @@ export interface Listening {
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
-/** Marks on an accepted socket, read by internals.ts (client address) and the connect hook. */
+/** Marks on an accepted socket, read by the connect hook. */
 interface Marked {
-  mogClientIp?: string;
   mogRaw?: Socket;
   mogImplicit?: boolean;
 }
@@ -81,15 +82,14 @@ export function buildSettings(opts: ServeOptions): FtpSettings {
     maxPassivePerAddress: opts.maxPassivePerAddress ?? defaultPassivePerAddress(pasvPorts),
     replyStallTimeoutMs: opts.replyStallTimeoutMs ?? DEFAULTS.replyStallTimeoutMs,
     closing: false,
+    onTransfer: opts.onTransfer,
   };
 }
 
 /** Starts the plain (and, if configured, implicit FTPS) listeners for an ftp-srv server. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promise<Listening> {
+export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Log): Promise<Listening> {
   const settings = buildSettings(opts);
-  ftpSrv.mog = settings;
-  const handler = connectionHandlerOf(ftpSrv);
+  attachSettings(ftpSrv, settings);
   const limits = new ConnectionLimits({
     maxConnections: opts.maxConnections ?? 0,
     maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress,
@@ -145,7 +145,7 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
       }
     }
     const socket: Socket & Marked = implicit && settings.tls ? serverTls(raw, settings.tls.context) : raw;
-    socket.mogClientIp = client;
+    setClientAddress(socket, client);
     socket.mogRaw = raw;
     socket.mogImplicit = implicit;
     if (settings.throttle.bannedFor(client) > 0) {
@@ -158,7 +158,7 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
       return refuse(socket, why);
     }
     raw.once('close', () => limits.release(client));
-    handler(socket);
+    ftpSrv.accept(socket);
   };
 
   const servers: Server[] = [];
