@@ -24,7 +24,7 @@ const require = createRequire(import.meta.url);
 /** The one ftp-srv release whose internals this module patches. */
 export const FTP_SRV_VERSION = '4.6.3';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+/* eslint-disable @typescript-eslint/no-explicit-any -- ftp-srv is untyped CommonJS: its objects are `any` inside this module, typed (FtpConn, FtpSrvServer) where they leave it */
 type RegistryEntry = { directive: string | string[]; handler: Handler; flags?: Record<string, unknown>; syntax?: string; description?: string };
 interface FtpSrvModules {
   FtpSrv: new (options: Record<string, unknown>) => any;

@@ -98,8 +98,41 @@ export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Lo
     log('info', 'PROXY protocol headers are believed only from listed peers; connections from any other peer are refused', {
       from: opts.proxyProtocolFrom ?? `${DEFAULTS.proxyProtocolFrom} (the default: give --proxy-protocol-from for a proxy on another host)`,
     });
-  const open = new Set<FtpConn>();
+  const open = trackConnections(ftpSrv, settings, log);
+  const accept = acceptor(ftpSrv, settings, limits, log);
 
+  const servers: Server[] = [];
+  const listen = async (port: number, implicit: boolean) => {
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => void accept(socket, implicit));
+    server.on('error', (err) => log('error', 'FTP listener error', { error: err.message }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    servers.push(server);
+    return (server.address() as { port: number }).port;
+  };
+
+  try {
+    const port = await listen(opts.port, false);
+    const ftpsPort = opts.ftpsPort !== undefined && settings.tls ? await listen(opts.ftpsPort, true) : null;
+    const close = (o: { graceMs?: number } = {}) => shutdown(settings, servers, open, o.graceMs ?? opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs, log);
+    return { port, ftpsPort, close };
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+}
+
+/**
+ * Sets up every control connection ftp-srv takes on (TLS state of implicit FTPS, idle and
+ * unread-reply watches, the control-socket channel); returns the set of those still open.
+ */
+function trackConnections(ftpSrv: FtpSrvServer, settings: FtpSettings, log: Log): Set<FtpConn> {
+  const open = new Set<FtpConn>();
   ftpSrv.on('connect', ({ connection }: { connection: FtpConn }) => {
     const socket = connection.commandSocket as Socket & Marked;
     const state = stateOf(connection);
@@ -116,7 +149,14 @@ export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Lo
     controlSocketChannel.publish({ conn: connection, socket: state.raw });
     state.raw.once('close', () => open.delete(connection));
   });
+  return open;
+}
 
+/**
+ * What happens to an accepted TCP socket before ftp-srv sees it: the PROXY header (only from
+ * allowed peers), implicit TLS, and refusal of banned or surplus clients with a 421.
+ */
+function acceptor(ftpSrv: FtpSrvServer, settings: FtpSettings, limits: ConnectionLimits, log: Log) {
   const refuse = (socket: Socket & Marked, text: string) => {
     // Over implicit TLS the 421 can only go out once the handshake is done.
     if (socket.mogImplicit) socket.once('secure', () => socket.end(`421 ${text}\r\n`));
@@ -124,7 +164,7 @@ export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Lo
     setTimeout(() => socket.destroy(), 5000).unref();
   };
 
-  const accept = async (raw: Socket, implicit: boolean) => {
+  return async (raw: Socket, implicit: boolean) => {
     raw.on('error', () => {});
     if (settings.closing) return raw.destroy();
     raw.setNoDelay(true);
@@ -160,52 +200,32 @@ export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Lo
     raw.once('close', () => limits.release(client));
     ftpSrv.accept(socket);
   };
+}
 
-  const servers: Server[] = [];
-  const listen = async (port: number, implicit: boolean) => {
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => void accept(socket, implicit));
-    server.on('error', (err) => log('error', 'FTP listener error', { error: err.message }));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    servers.push(server);
-    return (server.address() as { port: number }).port;
+/**
+ * Stops accepting, closes idle connections at once and the others as their transfers end, for
+ * up to `graceMs`; then aborts what still runs and closes the rest.
+ */
+async function shutdown(settings: FtpSettings, servers: Server[], open: Set<FtpConn>, graceMs: number, log: Log): Promise<void> {
+  if (settings.closing) return;
+  settings.closing = true;
+  const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+  const closeConn = (c: FtpConn) => {
+    open.delete(c);
+    void Promise.resolve(c.close(421, 'Server shutting down; please reconnect later')).catch(() => c.commandSocket.destroy());
   };
-
-  try {
-    const port = await listen(opts.port, false);
-    const ftpsPort = opts.ftpsPort !== undefined && settings.tls ? await listen(opts.ftpsPort, true) : null;
-    return { port, ftpsPort, close: (o = {}) => shutdown(o.graceMs ?? opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs) };
-  } catch (err) {
-    for (const s of servers) s.close();
-    throw err;
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    for (const c of [...open]) if (!isBusy(c)) closeConn(c);
+    if (open.size === 0 || Date.now() >= deadline) break;
+    await sleep(50);
   }
-
-  async function shutdown(graceMs: number): Promise<void> {
-    if (settings.closing) return;
-    settings.closing = true;
-    const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    const closeConn = (c: FtpConn) => {
-      open.delete(c);
-      void Promise.resolve(c.close(421, 'Server shutting down; please reconnect later')).catch(() => c.commandSocket.destroy());
-    };
-    const deadline = Date.now() + graceMs;
-    for (;;) {
-      for (const c of [...open]) if (!isBusy(c)) closeConn(c);
-      if (open.size === 0 || Date.now() >= deadline) break;
-      await sleep(50);
-    }
-    if (open.size) {
-      log('warn', 'shutdown grace time over: aborting running transfers', { connections: open.size });
-      for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
-      const abortDeadline = Date.now() + 2000;
-      while ([...open].some(isBusy) && Date.now() < abortDeadline) await sleep(50);
-      for (const c of [...open]) closeConn(c);
-    }
-    await Promise.all(stopped);
+  if (open.size) {
+    log('warn', 'shutdown grace time over: aborting running transfers', { connections: open.size });
+    for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
+    const abortDeadline = Date.now() + 2000;
+    while ([...open].some(isBusy) && Date.now() < abortDeadline) await sleep(50);
+    for (const c of [...open]) closeConn(c);
   }
+  await Promise.all(stopped);
 }
