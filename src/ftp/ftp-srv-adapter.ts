@@ -63,14 +63,16 @@ function ftpSrv(): FtpSrvModules {
   return loaded;
 }
 
-/** An ftp-srv server as the rest of the door uses it: its events, and its per-connection setup. */
+/** An ftp-srv server as the rest of the door uses it: its events, its per-connection setup, our settings. */
 export interface FtpSrvServer {
   on(event: string, listener: (...args: any[]) => unknown): unknown;
   /** ftp-srv's per-connection setup (greeting, Connection object), for sockets we accept ourselves. */
   accept(socket: Socket): void;
+  /** Makes `settings` what settingsOf finds for this server's connections. */
+  useSettings(settings: FtpSettings): void;
 }
 
-const instances = new WeakMap<FtpSrvServer, any>();
+/** Per ftp-srv server object (a connection's `server`): ftp-srv's command registry is shared by all. */
 const settingsByServer = new WeakMap<object, FtpSettings>();
 
 /**
@@ -88,14 +90,11 @@ export function createFtpSrv(options: Record<string, unknown>, fileHandlers: Rec
   removeNewSignalListeners(before);
   const connectionHandler = server.server.listeners('connection')[0];
   if (typeof connectionHandler !== 'function') throw new Error('ftp-srv connection handler not found');
-  const handle: FtpSrvServer = { on: (event, listener) => server.on(event, listener), accept: (socket) => connectionHandler(socket) };
-  instances.set(handle, server);
-  return handle;
-}
-
-/** Hangs the resolved settings on the server, for settingsOf. */
-export function attachSettings(server: FtpSrvServer, settings: FtpSettings): void {
-  settingsByServer.set(instances.get(server), settings);
+  return {
+    on: (event, listener) => server.on(event, listener),
+    accept: (socket) => connectionHandler(socket),
+    useSettings: (settings) => settingsByServer.set(server, settings),
+  };
 }
 
 /** The settings of the server a connection belongs to. */
@@ -119,7 +118,7 @@ function removeNewSignalListeners(before: Map<string, Function[]>): void {
   }
 }
 
-export const MAX_LINE = 8192;
+const MAX_LINE = 8192;
 const IMMEDIATE = new Set(['ABOR']);
 
 function patchParser(commands: any): void {
@@ -163,7 +162,7 @@ function pumpInput(conn: Internal): void {
   if (!socket || socket.destroyed || conn._mogTooLong) return;
   for (;;) {
     // After AUTH, nothing more is parsed until it is answered: the bytes that follow may be a
-    // TLS ClientHello, which tls.ts takes over (takeHeldInput). The AUTH handler pauses the socket.
+    // TLS ClientHello, which AUTH hands to TLS (switchControlSocket). The AUTH handler pauses the socket.
     if (conn._mogHold) return;
     if (congested(conn, socket)) {
       socket.pause();

@@ -12,7 +12,7 @@ import { inList, parseCidrList, parsePasvRules } from './address.ts';
 import { watchReplies } from './backpressure.ts';
 import type { FtpConn } from './connection.ts';
 import type { TransferRecord } from './events.ts';
-import { attachSettings, setClientAddress, type FtpSrvServer } from './ftp-srv-adapter.ts';
+import { setClientAddress, type FtpSrvServer } from './ftp-srv-adapter.ts';
 import { ConnectionLimits, LoginThrottle, isBusy, watchIdle } from './limits.ts';
 import { readProxyHeader } from './proxy-protocol.ts';
 import { DEFAULTS, defaultPassivePerAddress, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
@@ -89,7 +89,7 @@ export function buildSettings(opts: ServeOptions): FtpSettings {
 /** Starts the plain (and, if configured, implicit FTPS) listeners for an ftp-srv server. */
 export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Log): Promise<Listening> {
   const settings = buildSettings(opts);
-  attachSettings(ftpSrv, settings);
+  ftpSrv.useSettings(settings);
   const limits = new ConnectionLimits({
     maxConnections: opts.maxConnections ?? 0,
     maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress,
