@@ -3,7 +3,9 @@
 import { describeError, ErrorCodes, isMogError, type ErrorCode } from '../errors.ts';
 import { DavError } from './http.ts';
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
+// Every code has its status (a Record over the whole union: a new code does not compile until it
+// is mapped here), as in the FTP map (src/ftp/replies.ts).
+const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.EXISTS]: 405,
   [ErrorCodes.NOT_EMPTY]: 409,
@@ -26,6 +28,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.LENGTH_MISMATCH]: 502,
   [ErrorCodes.NO_REPLICAS]: 503,
   [ErrorCodes.DB_UNAVAILABLE]: 503,
+  [ErrorCodes.BAD_DB_URL]: 500,
+  [ErrorCodes.SCHEMA_TOO_NEW]: 500,
+  [ErrorCodes.INTERNAL]: 500,
+  [ErrorCodes.BAD_CONFIG]: 500,
   [ErrorCodes.LOCKED]: 423,
 };
 

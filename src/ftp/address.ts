@@ -1,6 +1,7 @@
 // IP address helpers for the protocol layer: one canonical spelling per address (so that
-// "::ffff:127.0.0.1", "127.0.0.1" and the long and short IPv6 forms compare equal), CIDR
-// matching, and the per-network PASV address rules. Replaces ftp-srv's use of the `ip` package.
+// "::ffff:127.0.0.1", "127.0.0.1" and the long and short IPv6 forms compare equal), network
+// matching, and the per-network PASV address rules. Node does the parsing: the URL parser reads
+// and normalises IPv6 text, and net.BlockList matches addresses against networks.
 import { BlockList, isIP } from 'node:net';
 
 /** The canonical text of an address: IPv4 dotted quad, or IPv6 as 8 lower-case hex groups. */
@@ -10,8 +11,7 @@ export function canonicalIp(address: string | undefined | null): string {
   const zone = a.indexOf('%');
   if (zone >= 0) a = a.slice(0, zone);
   if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
-  if (isIP(a) === 4) return a;
-  const groups = ipv6Groups(a);
+  const groups = isIP(a) === 6 ? ipv6Groups(a) : null;
   if (!groups) return a;
   // An IPv4-mapped IPv6 address is that IPv4 address.
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
@@ -19,67 +19,30 @@ export function canonicalIp(address: string | undefined | null): string {
   return groups.map((g) => g.toString(16)).join(':');
 }
 
+/**
+ * The eight 16-bit groups of a valid IPv6 address. The URL parser writes it in one normal form
+ * (lower-case hex groups, an embedded IPv4 part as two groups, at most one `::`), so only the
+ * zero groups that `::` stands for are left to put back. Null if the URL parser disagrees that it is one.
+ */
+function ipv6Groups(address: string): number[] | null {
+  if (!URL.canParse(`http://[${address}]/`)) return null;
+  const normal = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const [head = '', tail] = normal.split('::');
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  if (tail === undefined) return groupsOf(head);
+  const before = groupsOf(head);
+  const after = groupsOf(tail);
+  return [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
+
 export function sameAddress(a: string | undefined | null, b: string | undefined | null): boolean {
   const ca = canonicalIp(a);
   return ca !== '' && ca === canonicalIp(b);
 }
 
-export function isIPv4(address: string): boolean {
-  return isIP(canonicalIp(address)) === 4;
-}
-
 export function isLoopback(address: string | undefined | null): boolean {
   const a = canonicalIp(address);
   return a.startsWith('127.') || a === '0:0:0:0:0:0:0:1';
-}
-
-/** Sixteen-bit groups of an IPv6 address, or null when it is not one. */
-function ipv6Groups(text: string): number[] | null {
-  if (isIP(text) !== 6) return null;
-  let s = text;
-  const tail: number[] = [];
-  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (dotted) {
-    const b = dotted[2]!.split('.').map(Number);
-    tail.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
-    s = dotted[1]!.endsWith('::') ? dotted[1]! : dotted[1]!.slice(0, -1);
-  }
-  const want = 8 - tail.length;
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((p) => parseInt(p, 16)));
-  const gap = s.indexOf('::');
-  let groups: number[];
-  if (gap < 0) groups = parse(s);
-  else {
-    const head = parse(s.slice(0, gap));
-    const rest = parse(s.slice(gap + 2));
-    groups = [...head, ...new Array(Math.max(0, want - head.length - rest.length)).fill(0), ...rest];
-  }
-  groups.push(...tail);
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
-}
-
-/** Bytes of an address (4 or 16), for prefix matching. */
-function addressBytes(address: string): number[] | null {
-  const a = canonicalIp(address);
-  if (isIP(a) === 4) return a.split('.').map(Number);
-  const g = ipv6Groups(a);
-  return g ? g.flatMap((x) => [x >> 8, x & 0xff]) : null;
-}
-
-/** True when `address` lies inside `cidr` ("10.0.0.0/8", "fd00::/8", or a bare address). */
-export function inCidr(address: string, cidr: string): boolean {
-  const [net, bitsText] = cidr.split('/');
-  const a = addressBytes(address);
-  const n = addressBytes(net ?? '');
-  if (!a || !n || a.length !== n.length) return false;
-  const bits = bitsText === undefined ? n.length * 8 : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > n.length * 8) return false;
-  for (let i = 0; i < bits; i++) {
-    const byte = i >> 3;
-    const mask = 0x80 >> (i & 7);
-    if ((a[byte]! & mask) !== (n[byte]! & mask)) return false;
-  }
-  return true;
 }
 
 /**
@@ -112,9 +75,15 @@ export function inList(list: BlockList, address: string | undefined | null): boo
   return list.check(a, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** A network of one address family (a BlockList alone would also match IPv4 clients to IPv6 rules). */
+interface Network {
+  family: 'ipv4' | 'ipv6';
+  list: BlockList;
+}
+
 export interface PasvRule {
   /** Client network this rule applies to; null = every client not matched by another rule. */
-  cidr: string | null;
+  network: Network | null;
   address: string;
 }
 
@@ -130,10 +99,33 @@ export function parsePasvRules(spec: string | undefined): PasvRule[] {
     const cidr = eq < 0 ? null : part.slice(0, eq).trim();
     const address = (eq < 0 ? part : part.slice(eq + 1)).trim();
     if (isIP(address) !== 4) throw new RangeError(`PASV address ${address} is not an IPv4 address (PASV replies can only carry IPv4)`);
-    if (cidr !== null && !addressBytes(cidr.split('/')[0] ?? '')) throw new RangeError(`${cidr} is not a network (CIDR) like 10.0.0.0/8`);
-    rules.push({ cidr, address });
+    rules.push({ network: cidr === null ? null : ruleNetwork(cidr), address });
   }
   return rules;
+}
+
+/**
+ * The client network of one PASV rule. Its address may be spelt any way canonicalIp reads; a
+ * prefix length that is not a whole number within the address's size is taken, as it always was,
+ * and matches no client.
+ */
+function ruleNetwork(cidr: string): Network {
+  const [net = '', bitsText] = cidr.split('/');
+  const address = canonicalIp(net);
+  const family = isIP(address) === 4 ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : null;
+  if (!family) throw new RangeError(`${cidr} is not a network (CIDR) like 10.0.0.0/8`);
+  const max = family === 'ipv4' ? 32 : 128;
+  const bits = bitsText === undefined ? max : Number(bitsText);
+  const list = new BlockList();
+  if (Number.isInteger(bits) && bits >= 0 && bits <= max) list.addSubnet(address, bits, family);
+  return { family, list };
+}
+
+/** True when the client's address (any spelling) is of the network's family and inside it. */
+function inNetwork(network: Network, clientIp: string): boolean {
+  const a = canonicalIp(clientIp);
+  const family = isIP(a) === 4 ? 'ipv4' : isIP(a) === 6 ? 'ipv6' : null;
+  return family === network.family && network.list.check(a, family);
 }
 
 /**
@@ -142,10 +134,10 @@ export function parsePasvRules(spec: string | undefined): PasvRule[] {
  * own local address (right whenever there is no NAT in between). Null when none is IPv4.
  */
 export function pasvAddressFor(rules: PasvRule[], clientIp: string, localIp: string | undefined): string | null {
-  for (const rule of rules) if (rule.cidr !== null && inCidr(clientIp, rule.cidr)) return rule.address;
+  for (const rule of rules) if (rule.network !== null && inNetwork(rule.network, clientIp)) return rule.address;
   const local = canonicalIp(localIp);
   if (isLoopback(clientIp)) return isIP(local) === 4 && local.startsWith('127.') ? local : '127.0.0.1';
-  const fallback = rules.find((r) => r.cidr === null);
+  const fallback = rules.find((r) => r.network === null);
   if (fallback) return fallback.address;
   return isIP(local) === 4 ? local : null;
 }

@@ -1,6 +1,6 @@
 // Backpressure on the control connection (issue 15). A client that sends commands faster than it
 // reads the replies must not make the server hold its input or its output: the input loop
-// (internals.ts) stops reading from the socket while a few commands are queued or replies are
+// (ftp-srv-adapter.ts) stops reading from the socket while a few commands are queued or replies are
 // waiting to go out, so memory per connection stays at a few socket buffers; and a client that
 // leaves its replies unread for the stall timeout is disconnected (watchReplies below), since
 // it otherwise holds its slot, and its queue, for as long as it likes.

@@ -1,7 +1,9 @@
-// The parts of ftp-srv's FtpConnection our command handlers use (ftp-srv ships loose typings).
+// ftp-srv's FtpConnection as our command handlers see it (ftp-srv ships loose typings). Fields
+// only ftp-srv-adapter.ts may replace are read-only here; the parts of ftp-srv that are not on
+// this list (its server object, parser, registry and input handling) are reached through the
+// adapter alone.
 import type { Socket } from 'node:net';
 import type { Volume } from '../vfs/volume.ts';
-import type { ConnState, FtpSettings } from './settings.ts';
 
 export interface FtpCommand {
   directive: string;
@@ -10,6 +12,7 @@ export interface FtpCommand {
   raw: string;
 }
 
+/** ftp-srv's data connector protocol: it ends the connector when the control connection closes. */
 export interface Connector {
   type: string | false;
   socket: Socket | null;
@@ -27,8 +30,10 @@ export interface ActiveTransfer {
 export interface FtpConn {
   id: string;
   ip: string | undefined;
-  commandSocket: Socket;
-  connector: Connector;
+  /** Replaced only on AUTH TLS (ftp-srv-adapter.ts switchControlSocket). */
+  readonly commandSocket: Socket;
+  /** Replaced only through ftp-srv-adapter.ts setConnector. */
+  readonly connector: Connector;
   fs: { volume: Volume } | null;
   username?: string;
   authenticated?: boolean;
@@ -36,13 +41,10 @@ export interface FtpConn {
   renameFrom?: string;
   transferType: string;
   encoding: BufferEncoding;
-  server: { options: Record<string, unknown>; mog?: FtpSettings };
   /** ftp-srv's flag for a TLS control connection (AUTH TLS done). */
   secure?: boolean;
   login(username: string, password: string): PromiseLike<void>;
-  /** Our protocol state (settings.ts stateOf). */
-  mogState?: ConnState;
-  /** Commands received and not yet answered, and when the client last did anything (internals.ts). */
+  /** Commands received and not yet answered, and when the client last did anything (ftp-srv-adapter.ts). */
   mogInFlight?: number;
   mogLastActive?: number;
   log: { error(...args: unknown[]): void; info(...args: unknown[]): void; debug(...args: unknown[]): void };
@@ -54,7 +56,7 @@ export interface FtpConn {
 
 export type Handler = (this: FtpConn, args: { command: FtpCommand; log: FtpConn['log'] }) => Promise<unknown> | unknown;
 
-/** A command as we register it in ftp-srv's registry (internals.ts registerCommands). */
+/** A command as we register it in ftp-srv's registry (ftp-srv-adapter.ts). */
 export interface CommandSpec {
   handler: Handler;
   /** Allowed before login. */

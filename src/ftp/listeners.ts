@@ -11,7 +11,8 @@ import type { Tracker } from '../tracker/tracker.ts';
 import { inList, parseCidrList, parsePasvRules } from './address.ts';
 import { watchReplies } from './backpressure.ts';
 import type { FtpConn } from './connection.ts';
-import { connectionHandlerOf } from './internals.ts';
+import type { TransferRecord } from './events.ts';
+import { setClientAddress, type FtpSrvServer } from './ftp-srv-adapter.ts';
 import { ConnectionLimits, LoginThrottle, isBusy, watchIdle } from './limits.ts';
 import { readProxyHeader } from './proxy-protocol.ts';
 import { DEFAULTS, defaultPassivePerAddress, type FtpSettings, type ProtocolOptions, stateOf } from './settings.ts';
@@ -28,6 +29,7 @@ export interface ServeOptions extends ProtocolOptions {
   port: number;
   pasvAddress?: string;
   pasvPorts?: [number, number];
+  onTransfer?: (t: TransferRecord) => void;
 }
 
 export interface Listening {
@@ -36,9 +38,8 @@ export interface Listening {
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
-/** Marks on an accepted socket, read by internals.ts (client address) and the connect hook. */
+/** Marks on an accepted socket, read by the connect hook. */
 interface Marked {
-  mogClientIp?: string;
   mogRaw?: Socket;
   mogImplicit?: boolean;
 }
@@ -81,15 +82,14 @@ export function buildSettings(opts: ServeOptions): FtpSettings {
     maxPassivePerAddress: opts.maxPassivePerAddress ?? defaultPassivePerAddress(pasvPorts),
     replyStallTimeoutMs: opts.replyStallTimeoutMs ?? DEFAULTS.replyStallTimeoutMs,
     closing: false,
+    onTransfer: opts.onTransfer,
   };
 }
 
 /** Starts the plain (and, if configured, implicit FTPS) listeners for an ftp-srv server. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promise<Listening> {
+export async function serveFtp(ftpSrv: FtpSrvServer, opts: ServeOptions, log: Log): Promise<Listening> {
   const settings = buildSettings(opts);
-  ftpSrv.mog = settings;
-  const handler = connectionHandlerOf(ftpSrv);
+  ftpSrv.useSettings(settings);
   const limits = new ConnectionLimits({
     maxConnections: opts.maxConnections ?? 0,
     maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress,
@@ -98,8 +98,41 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
     log('info', 'PROXY protocol headers are believed only from listed peers; connections from any other peer are refused', {
       from: opts.proxyProtocolFrom ?? `${DEFAULTS.proxyProtocolFrom} (the default: give --proxy-protocol-from for a proxy on another host)`,
     });
-  const open = new Set<FtpConn>();
+  const open = trackConnections(ftpSrv, settings, log);
+  const accept = acceptor(ftpSrv, settings, limits, log);
 
+  const servers: Server[] = [];
+  const listen = async (port: number, implicit: boolean) => {
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => void accept(socket, implicit));
+    server.on('error', (err) => log('error', 'FTP listener error', { error: err.message }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    servers.push(server);
+    return (server.address() as { port: number }).port;
+  };
+
+  try {
+    const port = await listen(opts.port, false);
+    const ftpsPort = opts.ftpsPort !== undefined && settings.tls ? await listen(opts.ftpsPort, true) : null;
+    const close = (o: { graceMs?: number } = {}) => shutdown(settings, servers, open, o.graceMs ?? opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs, log);
+    return { port, ftpsPort, close };
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+}
+
+/**
+ * Sets up every control connection ftp-srv takes on (TLS state of implicit FTPS, idle and
+ * unread-reply watches, the control-socket channel); returns the set of those still open.
+ */
+function trackConnections(ftpSrv: FtpSrvServer, settings: FtpSettings, log: Log): Set<FtpConn> {
+  const open = new Set<FtpConn>();
   ftpSrv.on('connect', ({ connection }: { connection: FtpConn }) => {
     const socket = connection.commandSocket as Socket & Marked;
     const state = stateOf(connection);
@@ -116,7 +149,14 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
     controlSocketChannel.publish({ conn: connection, socket: state.raw });
     state.raw.once('close', () => open.delete(connection));
   });
+  return open;
+}
 
+/**
+ * What happens to an accepted TCP socket before ftp-srv sees it: the PROXY header (only from
+ * allowed peers), implicit TLS, and refusal of banned or surplus clients with a 421.
+ */
+function acceptor(ftpSrv: FtpSrvServer, settings: FtpSettings, limits: ConnectionLimits, log: Log) {
   const refuse = (socket: Socket & Marked, text: string) => {
     // Over implicit TLS the 421 can only go out once the handshake is done.
     if (socket.mogImplicit) socket.once('secure', () => socket.end(`421 ${text}\r\n`));
@@ -124,7 +164,7 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
     setTimeout(() => socket.destroy(), 5000).unref();
   };
 
-  const accept = async (raw: Socket, implicit: boolean) => {
+  return async (raw: Socket, implicit: boolean) => {
     raw.on('error', () => {});
     if (settings.closing) return raw.destroy();
     raw.setNoDelay(true);
@@ -145,7 +185,7 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
       }
     }
     const socket: Socket & Marked = implicit && settings.tls ? serverTls(raw, settings.tls.context) : raw;
-    socket.mogClientIp = client;
+    setClientAddress(socket, client);
     socket.mogRaw = raw;
     socket.mogImplicit = implicit;
     if (settings.throttle.bannedFor(client) > 0) {
@@ -158,54 +198,34 @@ export async function serveFtp(ftpSrv: any, opts: ServeOptions, log: Log): Promi
       return refuse(socket, why);
     }
     raw.once('close', () => limits.release(client));
-    handler(socket);
+    ftpSrv.accept(socket);
   };
+}
 
-  const servers: Server[] = [];
-  const listen = async (port: number, implicit: boolean) => {
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => void accept(socket, implicit));
-    server.on('error', (err) => log('error', 'FTP listener error', { error: err.message }));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    servers.push(server);
-    return (server.address() as { port: number }).port;
+/**
+ * Stops accepting, closes idle connections at once and the others as their transfers end, for
+ * up to `graceMs`; then aborts what still runs and closes the rest.
+ */
+async function shutdown(settings: FtpSettings, servers: Server[], open: Set<FtpConn>, graceMs: number, log: Log): Promise<void> {
+  if (settings.closing) return;
+  settings.closing = true;
+  const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+  const closeConn = (c: FtpConn) => {
+    open.delete(c);
+    void Promise.resolve(c.close(421, 'Server shutting down; please reconnect later')).catch(() => c.commandSocket.destroy());
   };
-
-  try {
-    const port = await listen(opts.port, false);
-    const ftpsPort = opts.ftpsPort !== undefined && settings.tls ? await listen(opts.ftpsPort, true) : null;
-    return { port, ftpsPort, close: (o = {}) => shutdown(o.graceMs ?? opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs) };
-  } catch (err) {
-    for (const s of servers) s.close();
-    throw err;
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    for (const c of [...open]) if (!isBusy(c)) closeConn(c);
+    if (open.size === 0 || Date.now() >= deadline) break;
+    await sleep(50);
   }
-
-  async function shutdown(graceMs: number): Promise<void> {
-    if (settings.closing) return;
-    settings.closing = true;
-    const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    const closeConn = (c: FtpConn) => {
-      open.delete(c);
-      void Promise.resolve(c.close(421, 'Server shutting down; please reconnect later')).catch(() => c.commandSocket.destroy());
-    };
-    const deadline = Date.now() + graceMs;
-    for (;;) {
-      for (const c of [...open]) if (!isBusy(c)) closeConn(c);
-      if (open.size === 0 || Date.now() >= deadline) break;
-      await sleep(50);
-    }
-    if (open.size) {
-      log('warn', 'shutdown grace time over: aborting running transfers', { connections: open.size });
-      for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
-      const abortDeadline = Date.now() + 2000;
-      while ([...open].some(isBusy) && Date.now() < abortDeadline) await sleep(50);
-      for (const c of [...open]) closeConn(c);
-    }
-    await Promise.all(stopped);
+  if (open.size) {
+    log('warn', 'shutdown grace time over: aborting running transfers', { connections: open.size });
+    for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
+    const abortDeadline = Date.now() + 2000;
+    while ([...open].some(isBusy) && Date.now() < abortDeadline) await sleep(50);
+    for (const c of [...open]) closeConn(c);
   }
+  await Promise.all(stopped);
 }

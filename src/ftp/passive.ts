@@ -11,8 +11,9 @@ import { createServer, isIP, Socket, type Server } from 'node:net';
 import { ErrorCodes, mogError } from '../errors.ts';
 import { canonicalIp, pasvAddressFor, sameAddress } from './address.ts';
 import type { CommandSpec, Connector, FtpConn, Handler } from './connection.ts';
+import { setConnector, settingsOf } from './ftp-srv-adapter.ts';
 import { replyFor } from './replies.ts';
-import { DEFAULTS, settingsOf, stateOf } from './settings.ts';
+import { DEFAULTS, stateOf } from './settings.ts';
 import { protectDataSocket } from './tls.ts';
 
 /** Published for every data socket we accept or open: `{ socket, conn }` (observability, tests). */
@@ -95,7 +96,7 @@ abstract class DataConnector implements Connector {
       setTimeout(() => socket.destroy(), 2000).unref();
     }
     this.failed(mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed'));
-    if (this.conn.connector === this) this.conn.connector = new IdleConnector();
+    if (this.conn.connector === this) setConnector(this.conn, new IdleConnector());
   }
 }
 
@@ -233,7 +234,7 @@ function dataRefusal(conn: FtpConn): string | null {
 async function openPassive(conn: FtpConn): Promise<number> {
   conn.connector.end();
   const connector = new PassiveConnector(conn);
-  conn.connector = connector;
+  setConnector(conn, connector);
   return connector.listen();
 }
 
@@ -287,7 +288,7 @@ function active(conn: FtpConn, host: string, port: number): Promise<unknown> {
   }
   conn.connector.end();
   const connector = new ActiveConnector(conn);
-  conn.connector = connector;
+  setConnector(conn, connector);
   connector.start(host, port);
   return conn.reply(200, 'Active data connection set up; send the transfer command');
 }

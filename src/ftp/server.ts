@@ -6,12 +6,12 @@ import type { StorageClient } from '../storage/client.ts';
 import { LoginDenied } from '../tracker/login-throttle.ts';
 import type { Tracker } from '../tracker/tracker.ts';
 import { Volume } from '../vfs/volume.ts';
-import { fileCommands } from './commands.ts';
-import { protocolCommands } from './commands/index.ts';
+import { fileHandlers, protocolCommands } from './commands/index.ts';
 import type { FtpConn } from './connection.ts';
-import { FtpSrv, patchFtpSrv, registerCommands } from './internals.ts';
+import type { SessionEvent, TransferRecord } from './events.ts';
+import { createFtpSrv, settingsOf } from './ftp-srv-adapter.ts';
 import { serveFtp } from './listeners.ts';
-import { settingsOf, type ProtocolOptions } from './settings.ts';
+import type { ProtocolOptions } from './settings.ts';
 
 export interface FtpServerOptions extends ProtocolOptions {
   tracker: Tracker;
@@ -29,32 +29,8 @@ export interface FtpServerOptions extends ProtocolOptions {
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Control connections opening and closing, logins (metrics). */
   onSession?: (e: SessionEvent) => void;
-  /** One call per finished STOR/APPE/STOU/RETR (the transfer log, metrics); commands.ts reports. */
+  /** One call per finished STOR/APPE/STOU/RETR (the transfer log, metrics); commands/transfers.ts reports. */
   onTransfer?: (t: TransferRecord) => void;
-}
-
-export interface SessionEvent {
-  type: 'open' | 'close' | 'login' | 'login-failed';
-  session: string;
-  ip: string | undefined;
-  user?: string;
-}
-
-/** A finished transfer, like an xferlog line. */
-export interface TransferRecord {
-  direction: 'upload' | 'download';
-  command: string;
-  session: string;
-  user: string | undefined;
-  ip: string | undefined;
-  path: string;
-  bytes: number;
-  durationMs: number;
-  /** aborted: the client (ABOR, a dropped connection) ended it; failed: the server could not. */
-  result: 'ok' | 'failed' | 'aborted';
-  /** Upload copies stored; null for downloads. */
-  replicas: number | null;
-  error?: string;
 }
 
 export interface RunningFtpServer {
@@ -67,25 +43,22 @@ export interface RunningFtpServer {
 }
 
 export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtpServer> {
-  patchFtpSrv(fileCommands);
-  registerCommands(protocolCommands);
   const log = opts.log ?? (() => {});
   const [pasvMin, pasvMax] = opts.pasvPorts ?? [0, 0];
-  const before = signalListeners();
-  const server = new FtpSrv({
-    url: `ftp://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
-    // Unused by our PASV/EPSV handlers (passive.ts, address.ts); kept for ftp-srv's own checks.
-    pasv_url: opts.pasvAddress ?? opts.host,
-    pasv_min: pasvMin,
-    pasv_max: pasvMax,
-    anonymous: false,
-    greeting: opts.greeting ?? 'mogftp ready',
-    log: bunyanShim(log),
-    // Not an ftp-srv option: ftp-srv keeps it, and our handlers find it on conn.server.options.
-    onTransfer: opts.onTransfer,
-  });
-  // ftp-srv installs SIGTERM/SIGINT/SIGQUIT handlers that call process.exit: mogftp owns shutdown.
-  removeNewSignalListeners(before);
+  const server = createFtpSrv(
+    {
+      url: `ftp://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+      // Unused by our PASV/EPSV handlers (passive.ts, address.ts); kept for ftp-srv's own checks.
+      pasv_url: opts.pasvAddress ?? opts.host,
+      pasv_min: pasvMin,
+      pasv_max: pasvMax,
+      anonymous: false,
+      greeting: opts.greeting ?? 'mogftp ready',
+      log: bunyanShim(log),
+    },
+    fileHandlers,
+    protocolCommands,
+  );
 
   server.on('connect', ({ connection }: { connection: FtpConn }) => {
     (connection.commandSocket as Socket).setNoDelay(true);
@@ -133,20 +106,6 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
   // TLS, and a graceful close that ftp-srv's close() (which drops every connection) lacks.
   const listening = await serveFtp(server, opts, log);
   return { port: listening.port, ftpsPort: listening.ftpsPort, host: opts.host, close: listening.close };
-}
-
-const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
-
-function signalListeners(): Map<string, Function[]> {
-  return new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
-}
-
-function removeNewSignalListeners(before: Map<string, Function[]>): void {
-  for (const s of SIGNALS) {
-    for (const l of process.listeners(s)) {
-      if (!before.get(s)!.includes(l)) process.removeListener(s, l as (...args: unknown[]) => void);
-    }
-  }
 }
 
 /**

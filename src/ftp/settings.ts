@@ -1,11 +1,13 @@
 // What an FTP front-end can be configured with beyond host and port, the resolved per-server
-// settings our command handlers read (hung on the ftp-srv server object, since ftp-srv's
-// command registry is shared by every server in the process), and per-connection state.
+// settings our command handlers read (found from the connection, ftp-srv-adapter.ts settingsOf,
+// since ftp-srv's command registry is shared by every server in the process), and
+// per-connection state.
 import type { BlockList, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Tracker } from '../tracker/tracker.ts';
 import type { PasvRule } from './address.ts';
 import type { FtpConn } from './connection.ts';
+import type { TransferRecord } from './events.ts';
 import type { LoginThrottle } from './limits.ts';
 
 export interface ProtocolOptions {
@@ -95,6 +97,8 @@ export interface FtpSettings {
   maxPassivePerAddress: number;
   replyStallTimeoutMs: number;
   closing: boolean;
+  /** Told of every finished STOR/APPE/STOU/RETR (commands/transfers.ts). */
+  onTransfer: ((t: TransferRecord) => void) | undefined;
 }
 
 export type HashAlg = 'SHA-256' | 'SHA-1' | 'MD5' | 'CRC32';
@@ -118,14 +122,13 @@ export interface ConnState {
   epsvAll: boolean;
 }
 
-export function settingsOf(conn: FtpConn): FtpSettings {
-  const s = (conn.server as { mog?: FtpSettings }).mog;
-  if (!s) throw new Error('mogftp settings missing on the ftp-srv server');
-  return s;
-}
+/** Kept beside ftp-srv's connection objects, not on them; gone with them. */
+const states = new WeakMap<FtpConn, ConnState>();
 
 export function stateOf(conn: FtpConn): ConnState {
-  conn.mogState ??= {
+  let state = states.get(conn);
+  if (state) return state;
+  state = {
     raw: conn.commandSocket,
     tls: false,
     pbsz: false,
@@ -135,5 +138,6 @@ export function stateOf(conn: FtpConn): ConnState {
     passFailures: 0,
     epsvAll: false,
   };
-  return conn.mogState;
+  states.set(conn, state);
+  return state;
 }

@@ -10,8 +10,8 @@ import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { ErrorCodes, mogError } from '../errors.ts';
 import type { CommandSpec, FtpConn, Handler } from './connection.ts';
-import { attachControlSocket, takeHeldInput } from './internals.ts';
-import { settingsOf, stateOf } from './settings.ts';
+import { settingsOf, switchControlSocket } from './ftp-srv-adapter.ts';
+import { stateOf } from './settings.ts';
 
 export function loadTlsContext(certFile: string, keyFile: string): SecureContext {
   let cert: Buffer;
@@ -106,9 +106,9 @@ const auth: Handler = async function (this: FtpConn, { command }) {
   if (state.tls) return this.reply(503, 'TLS is already active on this connection');
   const raw = this.commandSocket;
   const context = settings.tls.context;
-  // The parser holds back whatever follows the AUTH line (internals.ts) and the socket stays
-  // paused, so the client's ClientHello is never read as a command; it is handed to TLS below,
-  // inside the 234's write callback, before any further read.
+  // The parser holds back whatever follows the AUTH line (ftp-srv-adapter.ts) and the socket
+  // stays paused, so the client's ClientHello is never read as a command; it is handed to TLS
+  // below, inside the 234's write callback, before any further read.
   raw.pause();
   await new Promise<void>((resolve) => {
     raw.write('234 AUTH TLS successful; start the TLS handshake\r\n', (err) => {
@@ -116,14 +116,11 @@ const auth: Handler = async function (this: FtpConn, { command }) {
         raw.destroy();
         return resolve();
       }
-      // The plain-text parser lets go of the raw socket first: TLSSocket drains bytes buffered
-      // on it with read(), which would also emit them as 'data' to that parser.
-      raw.removeAllListeners('data');
-      const held = takeHeldInput(this);
-      if (held && held.length) raw.unshift(held);
-      const secure = serverTls(raw, context);
-      secure.on('error', (e) => this.log.debug({ err: e }, 'TLS control connection error'));
-      attachControlSocket(this, secure);
+      switchControlSocket(this, (plain) => {
+        const secure = serverTls(plain, context);
+        secure.on('error', (e) => this.log.debug({ err: e }, 'TLS control connection error'));
+        return secure;
+      });
       state.tls = true;
       this.secure = true;
       // Data stays clear until PROT P, whichever AUTH was used: curl sends AUTH SSL and then

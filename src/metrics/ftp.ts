@@ -1,6 +1,7 @@
 // FTP front-end metrics, fed by the server's onSession/onTransfer hooks.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { FtpServerOptions, SessionEvent, TransferRecord } from '../ftp/server.ts';
+import type { SessionEvent, TransferRecord } from '../ftp/events.ts';
+import type { FtpServerOptions } from '../ftp/server.ts';
 import type { LogFn } from '../log.ts';
 import { registerLoginMetrics } from './logins.ts';
 

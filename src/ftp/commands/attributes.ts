@@ -1,9 +1,9 @@
 // Commands that change or report attributes: MFMT (RFC draft-somers-ftp-mfxx), SITE CHMOD,
 // SITE UTIME (both forms clients send), AVBL (draft-peterson-streamlined-ftp-command-extensions).
 import { ErrorCodes, mogError } from '../../errors.ts';
-import { replyError, volumeOf } from '../commands.ts';
+import { replyError, volumeOf } from './handler.ts';
 import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
-import { ftpTime } from '../listing.ts';
+import { ftpTime } from './formats.ts';
 import { oneLine } from '../replies.ts';
 
 /** YYYYMMDDHHMM[SS][.fff] in UTC, or null when it is not a valid time. */

@@ -1,11 +1,11 @@
 // What the server says about itself: FEAT (only what is really offered: the TLS lines only with
 // TLS configured, MLST and HASH with the current selections starred), OPTS, HELP and STAT.
-import { replyError, volumeOf } from '../commands.ts';
 import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
-import { registeredCommands } from '../internals.ts';
-import { lsLine } from '../listing.ts';
+import { registeredCommands, settingsOf } from '../ftp-srv-adapter.ts';
 import { oneLine } from '../replies.ts';
-import { HASH_ALGS, type HashAlg, MLST_FACTS, settingsOf, stateOf } from '../settings.ts';
+import { HASH_ALGS, type HashAlg, MLST_FACTS, stateOf } from '../settings.ts';
+import { lsLine } from './formats.ts';
+import { replyError, volumeOf } from './handler.ts';
 
 const STAT_LIMIT = 10_000;
 

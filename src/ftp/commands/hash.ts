@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { ErrorCodes, mogError } from '../../errors.ts';
 import type { Volume } from '../../vfs/volume.ts';
-import { replyError, requireArg, volumeOf } from '../commands.ts';
 import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
+import { settingsOf } from '../ftp-srv-adapter.ts';
 import { oneLine } from '../replies.ts';
-import { type HashAlg, settingsOf, stateOf } from '../settings.ts';
+import { type HashAlg, stateOf } from '../settings.ts';
+import { replyError, requireArg, volumeOf } from './handler.ts';
 
 const NODE_ALG: Record<Exclude<HashAlg, 'CRC32'>, string> = { 'SHA-256': 'sha256', 'SHA-1': 'sha1', MD5: 'md5' };
 /** Our algorithm names for the checksums the store keeps (FileRow.checksumAlg). */

@@ -1,10 +1,11 @@
 // USER and PASS with the protections ftp-srv lacks: TLS first when required, at most three
 // PASS tries per connection, and the login throttle every door shares (tracker/login-throttle.ts):
 // a banned address, or one that finds too many logins being checked, gets 421 and is closed.
-import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
 import { LoginDenied } from '../../tracker/login-throttle.ts';
+import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
+import { settingsOf } from '../ftp-srv-adapter.ts';
 import { replyFor } from '../replies.ts';
-import { DEFAULTS, settingsOf, stateOf } from '../settings.ts';
+import { DEFAULTS, stateOf } from '../settings.ts';
 
 const TLS_FIRST = 'This server requires TLS: send AUTH TLS first';
 

@@ -2,13 +2,13 @@
 // (OPTS MLST). Permissions are what this user may do: none of the writing ones when read-only.
 // x.class is the storage class: a file's own, a directory's the one files created in it get.
 import { ErrorCodes, mogError } from '../../errors.ts';
-import type { VolumeStat } from '../../vfs/volume.ts';
-import { dataSocket, replyError, volumeOf, withTransfer } from '../commands.ts';
+import type { Volume, VolumeStat } from '../../vfs/volume.ts';
 import type { CommandSpec, FtpConn, Handler } from '../connection.ts';
-import { sendLines } from '../data.ts';
-import { ftpTime } from '../listing.ts';
 import { oneLine } from '../replies.ts';
 import { MLST_FACTS, stateOf } from '../settings.ts';
+import { ftpTime } from './formats.ts';
+import { replyError, volumeOf } from './handler.ts';
+import { sendListing } from './listing.ts';
 
 /** `type=file;size=3;...;` with the selected facts, in the order FEAT lists them. */
 export function mlstFacts(stat: VolumeStat, selected: Set<string>, readOnly: boolean, className: string | null = null): string {
@@ -38,52 +38,30 @@ function argOrCwd(arg: string | null): string {
 }
 
 const mlsd: Handler = async function (this: FtpConn, { command }) {
-  let entries: AsyncGenerator<VolumeStat>;
-  let first: IteratorResult<VolumeStat>;
-  let readOnly: boolean;
-  try {
+  const path = argOrCwd(command.arg);
+  const replies = { opening: 'Here comes the MLSD listing', complete: 'MLSD complete' };
+  const open = async () => {
     const vol = volumeOf(this);
-    readOnly = vol.readOnly;
-    const path = argOrCwd(command.arg);
     const target = await vol.stat(path);
     if (target.kind !== 'dir') throw mogError(ErrorCodes.NOT_A_DIRECTORY, `${target.name} is not a directory (use MLST for a file)`);
-    entries = vol.list(path);
-    first = await entries.next();
-  } catch (err) {
-    return replyError(this, err);
-  }
-  const socket = await dataSocket(this);
-  if (!socket) return;
-  const selected = stateOf(this).mlstFacts;
-  const vol = volumeOf(this);
-  const path = argOrCwd(command.arg);
-  // Classes are looked up a page at a time (one query for the page's files), only when selected.
-  async function* lines() {
-    let item = first;
-    while (!item.done) {
-      const page: VolumeStat[] = [];
-      while (!item.done && page.length < CLASS_PAGE) {
-        page.push(item.value);
-        item = await entries.next();
-      }
-      const classes = selected.has('x.class') ? await vol.classesIn(path, page) : null;
-      for (const stat of page) yield `${mlstFacts(stat, selected, readOnly, classes?.get(stat.id) ?? null)} ${stat.name}`;
-    }
-  }
-  try {
-    await withTransfer(this, (reason) => socket.destroy(reason), async () => {
-      await this.reply(150, 'Here comes the MLSD listing');
-      try {
-        await sendLines(lines(), socket);
-      } catch (err) {
-        return replyError(this, err);
-      }
-      return this.reply(226, 'MLSD complete');
-    });
-  } finally {
-    this.connector.end();
-  }
+    return vol.list(path);
+  };
+  await sendListing(this, replies, open, (entries) => mlsdLines(volumeOf(this), path, stateOf(this).mlstFacts, entries));
 };
+
+/** MLSD's lines. Classes are looked up a page at a time (one query for the page's files), only when selected. */
+async function* mlsdLines(vol: Volume, path: string, selected: Set<string>, entries: AsyncIterator<VolumeStat>): AsyncGenerator<string> {
+  let item = await entries.next();
+  while (!item.done) {
+    const page: VolumeStat[] = [];
+    while (!item.done && page.length < CLASS_PAGE) {
+      page.push(item.value);
+      item = await entries.next();
+    }
+    const classes = selected.has('x.class') ? await vol.classesIn(path, page) : null;
+    for (const stat of page) yield `${mlstFacts(stat, selected, vol.readOnly, classes?.get(stat.id) ?? null)} ${stat.name}`;
+  }
+}
 
 const mlst: Handler = async function (this: FtpConn, { command }) {
   try {

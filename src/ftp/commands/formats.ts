@@ -1,6 +1,6 @@
-// Directory listing lines. LIST uses the `ls -l` shape every client parses (FileZilla, lftp,
-// curl); times older than six months show the year instead of the time, as ls does.
-import type { VolumeStat } from '../vfs/volume.ts';
+// The text formats of listings and times. LIST uses the `ls -l` shape every client parses
+// (FileZilla, lftp, curl); times older than six months show the year instead of the time, as ls does.
+import type { VolumeStat } from '../../vfs/volume.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const SIX_MONTHS_MS = 182 * 24 * 3600 * 1000;
