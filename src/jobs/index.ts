@@ -23,7 +23,7 @@ import { ErrorCodes, mogError } from '../errors.ts';
 import type { QueueName } from '../tracker/types.ts';
 import type { JobContext, JobEvent } from './context.ts';
 
-export type { JobLog, LogLevel } from './runner.ts';
+export type { JobLog } from './runner.ts';
 export type { JobEvent } from './context.ts';
 
 export interface JobsOptions {

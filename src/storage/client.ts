@@ -1,8 +1,5 @@
 // The HTTP client every component uses to talk to storage nodes (ours or any WebDAV server such
 // as nginx). One keep-alive agent per client; every failure becomes a coded MogError.
-// Contract: /work/notes/storage-client-api.md. Additions beyond it (all optional): a
-// `retries` constructor option, a trailing CallOptions argument on each method, and the
-// helpers httpStatusOf / isNoAnswer below.
 import http from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
