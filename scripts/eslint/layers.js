@@ -1,7 +1,7 @@
-// The layer rule (issue 18): a module in src/ may import only from its own
-// layer or a lower one. Which file sits in which layer is eslint.config.js's table, not this file's:
-// this only reads it. Type-only imports count too, since they still tie a lower layer's shape to a
-// higher one. Packages (bare specifiers) are not checked; only relative paths into src/ are.
+// The layer rule (issue 18): a module in src/ may import only from its own layer or a lower one.
+// Which file sits in which layer is eslint.config.js's table, not this file's: this only reads
+// it. Type-only imports count too, since they still tie a lower layer's shape to a higher one.
+// Packages (bare specifiers) are not checked; only relative paths into src/ are.
 import path from 'node:path';
 
 /**
