@@ -51,10 +51,6 @@ export function curlRetr(s: BenchServer, remote: string): Promise<Timed> {
   return runTimed('curl', [...CURL, '-o', '/dev/null', url(s, remote)]);
 }
 
-export function curlList(s: BenchServer, dir: string): Promise<Timed> {
-  return runTimed('curl', [...CURL, '-o', '/dev/null', url(s, dir.replace(/\/?$/, '/'))]);
-}
-
 /** `lftp -c` with settings that make failures fail (no retries) and no TLS. */
 export function lftp(s: BenchServer, script: string, cwd?: string): Promise<Timed> {
   const settings = [

@@ -18,9 +18,6 @@ const COMMANDS: Record<string, Loader> = {
   admin: async () => (await import('./admin/index.ts')).adminCommand,
 };
 
-/** Thrown by command handlers for a one-line error and a nonzero exit, never a stack trace. */
-export class UsageError extends Error {}
-
 export async function buildCli(argv: string[]): Promise<Argv> {
   const named = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? [argv[0]] : Object.keys(COMMANDS);
   const modules = await Promise.all(named.map((name) => COMMANDS[name]!()));

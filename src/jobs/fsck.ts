@@ -82,26 +82,7 @@ export async function fsckFid(ctx: JobContext, fid: number): Promise<FsckFidResu
 
   if (good.length === 0 && result.unchecked.length === 0) good.push(...(await searchEverywhere(ctx, file, on, devices, note)));
 
-  let replicate = false;
-  if (good.length === 0) {
-    if (result.unchecked.length === 0) {
-      note(
-        'NOPA',
-        null,
-        bad.length > 0
-          ? `no intact copy anywhere; the ${bad.length} damaged cop${bad.length === 1 ? 'y is' : 'ies are'} left in place`
-          : 'no copy anywhere',
-      );
-    }
-  } else {
-    for (const { dev, check } of bad) {
-      await store.removeReplica(fid, dev.id);
-      await store.clearBadReplica(fid, dev.id);
-      await discardCopy(ctx, fid, dev);
-      note('GONE', dev.id, `dropped the copy (${describeCheck(check, file)}); an intact copy is on device ${good[0]!.id}`);
-      replicate = true;
-    }
-  }
+  let replicate = await dropDamaged(ctx, file, { good, bad, unchecked: result.unchecked }, note);
 
   if (good.length > 0) {
     const now = await store.replicasOf(fid);
@@ -129,6 +110,40 @@ export async function fsckFid(ctx: JobContext, fid: number): Promise<FsckFidResu
   }
   ctx.onEvent?.({ type: 'fsck-checked', fid });
   return result;
+}
+
+type Note = (code: FsckCode, devid: number | null, detail: string) => void;
+
+/**
+ * Drops the damaged copies when an intact one exists (true: replication is then due); with none,
+ * and no copy left unchecked, leaves them in place and says so.
+ */
+async function dropDamaged(
+  ctx: JobContext,
+  file: FileRow,
+  copies: { good: DeviceView[]; bad: { dev: DeviceView; check: ReplicaCheck }[]; unchecked: number[] },
+  note: Note,
+): Promise<boolean> {
+  const { good, bad } = copies;
+  if (good.length === 0) {
+    if (copies.unchecked.length === 0) {
+      note(
+        'NOPA',
+        null,
+        bad.length > 0
+          ? `no intact copy anywhere; the ${bad.length} damaged cop${bad.length === 1 ? 'y is' : 'ies are'} left in place`
+          : 'no copy anywhere',
+      );
+    }
+    return false;
+  }
+  for (const { dev, check } of bad) {
+    await ctx.store.removeReplica(file.fid, dev.id);
+    await ctx.store.clearBadReplica(file.fid, dev.id);
+    await discardCopy(ctx, file.fid, dev);
+    note('GONE', dev.id, `dropped the copy (${describeCheck(check, file)}); an intact copy is on device ${good[0]!.id}`);
+  }
+  return bad.length > 0;
 }
 
 /** MogileFS's last resort: the fid's path on every other readable device. */

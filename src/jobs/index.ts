@@ -23,7 +23,7 @@ import { ErrorCodes, mogError } from '../errors.ts';
 import type { QueueName } from '../tracker/types.ts';
 import type { JobContext, JobEvent } from './context.ts';
 
-export type { JobLog, LogLevel } from './runner.ts';
+export type { JobLog } from './runner.ts';
 export type { JobEvent } from './context.ts';
 
 export interface JobsOptions {
@@ -84,14 +84,10 @@ export interface JobsHandle {
   kick(): void;
 }
 
-export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
-  const log = opts.log ?? silentLog;
-  const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent, spaceLimits: opts.spaceLimits };
-  const leaseOwner = new LeaseOwner(store, { owner: opts.owner, heartbeatMs: opts.heartbeatMs, staleMs: opts.ownerStaleMs, log });
-  const registered = leaseOwner.start().catch((err) => log('warn', `lease recovery: cannot register this jobs process: ${describeError(err)}`));
-  // One process at a time sweeps a device (drain, dead): held while this process keeps sweeping it.
-  ctx.claimTask = (task, ttlMs) =>
-    store.acquireTaskLease(task, leaseOwner.id, { now: Date.now(), ttlMs: Math.max(ttlMs, leaseOwner.staleMs), staleBefore: leaseOwner.staleBefore() });
+type Runners = Record<QueueName, QueueRunner>;
+
+/** The three queue runners, started; each item runs fenced by its lease. Also points ctx.wake at them. */
+function startRunners(ctx: JobContext, leaseOwner: LeaseOwner, opts: JobsOptions): Runners {
   const fenced = (item: { fid: number }, lease: ItemLease) => fencedContext(ctx, lease, item.fid);
   const common = {
     owner: leaseOwner,
@@ -99,20 +95,20 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
     leaseMs: opts.leaseMs,
     pollMs: opts.pollMs,
     backoffScale: opts.backoffScale,
-    log,
+    log: ctx.log,
   };
-  const replicate = new QueueRunner(store, {
+  const replicate = new QueueRunner(ctx.store, {
     ...common,
     queue: 'replicate',
     handler: async (item, lease) => void (await replicateFid(fenced(item, lease), item.fid)),
   }).start();
-  const deleter = new QueueRunner(store, {
+  const deleter = new QueueRunner(ctx.store, {
     ...common,
     queue: 'delete',
     handler: async (item, lease) => void (await deleteFid(fenced(item, lease), item)),
   }).start();
 
-  const fsck = new QueueRunner(store, {
+  const fsck = new QueueRunner(ctx.store, {
     ...common,
     queue: 'fsck',
     handler: async (item, lease) => {
@@ -122,9 +118,14 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
         throw mogError(ErrorCodes.NODE_UNAVAILABLE, `fsck fid ${item.fid}: device ${r.unchecked.join(', ')} could not be checked`);
     },
   }).start();
-  const runners: Record<QueueName, QueueRunner> = { replicate, delete: deleter, fsck };
+  const runners: Runners = { replicate, delete: deleter, fsck };
   ctx.wake = (queue) => runners[queue].wake();
+  return runners;
+}
 
+/** The periodic sweeps, each started now (the orphan sweep later); a sweep that queues work wakes its runner. */
+function startSweeps(ctx: JobContext, leaseOwner: LeaseOwner, runners: Runners, opts: JobsOptions) {
+  const log = ctx.log;
   const feeder = every(opts.fsckFeedIntervalMs ?? 2000, log, 'fsck feeder', async () => {
     // Feed page after page while there is room, then wait for the next tick.
     for (let i = 0; i < 50; i++) {
@@ -146,12 +147,12 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
 
   const reaper = every(opts.reaperIntervalMs ?? 60_000, log, 'reaper', async () => {
     const n = await reapStaleReservations(ctx, { timeoutMs: opts.reservationTimeoutMs });
-    if (n > 0) deleter.wake();
+    if (n > 0) runners.delete.wake();
   });
   const deadInterval = opts.deadSweepIntervalMs ?? 30_000;
   const sweeper = every(deadInterval, log, 'dead-device sweep', async () => {
     const r = await sweepDeadDevices(ctx, { autoDeadAfterMs: opts.autoDeadAfterMs, taskTtlMs: 3 * deadInterval });
-    if (r.requeued > 0) replicate.wake();
+    if (r.requeued > 0) runners.replicate.wake();
   });
   const orphanInterval = opts.orphanSweepIntervalMs === undefined ? 6 * 3_600_000 : opts.orphanSweepIntervalMs;
   const orphans =
@@ -163,6 +164,19 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
           const r = await sweepOrphans(ctx, { minAgeMs });
           for (const d of r.devices) if (d.skipped) log('info', `orphan sweep: device ${d.devid} skipped: ${d.skipped}`);
         }, Math.min(orphanInterval, 10 * 60_000));
+  return { feeder, drainer, spreader, reaper, sweeper, orphans };
+}
+
+export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
+  const log = opts.log ?? silentLog;
+  const ctx: JobContext = { store, client: opts.client, log, onEvent: opts.onEvent, spaceLimits: opts.spaceLimits };
+  const leaseOwner = new LeaseOwner(store, { owner: opts.owner, heartbeatMs: opts.heartbeatMs, staleMs: opts.ownerStaleMs, log });
+  const registered = leaseOwner.start().catch((err) => log('warn', `lease recovery: cannot register this jobs process: ${describeError(err)}`));
+  // One process at a time sweeps a device (drain, dead): held while this process keeps sweeping it.
+  ctx.claimTask = (task, ttlMs) =>
+    store.acquireTaskLease(task, leaseOwner.id, { now: Date.now(), ttlMs: Math.max(ttlMs, leaseOwner.staleMs), staleBefore: leaseOwner.staleBefore() });
+  const runners = startRunners(ctx, leaseOwner, opts);
+  const { feeder, drainer, spreader, reaper, sweeper, orphans } = startSweeps(ctx, leaseOwner, runners, opts);
   const monitor =
     opts.monitor === false
       ? null
@@ -172,12 +186,11 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
           ...(opts.monitorIntervalMs !== undefined ? { intervalMs: opts.monitorIntervalMs } : {}),
         });
 
+  const queueRunners = [runners.replicate, runners.delete, runners.fsck];
   let stopping: Promise<void> | null = null;
   return {
     kick() {
-      replicate.wake();
-      deleter.wake();
-      fsck.wake();
+      for (const runner of queueRunners) runner.wake();
       reaper.kick();
       sweeper.kick();
       feeder.kick();
@@ -187,7 +200,7 @@ export function startJobs(store: Store, opts: JobsOptions): JobsHandle {
     stop() {
       stopping ??= (async () => {
         await Promise.all([feeder.stop(), drainer.stop(), spreader.stop(), orphans?.stop()]);
-        await Promise.all([replicate.stop(), deleter.stop(), fsck.stop(), reaper.stop(), sweeper.stop(), monitor?.stop()]);
+        await Promise.all([...queueRunners.map((runner) => runner.stop()), reaper.stop(), sweeper.stop(), monitor?.stop()]);
         // Last: nothing is in flight now, and removing the row frees its device tasks at once.
         await registered;
         await leaseOwner.stop();

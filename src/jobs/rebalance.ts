@@ -70,24 +70,31 @@ function participates(d: DeviceView): boolean {
   return d.status === 'alive' && d.hostStatus === 'alive' && d.observed !== 'unreachable' && d.weight > 0;
 }
 
+/** The participating devices by id, with the bytes each holds and its capacity (size when all are measured, else weight). */
+async function slotsOf(ctx: JobContext): Promise<Map<number, Slot>> {
+  const devices = (await ctx.store.listDevices()).filter(participates);
+  const usage = new Map((await ctx.store.deviceUsage()).map((u) => [u.devid, u.bytes]));
+  const byCapacity = devices.every((d) => d.mbTotal !== null && d.mbTotal > 0);
+  return new Map<number, Slot>(
+    devices.map((d) => [d.id, { dev: d, bytes: usage.get(d.id) ?? 0, capacity: byCapacity ? d.mbTotal! : d.weight }]),
+  );
+}
+
+/** Each slot's bytes against its share of all bytes by capacity. */
+function sharesOf(slots: Map<number, Slot>): DeviceShare[] {
+  const total = [...slots.values()].reduce((s, x) => s + x.bytes, 0);
+  const cap = [...slots.values()].reduce((s, x) => s + x.capacity, 0);
+  return [...slots.values()].map((x) => ({ devid: x.dev.id, host: x.dev.hostName, bytes: x.bytes, shareBytes: cap > 0 ? Math.round((total * x.capacity) / cap) : 0 }));
+}
+
 export async function rebalance(ctx: JobContext, opts: RebalanceOptions = {}): Promise<RebalanceResult> {
-  const { store } = ctx;
   const maxMoves = opts.maxMoves ?? Infinity;
   const tolerance = (opts.tolerancePercent ?? 5) / 100;
   const scanLimit = opts.scanLimit ?? 5000;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
-  const devices = (await store.listDevices()).filter(participates);
-  const usage = new Map((await store.deviceUsage()).map((u) => [u.devid, u.bytes]));
-  const byCapacity = devices.every((d) => d.mbTotal !== null && d.mbTotal > 0);
-  const slots = new Map<number, Slot>(
-    devices.map((d) => [d.id, { dev: d, bytes: usage.get(d.id) ?? 0, capacity: byCapacity ? d.mbTotal! : d.weight }]),
-  );
-  const shares = (): DeviceShare[] => {
-    const total = [...slots.values()].reduce((s, x) => s + x.bytes, 0);
-    const cap = [...slots.values()].reduce((s, x) => s + x.capacity, 0);
-    return [...slots.values()].map((x) => ({ devid: x.dev.id, host: x.dev.hostName, bytes: x.bytes, shareBytes: cap > 0 ? Math.round((total * x.capacity) / cap) : 0 }));
-  };
+  const slots = await slotsOf(ctx);
+  const shares = () => sharesOf(slots);
   const result: RebalanceResult = { moves: [], failed: 0, before: shares(), after: [], end: 'balanced' };
   if (slots.size < 2) {
     result.end = 'too-few-devices';

@@ -67,29 +67,7 @@ export async function replicateFid(ctx: JobContext, fid: number): Promise<Replic
       throw mogError(ErrorCodes.NO_REPLICAS, `fid ${fid}: no readable copy to replicate from${why}`);
     }
 
-    let copiedFrom: number | null = null;
-    let targetFailed = false;
-    for (const src of sources) {
-      const outcome = await copyReplica(ctx, file, replicaUrlOf(src, fid), replicaUrlOf(targetDev, fid));
-      if (outcome.ok) {
-        copiedFrom = src.id;
-        break;
-      }
-      if (outcome.blame === 'source-bad') {
-        badSources.add(src.id);
-        ctx.log('warn', `fid ${fid}: copy on device ${src.id} is bad (${outcome.reason}); not copying it, fsck queued`);
-        ctx.onEvent?.({ type: 'bad-source', fid, devid: src.id, reason: outcome.reason });
-        await store.enqueue('fsck', fid, { now: Date.now() });
-        continue;
-      }
-      if (outcome.blame === 'source-unavailable') {
-        problems.push(`device ${src.id} unreadable: ${outcome.reason}`);
-        continue;
-      }
-      problems.push(`device ${target} did not take the copy: ${outcome.reason}`);
-      targetFailed = true;
-      break;
-    }
+    const { copiedFrom, targetFailed } = await copyFromFirstIntact(ctx, file, sources, targetDev, { badSources, problems });
     if (copiedFrom === null) {
       if (!targetFailed) {
         const why = problems.length ? `: ${problems.join('; ')}` : '';
@@ -111,6 +89,38 @@ export async function replicateFid(ctx: JobContext, fid: number): Promise<Replic
     ctx.onEvent?.({ type: 'copied', fid, from: copiedFrom, to: target, bytes: file.length });
   }
   throw mogError(ErrorCodes.INTERNAL, `fid ${fid}: replication did not settle; will try again`);
+}
+
+/**
+ * Tries the sources in order until one copies onto `target`. A bad source is remembered (and sent
+ * to fsck), an unreadable one noted; a target that fails ends the attempt (targetFailed).
+ */
+async function copyFromFirstIntact(
+  ctx: JobContext,
+  file: FileRow,
+  sources: DeviceView[],
+  target: DeviceView,
+  seen: { badSources: Set<number>; problems: string[] },
+): Promise<{ copiedFrom: number | null; targetFailed: boolean }> {
+  const fid = file.fid;
+  for (const src of sources) {
+    const outcome = await copyReplica(ctx, file, replicaUrlOf(src, fid), replicaUrlOf(target, fid));
+    if (outcome.ok) return { copiedFrom: src.id, targetFailed: false };
+    if (outcome.blame === 'source-bad') {
+      seen.badSources.add(src.id);
+      ctx.log('warn', `fid ${fid}: copy on device ${src.id} is bad (${outcome.reason}); not copying it, fsck queued`);
+      ctx.onEvent?.({ type: 'bad-source', fid, devid: src.id, reason: outcome.reason });
+      await ctx.store.enqueue('fsck', fid, { now: Date.now() });
+      continue;
+    }
+    if (outcome.blame === 'source-unavailable') {
+      seen.problems.push(`device ${src.id} unreadable: ${outcome.reason}`);
+      continue;
+    }
+    seen.problems.push(`device ${target.id} did not take the copy: ${outcome.reason}`);
+    return { copiedFrom: null, targetFailed: true };
+  }
+  return { copiedFrom: null, targetFailed: false };
 }
 
 /**

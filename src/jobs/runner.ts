@@ -217,10 +217,6 @@ export class QueueRunner {
   }
 }
 
-export function startQueueRunner(store: Store, opts: RunnerOptions): QueueRunner {
-  return new QueueRunner(store, opts).start();
-}
-
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;

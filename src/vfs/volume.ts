@@ -1,6 +1,6 @@
 // The protocol-neutral volume one logged-in user sees: paths are resolved inside the user's
 // home (nothing can climb out of it), and every operation is a tracker call. Protocol adapters
-// (src/ftp, later src/dav) translate their commands into these methods and map MogError codes
+// (src/ftp, src/dav) translate their commands into these methods and map MogError codes
 // to their own replies.
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
