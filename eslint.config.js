@@ -17,8 +17,8 @@ const ROOT = path.dirname(fileURLToPath(import.meta.url));
 // is not obvious, the comment says which real imports put it there.
 const LAYERS = [
   { name: 'cli', members: ['src/cli/'] },
-  // One module per daemon; cluster.ts is today's ftp daemon (issue 18 moves it into daemons/).
-  { name: 'daemons', members: ['src/daemons/', 'src/cluster.ts'] },
+  // One module per daemon (ftp, dav, storage, jobs, quickstart) on one shared openServices.
+  { name: 'daemons', members: ['src/daemons/'] },
   // What daemons share, above the doors because of real imports: config/fields.ts reads
   // ftp/address.ts, metrics/ftp.ts reads ftp/server.ts, shutdown.ts drains ftp/in-flight.ts.
   // The cli reads config too (config/cli.ts), so config sits below cli and daemons.

@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs';
 
 // Each command's module is imported only when that command runs: a storage node should not
 // carry the FTP server, both database drivers and the jobs in its memory.
-type Loader = () => Promise<CommandModule<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Loader = () => Promise<CommandModule<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each command has its own args type; yargs' CommandModule is invariant in it
 const COMMANDS: Record<string, Loader> = {
   quickstart: async () => (await import('./quickstart.ts')).quickstartCommand,
   ftp: async () => (await import('./ftp.ts')).ftpCommand,
