@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
 import { parseListen, parsePortRange } from './listen.ts';
-import { parseCidrList } from '../ftp/address.ts';
+import { parseCidrList } from '../addresses.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { parseDbUrl } from '../tracker/open.ts';
 

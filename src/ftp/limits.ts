@@ -3,7 +3,7 @@
 // has no command running (a long transfer is not idleness).
 import { checkLoginPolicy } from '../tracker/login-throttle.ts';
 import type { LoginPolicy } from '../tracker/types.ts';
-import { canonicalIp } from './address.ts';
+import { canonicalIp } from '../addresses.ts';
 import type { FtpConn } from './connection.ts';
 
 /**

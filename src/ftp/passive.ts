@@ -9,7 +9,8 @@
 import { channel } from 'node:diagnostics_channel';
 import { createServer, isIP, Socket, type Server } from 'node:net';
 import { ErrorCodes, mogError } from '../errors.ts';
-import { canonicalIp, pasvAddressFor, sameAddress } from './address.ts';
+import { canonicalIp, sameAddress } from '../addresses.ts';
+import { pasvAddressFor } from './address.ts';
 import type { CommandSpec, Connector, FtpConn, Handler } from './connection.ts';
 import { setConnector, settingsOf } from './ftp-srv-adapter.ts';
 import { replyFor } from './replies.ts';

@@ -2,7 +2,7 @@
 // a proxied connection: it names the real client, which we then use for logs, login throttling,
 // connection limits and PORT/PASV address checks. Only read when enabled: anyone could send one.
 import type { Socket } from 'node:net';
-import { canonicalIp } from './address.ts';
+import { canonicalIp } from '../addresses.ts';
 
 export interface ProxiedAddress {
   sourceAddress: string;

@@ -81,8 +81,7 @@ describe('modules each daemon loads', () => {
     const loaded = await modulesLoadedBy('dav', ['dav', '--db', dbUrl, ...daemonFlags]);
     assert.ok(loaded.includes('src/dav/server'), `src/dav/server not among:\n${loaded.join('\n')}`);
     assert.ok(loaded.includes('src/daemons/dav'), `src/daemons/dav not among:\n${loaded.join('\n')}`);
-    // src/ftp/address is the one exception: the settings loader checks --proxy-protocol-from with it.
-    const strays = loaded.filter((m) => /^src\/(?:ftp\/(?!address$)|jobs\/)|^src\/storage\/node|^src\/daemons\/(?!dav$|services$)/.test(m));
+    const strays = loaded.filter((m) => /^src\/(?:ftp|jobs)\/|^src\/storage\/node|^src\/daemons\/(?!dav$|services$)/.test(m));
     assert.deepEqual(strays, [], 'mogftp dav loaded other daemons\' code');
   });
 });
