@@ -2,6 +2,7 @@
 // and authentication. It holds no state that another front-end could disagree with, except a
 // short-lived cache of the device and class tables (admin changes are seen within `deviceCacheMs`).
 import { describeError, ErrorCodes, mogError } from '../errors.ts';
+import { isReadableDevice } from './device-state.ts';
 import { chooseDevicesForUpload } from './policy.ts';
 import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
 import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
@@ -212,7 +213,7 @@ export class Tracker {
     const byId = new Map(devices.map((d) => [d.id, d]));
     const usable = devids
       .map((id) => byId.get(id))
-      .filter((d): d is DeviceView => !!d && isReadable(d));
+      .filter((d): d is DeviceView => !!d && isReadableDevice(d));
     const now = Date.now();
     // A copy a read found damaged comes after every other one: it is read only when nothing
     // else answers, and then the read's own checksum check still stands between it and the client.
@@ -235,13 +236,6 @@ export class Tracker {
     if (found) await this.store.markBadReplica(fid, found.devid, found.reason, Date.now());
     await this.store.enqueue('fsck', fid, { now: Date.now() });
   }
-}
-
-function isReadable(d: DeviceView): boolean {
-  return (
-    (d.status === 'alive' || d.status === 'readonly' || d.status === 'drain') &&
-    d.hostStatus === 'alive'
-  );
 }
 
 function readRank(d: DeviceView): number {
