@@ -16,8 +16,12 @@ export interface TrackerOptions {
   minFreeMb?: number;
 }
 
-/** A device to read from or write to; src/storage/layout.ts turns it into a replica URL. */
-export interface UploadTarget {
+/**
+ * Where a replica of a file lives or is to be written: a device and its host's address
+ * (src/storage/layout.ts turns it into the replica's URL). Reads get them from replicasFor,
+ * uploads from reserveUpload.
+ */
+export interface ReplicaLocation {
   devid: number;
   hostId: number;
   address: string;
@@ -26,9 +30,9 @@ export interface UploadTarget {
 
 export interface UploadReservation extends Reservation {
   cls: FileClass;
-  targets: UploadTarget[];
+  targets: ReplicaLocation[];
   /** Devices on other hosts to use instead of a target that fails before any byte is sent. */
-  spares: UploadTarget[];
+  spares: ReplicaLocation[];
 }
 
 interface ClassCacheEntry {
@@ -177,7 +181,7 @@ export class Tracker {
       now,
       quota,
     });
-    return { ...reservation, cls, targets: chosen.map(toTarget), spares: spares.map(toTarget) };
+    return { ...reservation, cls, targets: chosen.map(toLocation), spares: spares.map(toLocation) };
   }
 
   /**
@@ -208,7 +212,7 @@ export class Tracker {
    * The devices holding `fid`, best first: readable devices on live hosts, those the monitor
    * last saw as reachable before the unknown, unreachable ones last (they may have come back).
    */
-  async replicasFor(fid: number): Promise<UploadTarget[]> {
+  async replicasFor(fid: number): Promise<ReplicaLocation[]> {
     const [devids, devices, marked] = await Promise.all([this.store.replicasOf(fid), this.devices(), this.store.badReplicasOf(fid)]);
     const byId = new Map(devices.map((d) => [d.id, d]));
     const usable = devids
@@ -220,7 +224,7 @@ export class Tracker {
     const bad = new Set(marked.map((m) => m.devid));
     const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0) + (bad.has(d.id) ? 8 : 0);
     usable.sort((a, b) => rank(a) - rank(b));
-    return usable.map(toTarget);
+    return usable.map(toLocation);
   }
 
   getFile(fid: number): Promise<FileRow | null> {
@@ -243,7 +247,7 @@ function readRank(d: DeviceView): number {
   return observed * 2 + (d.status === 'drain' ? 1 : 0);
 }
 
-function toTarget(d: DeviceView): UploadTarget {
+function toLocation(d: DeviceView): ReplicaLocation {
   return { devid: d.id, hostId: d.hostId, address: d.hostAddress, port: d.hostPort };
 }
 

@@ -9,7 +9,7 @@ import { describeError, ErrorCodes, MogError, mogError } from '../errors.ts';
 import { FanoutWriter, type FanoutSuccess } from '../storage/fanout.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
-import type { Tracker, UploadReservation, UploadTarget } from '../tracker/tracker.ts';
+import type { ReplicaLocation, Tracker, UploadReservation } from '../tracker/tracker.ts';
 import type { CommitResult } from '../tracker/types.ts';
 import { releaseLater } from './abort-retry.ts';
 import { defaultVfsLog } from './download.ts';
@@ -47,7 +47,7 @@ export class Upload extends Writable {
     super({ highWaterMark: 256 * 1024 });
     const alg = reservation.cls.checksum;
     this.hash = alg === 'none' ? null : createHash(alg);
-    const target = (t: UploadTarget) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
+    const target = (t: ReplicaLocation) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
     this.fanout = new FanoutWriter(reservation.targets.map(target), client, {
       quorum: reservation.cls.writeQuorum,
       checksumAlg: alg,
