@@ -57,7 +57,7 @@ export async function dataSocket(conn: FtpConn): Promise<Socket | null> {
 
 /** Wraps a transfer so ABOR and a dropped control connection can interrupt it. */
 export async function withTransfer<T>(conn: FtpConn, abort: (reason: Error) => void, run: () => Promise<T>): Promise<T> {
-  const onClose = () => abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Control connection closed'));
+  const onClose = () => abort(mogError(ErrorCodes.TRANSFER_ABORTED, 'Control connection closed'));
   conn.mogTransfer = { abort };
   conn.commandSocket.once('close', onClose);
   try {
@@ -85,7 +85,7 @@ function transferReporter(conn: FtpConn, direction: TransferRecord['direction'],
     } catch {
       // an unresolvable path is logged as given
     }
-    const result = err === undefined ? 'ok' : isMogError(err, ErrorCodes.UPLOAD_ABORTED) ? 'aborted' : 'failed';
+    const result = err === undefined ? 'ok' : isMogError(err, ErrorCodes.UPLOAD_ABORTED) || isMogError(err, ErrorCodes.TRANSFER_ABORTED) ? 'aborted' : 'failed';
     hook({ direction, command, session: conn.id, user: conn.fs?.volume.user.name ?? conn.username, ip: conn.ip, path: abs, bytes, durationMs: Math.round(performance.now() - started), result, replicas, ...(err === undefined ? {} : { error: describeError(err) }) });
   };
 }
@@ -220,7 +220,7 @@ function listing(names: boolean): Handler {
 const abor: Handler = async function (this: FtpConn) {
   const transfer = this.mogTransfer;
   if (!transfer) return this.reply(225, 'No transfer to abort');
-  transfer.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Transfer aborted by ABOR'));
+  transfer.abort(mogError(ErrorCodes.TRANSFER_ABORTED, 'Transfer aborted by ABOR'));
   this.connector.end();
   return this.reply(226, 'Abort successful');
 };
