@@ -22,8 +22,6 @@ export interface UploadOptions {
   quota?: UploadQuota;
   /** Asked just before the commit: true when the client went away and must not get a file. */
   isCancelled?: () => boolean;
-  /** Called once with the outcome, for transfer logs. */
-  onDone?: (outcome: { ok: boolean; bytes: number; fid: number; replicas: number; error?: unknown }) => void;
   /** Asked just before the commit, after the bytes are stored; a throw aborts the upload (a WebDAV lock taken meanwhile). */
   beforeCommit?: () => Promise<void>;
 }
@@ -82,14 +80,14 @@ export class Upload extends Writable {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (this.state === 'committed') return cb(err);
-    this.abort(err ?? mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted')).then(
+    this.abort().then(
       () => cb(err),
       () => cb(err),
     );
   }
 
   /** Abandons the upload: nothing becomes visible and the partial replicas are queued for deletion. */
-  abort(reason?: unknown): Promise<void> {
+  abort(): Promise<void> {
     if (this.state === 'committed') return Promise.resolve();
     if (!this.abortion) {
       this.state = 'aborted';
@@ -98,7 +96,6 @@ export class Upload extends Writable {
         // The database is unreachable: released in the background when it answers again.
         releaseLater(this.tracker.store, this.fid, err, defaultVfsLog());
       });
-      this.opts.onDone?.({ ok: false, bytes: this.bytes, fid: this.fid, replicas: 0, error: reason });
     }
     return this.abortion;
   }
@@ -109,7 +106,7 @@ export class Upload extends Writable {
       try {
         await this.opts.quota.cover(this.bytes + chunk.length);
       } catch (err) {
-        await this.abort(err);
+        await this.abort();
         throw err;
       }
       if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
@@ -119,7 +116,7 @@ export class Upload extends Writable {
     try {
       await this.fanout.write(chunk);
     } catch (err) {
-      await this.abort(err);
+      await this.abort();
       throw err;
     }
   }
@@ -160,10 +157,9 @@ export class Upload extends Writable {
           defaultVfsLog()('warn', 'partial copies of a committed upload not queued for deletion', { fid: this.fid, devids: leftovers, error: describeError(err) }),
         );
       }
-      this.opts.onDone?.({ ok: true, bytes: this.bytes, fid: this.fid, replicas: good.length });
     } catch (err) {
       this.state = 'open';
-      await this.abort(err);
+      await this.abort();
       throw err instanceof MogError ? err : mogError(ErrorCodes.INTERNAL, `Upload failed: ${String(err)}`, err);
     }
   }

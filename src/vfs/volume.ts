@@ -204,7 +204,7 @@ export class Volume {
    */
   async openUpload(
     path: string,
-    opts: { offset?: number; append?: boolean; size?: number } & Pick<UploadOptions, 'isCancelled' | 'onDone'> = {},
+    opts: { offset?: number; append?: boolean; size?: number } & Pick<UploadOptions, 'isCancelled'> = {},
   ): Promise<Upload> {
     await this.assertWritable();
     const names = this.notHome(this.resolve(path));
@@ -241,7 +241,6 @@ export class Volume {
       name,
       quota,
       isCancelled: opts.isCancelled,
-      onDone: opts.onDone,
       beforeCommit: lockCheck,
     });
     if (offset > 0 && prior) {
@@ -249,7 +248,7 @@ export class Volume {
         for await (const chunk of openDownload(this.deps.tracker, this.deps.client, { ...prior, length: offset, checksum: null }))
           await upload.feed(chunk as Buffer);
       } catch (err) {
-        await upload.abort(err);
+        await upload.abort();
         throw err;
       }
     }
