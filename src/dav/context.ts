@@ -5,9 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, isMogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
-import type { StorageClient } from '../storage/client.ts';
-import type { Tracker } from '../tracker/tracker.ts';
-import type { DavLock, FileRow, Store } from '../tracker/types.ts';
+import type { DavLock, DavState, FileRow, Replicas } from '../tracker/types.ts';
 import type { Volume, VolumeStat } from '../vfs/volume.ts';
 import { continued, DavError, readSmallBody } from './http.ts';
 import { IfHeaderError, parseIfHeader, sameEtag, submittedTokens, type IfList } from './if-header.ts';
@@ -15,9 +13,14 @@ import { isOsMetadataName, type OsFilesMode } from './os-files.ts';
 import { baseName, hrefFor, isWithin, parentPath, parseUrlPath } from './paths.ts';
 import { escapeText } from './xml.ts';
 
+/**
+ * The store roles the handlers use beside their Volume: locks and dead properties (DavState)
+ * and file rows, for ETags (Replicas). Everything below a path goes through the Volume.
+ */
+export type DavStore = DavState & Pick<Replicas, 'getFile' | 'getFiles'>;
+
 export interface DavConfig {
-  tracker: Tracker;
-  client: StorageClient;
+  store: DavStore;
   osFiles: OsFilesMode;
   /** Answer PROPFIND with Depth: infinity on a collection (403 by default: it can walk the whole tree). */
   allowInfiniteDepth: boolean;
@@ -51,8 +54,8 @@ export class DavRequest {
     private readonly expectsContinue: boolean,
   ) {}
 
-  get store(): Store {
-    return this.cfg.tracker.store;
+  get store(): DavStore {
+    return this.cfg.store;
   }
 
   get domainId(): number {
@@ -110,7 +113,7 @@ export class DavRequest {
   }
 
   async fileOf(st: VolumeStat): Promise<FileRow | null> {
-    return st.fid === null ? null : this.cfg.tracker.getFile(st.fid);
+    return st.fid === null ? null : this.store.getFile(st.fid);
   }
 
   async etagOf(st: VolumeStat): Promise<string | null> {

@@ -9,8 +9,9 @@ import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import type { StorageClient } from '../storage/client.ts';
 import type { Tracker } from '../tracker/tracker.ts';
-import { BasicAuth } from './auth.ts';
-import { DavRequest, type DavConfig } from './context.ts';
+import type { StoreLifecycle } from '../tracker/types.ts';
+import { BasicAuth, type AuthDeps } from './auth.ts';
+import { DavRequest, type DavConfig, type DavStore } from './context.ts';
 import { continued, DavError, sendText, sendXml } from './http.ts';
 import { lock, unlock } from './lock.ts';
 import type { OsFilesMode } from './os-files.ts';
@@ -23,6 +24,8 @@ import { copyOrMove, del, mkcol, put } from './write.ts';
 import { DAV_NS, XML_DECL } from './xml.ts';
 
 export interface DavServerOptions {
+  /** The store roles the server uses: its volumes', its handlers', the login bans, and the schema version it needs. */
+  store: AuthDeps['store'] & DavStore & Pick<StoreLifecycle, 'schemaVersion'>;
   tracker: Tracker;
   client: StorageClient;
   host: string;
@@ -62,12 +65,11 @@ const DAV_SCHEMA_VERSION = 2;
 
 export async function startDavServer(opts: DavServerOptions): Promise<RunningDavServer> {
   const log: LogFn = opts.log ?? (() => {});
-  const version = await opts.tracker.store.schemaVersion();
+  const version = await opts.store.schemaVersion();
   if (version < DAV_SCHEMA_VERSION)
     throw mogError(ErrorCodes.INVALID_ARGUMENT, `The database schema (version ${version}) predates WebDAV: run 'mogftp admin init' to upgrade it`);
   const cfg: DavConfig = {
-    tracker: opts.tracker,
-    client: opts.client,
+    store: opts.store,
     osFiles: opts.osFiles ?? 'off',
     allowInfiniteDepth: opts.allowInfiniteDepth ?? false,
     defaultLockTimeoutMs: opts.defaultLockTimeoutMs ?? 3600_000,
@@ -76,7 +78,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
   };
   // honourLocks: false: WebDAV checks the lock tokens its clients submit itself (context.ts); the
   // volume's own check, for doors without tokens, would refuse the lock holder too.
-  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client, honourLocks: false, log: opts.log, verifyBeforeSend: opts.verifyBeforeSend }, opts.authCacheMs, opts.log);
+  const auth = new BasicAuth({ store: opts.store, tracker: opts.tracker, client: opts.client, honourLocks: false, log: opts.log, verifyBeforeSend: opts.verifyBeforeSend }, opts.authCacheMs, opts.log);
   const realm = (opts.realm ?? 'mogftp').replace(/["\\]/g, '');
   const expecting = new WeakSet<IncomingMessage>();
 
@@ -178,7 +180,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
   });
 
   const purge = () =>
-    opts.tracker.store.purgeDavState(Date.now()).then(
+    opts.store.purgeDavState(Date.now()).then(
       (n) => (n.props || n.locks) && log('debug', 'purged WebDAV state', n),
       (err) => log('warn', 'could not purge WebDAV state', { error: describeError(err) }),
     );

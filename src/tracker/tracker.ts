@@ -1,13 +1,28 @@
-// The tracker API the front-ends and jobs use: the store plus placement policy, read ordering
-// and authentication. It holds no state that another front-end could disagree with, except a
-// short-lived cache of the device and class tables (admin changes are seen within `deviceCacheMs`).
+// Placement, device views and authentication for the doors: where an upload's copies go and
+// which replicas a read tries first (policy.ts, device-state.ts), the device and class tables
+// as briefly cached views, the account behind a session, and logins through the shared
+// throttle. It is not a way to the store: callers are given the store roles they use (the
+// Volume, src/vfs/deps.ts; the WebDAV handlers, src/dav/context.ts). It holds no state that
+// another front-end could disagree with, except short-lived caches of the device, class and
+// user tables (admin changes are seen within `deviceCacheMs`) and the devices it saw fail.
 import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import { isReadableDevice } from './device-state.ts';
 import { chooseDevicesForUpload } from './policy.ts';
 import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
 import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
 import { VerifiedLogins } from './verified-logins.ts';
-import type { DeviceView, Entry, FileClass, FileRow, InheritedClass, QuotaRequest, Reservation, Store, User } from './types.ts';
+import type { Catalog, DeviceView, Entry, FileClass, InheritedClass, Queues, QuotaRequest, Replicas, Reservation, Uploads, User, Users } from './types.ts';
+
+/**
+ * The store roles the tracker reads and writes: devices and classes (Catalog), accounts and the
+ * login throttle (Users), reservations (Uploads), replica rows and their bad marks (Replicas),
+ * and the fsck queue a damaged copy goes to (Queues).
+ */
+export type TrackerStore = Pick<Catalog, 'listDevices' | 'getClassById' | 'getClass'> &
+  Users &
+  Pick<Uploads, 'reserveUpload'> &
+  Pick<Replicas, 'replicasOf' | 'badReplicasOf' | 'markBadReplica'> &
+  Pick<Queues, 'enqueue'>;
 
 export interface TrackerOptions {
   /** How long the device list may be reused before it is read again. */
@@ -57,7 +72,7 @@ export class Tracker {
   private readonly suspects = new Map<number, number>();
 
   constructor(
-    readonly store: Store,
+    private readonly store: TrackerStore,
     private readonly opts: TrackerOptions = {},
   ) {}
 
@@ -225,10 +240,6 @@ export class Tracker {
     const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0) + (bad.has(d.id) ? 8 : 0);
     usable.sort((a, b) => rank(a) - rank(b));
     return usable.map(toLocation);
-  }
-
-  getFile(fid: number): Promise<FileRow | null> {
-    return this.store.getFile(fid);
   }
 
   /**

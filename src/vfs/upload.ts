@@ -10,10 +10,17 @@ import { FanoutWriter, type FanoutSuccess } from '../storage/fanout.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { ReplicaLocation, Tracker, UploadReservation } from '../tracker/tracker.ts';
-import type { CommitResult } from '../tracker/types.ts';
+import type { CommitResult, Queues, Uploads } from '../tracker/types.ts';
 import { releaseLater } from './abort-retry.ts';
 import { defaultVfsLog } from './download.ts';
 import type { UploadQuota } from './upload-quota.ts';
+
+/** The store roles an upload commits or releases through, the tracker it reports failing devices to, the nodes' client. */
+export interface UploadDeps {
+  store: Pick<Uploads, 'abortUpload' | 'commitUpload'> & Pick<Queues, 'enqueue'>;
+  tracker: Pick<Tracker, 'reportDeviceFailure'>;
+  client: StorageClient;
+}
 
 export interface UploadOptions {
   parentId: number;
@@ -27,6 +34,7 @@ export interface UploadOptions {
 }
 
 export class Upload extends Writable {
+  private readonly store: UploadDeps['store'];
   private readonly fanout: FanoutWriter;
   private readonly hash: Hash | null;
   private bytes = 0;
@@ -37,20 +45,20 @@ export class Upload extends Writable {
   storedReplicas = 0;
 
   constructor(
-    private readonly tracker: Tracker,
-    client: StorageClient,
+    deps: UploadDeps,
     readonly reservation: UploadReservation,
     private readonly opts: UploadOptions,
   ) {
     super({ highWaterMark: 256 * 1024 });
+    this.store = deps.store;
     const alg = reservation.cls.checksum;
     this.hash = alg === 'none' ? null : createHash(alg);
     const target = (t: ReplicaLocation) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
-    this.fanout = new FanoutWriter(reservation.targets.map(target), client, {
+    this.fanout = new FanoutWriter(reservation.targets.map(target), deps.client, {
       quorum: reservation.cls.writeQuorum,
       checksumAlg: alg,
       spares: reservation.spares.map(target),
-      onFailure: (devid) => tracker.reportDeviceFailure(devid),
+      onFailure: (devid) => deps.tracker.reportDeviceFailure(devid),
     });
   }
 
@@ -92,9 +100,9 @@ export class Upload extends Writable {
     if (!this.abortion) {
       this.state = 'aborted';
       this.fanout.destroy();
-      this.abortion = this.tracker.store.abortUpload(this.fid).catch((err: unknown) => {
+      this.abortion = this.store.abortUpload(this.fid).catch((err: unknown) => {
         // The database is unreachable: released in the background when it answers again.
-        releaseLater(this.tracker.store, this.fid, err, defaultVfsLog());
+        releaseLater(this.store, this.fid, err, defaultVfsLog());
       });
     }
     return this.abortion;
@@ -138,7 +146,7 @@ export class Upload extends Writable {
       if (this.opts.isCancelled?.()) throw mogError(ErrorCodes.UPLOAD_ABORTED, 'The client went away before the upload completed');
       await this.opts.beforeCommit?.();
       const goodIds = good.map((g) => g.devid);
-      this.commitResult = await this.tracker.store.commitUpload({
+      this.commitResult = await this.store.commitUpload({
         fid: this.fid,
         parentId: this.opts.parentId,
         name: this.opts.name,
@@ -152,7 +160,7 @@ export class Upload extends Writable {
       const leftovers = this.fanout.attempted.filter((d) => !goodIds.includes(d));
       if (leftovers.length) {
         // Devices that failed mid-way may hold a partial copy; the delete job removes only those.
-        await this.tracker.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch((err) =>
+        await this.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch((err) =>
           // The file is committed; the partial copies stay on their devices, using space: say so.
           defaultVfsLog()('warn', 'partial copies of a committed upload not queued for deletion', { fid: this.fid, devids: leftovers, error: describeError(err) }),
         );
