@@ -5,8 +5,8 @@
 // a lock is rooted at the path or is a depth-infinity lock above it; adding or removing a name
 // also needs the parent unlocked (a lock on a collection protects its membership); changing a
 // whole tree (removing or renaming a directory) also needs no lock below it.
-// The WebDAV door checks the client's tokens itself (src/dav/context.ts) and opens its volumes
-// with honourLocks: false.
+// The WebDAV door finds the same locks in the way (locksInWay), checks the client's tokens
+// against them itself (src/dav/context.ts) and opens its volumes with honourLocks: false.
 import { ErrorCodes, mogError } from '../errors.ts';
 import type { DavLock, DavState } from '../tracker/types.ts';
 
