@@ -18,7 +18,7 @@ import type { Catalog, DeviceView, Entry, FileClass, InheritedClass, Queues, Quo
  * login throttle (Users), reservations (Uploads), replica rows and their bad marks (Replicas),
  * and the fsck queue a damaged copy goes to (Queues).
  */
-export type TrackerStore = Pick<Catalog, 'listDevices' | 'getClassById' | 'getClass'> &
+type TrackerStore = Pick<Catalog, 'listDevices' | 'getClassById' | 'getClass'> &
   Users &
   Pick<Uploads, 'reserveUpload'> &
   Pick<Replicas, 'replicasOf' | 'badReplicasOf' | 'markBadReplica'> &

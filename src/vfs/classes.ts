@@ -13,7 +13,7 @@ export interface ClassView {
 }
 
 /** What naming a listed entry's class needs (a VolumeStat has it). */
-export interface ClassedEntry {
+interface ClassedEntry {
   id: number;
   kind: EntryKind;
   fid: number | null;
@@ -21,7 +21,7 @@ export interface ClassedEntry {
   classId: number | null;
 }
 
-export interface ClassDeps {
+interface ClassDeps {
   store: Pick<Replicas, 'getFile' | 'getFiles'>;
   tracker: Pick<Tracker, 'classById' | 'classForNewFile'>;
 }

@@ -6,7 +6,7 @@ import { resolvePathComponents } from '../tracker/names.ts';
 import { ROOT_ID, type Entry, type Namespace, type User } from '../tracker/types.ts';
 
 /** The namespace reads a home needs, and mkdir to create it on first login. */
-export type HomeStore = Pick<Namespace, 'lookup' | 'mkdir' | 'getEntry' | 'resolvePath' | 'walkPath' | 'listDir'>;
+type HomeStore = Pick<Namespace, 'lookup' | 'mkdir' | 'getEntry' | 'resolvePath' | 'walkPath' | 'listDir'>;
 
 /** Where a new name goes: its directory, the name, what the name holds now, and the directories above it. */
 export interface NamePlace {

@@ -9,7 +9,7 @@ import type { NamePlace } from './home.ts';
 import { firstRequest, QUOTA_LEASE_MS, UploadQuota } from './upload-quota.ts';
 import { Upload, type UploadOptions } from './upload.ts';
 
-export interface UploadStart extends Pick<UploadOptions, 'isCancelled' | 'beforeCommit'> {
+interface UploadStart extends Pick<UploadOptions, 'isCancelled' | 'beforeCommit'> {
   domainId: number;
   /** Whose quota the upload is charged to. */
   holder: QuotaHolder;

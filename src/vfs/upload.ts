@@ -16,7 +16,7 @@ import { defaultVfsLog } from './download.ts';
 import type { UploadQuota } from './upload-quota.ts';
 
 /** The store roles an upload commits or releases through, the tracker it reports failing devices to, the nodes' client. */
-export interface UploadDeps {
+interface UploadDeps {
   store: Pick<Uploads, 'abortUpload' | 'commitUpload'> & Pick<Queues, 'enqueue'>;
   tracker: Pick<Tracker, 'reportDeviceFailure'>;
   client: StorageClient;
