@@ -5,7 +5,6 @@
 // will not process (400); a lock over the per-resource, per-user or per-domain count is one it
 // cannot keep now (507, RFC 4918 §11.5: temporary, until locks are released or expire).
 import { randomUUID } from 'node:crypto';
-import { ErrorCodes, isMogError } from '../errors.ts';
 import type { DavLock, DavLockScope } from '../tracker/types.ts';
 import { lockCovers } from '../vfs/locks.ts';
 import type { DavRequest } from './context.ts';
@@ -124,8 +123,4 @@ export function parseTimeout(value: string | undefined, fallbackMs: number, maxM
     if (m) return Math.min(maxMs, Math.max(1000, Number(m[1]) * 1000));
   }
   return Math.min(fallbackMs, maxMs);
-}
-
-export function isLockedError(err: unknown): boolean {
-  return isMogError(err, ErrorCodes.LOCKED);
 }

@@ -15,11 +15,6 @@ const MAX_PENDING = 10_000;
 
 const pending = new Set<number>();
 
-/** How many releases are waiting to be retried in this process (tests, metrics). */
-export function pendingReleases(): number {
-  return pending.size;
-}
-
 /**
  * Tries `abortUpload(fid)` again and again in the background after it failed with `firstError`.
  * Never throws; every outcome is logged.
