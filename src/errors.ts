@@ -17,7 +17,10 @@ export const ErrorCodes = {
   NO_DEVICES: 'MOGFTP_ERR_NO_DEVICES',
   QUORUM_LOST: 'MOGFTP_ERR_QUORUM_LOST',
   INVALID_OFFSET: 'MOGFTP_ERR_INVALID_OFFSET',
+  /** An upload ended before its commit (client gone, reservation lost): nothing was stored. */
   UPLOAD_ABORTED: 'MOGFTP_ERR_UPLOAD_ABORTED',
+  /** A transfer (a download, a listing, or either direction's data connection) ended before it completed. */
+  TRANSFER_ABORTED: 'MOGFTP_ERR_TRANSFER_ABORTED',
   NODE_UNAVAILABLE: 'MOGFTP_ERR_NODE_UNAVAILABLE',
   DEVICE_FULL: 'MOGFTP_ERR_DEVICE_FULL',
   CHECKSUM_MISMATCH: 'MOGFTP_ERR_CHECKSUM_MISMATCH',

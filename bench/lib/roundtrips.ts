@@ -150,9 +150,10 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
   patchDrivers();
   const calls = new Map<string, number>();
   const store = await openStore(cluster.dbUrl);
-  const tracker = new Tracker(countingStore(store, calls));
+  const counted = countingStore(store, calls);
+  const tracker = new Tracker(counted);
   const client = trackingClient(new StorageClient({ key: readStorageKeyFile(cluster.keyFile) }));
-  const ftp = await startFtpServer({ tracker, client, host: '127.0.0.1', port: 0, pasvPorts: [0, 0] });
+  const ftp = await startFtpServer({ store: counted, tracker, client, host: '127.0.0.1', port: 0, pasvPorts: [0, 0] });
   const dir = `rt-${Date.now()}`;
   const body = Buffer.alloc(4096, 7);
   try {

@@ -14,17 +14,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, isMogError } from '../errors.ts';
 import { createLogger, type LogFn } from '../log.ts';
 import { clientKey, LoginDenied } from '../tracker/login-throttle.ts';
-import { Volume, type VolumeDeps } from '../vfs/volume.ts';
+import type { LoginAttempts } from '../tracker/types.ts';
+import type { VolumeDeps } from '../vfs/deps.ts';
+import { Volume } from '../vfs/volume.ts';
 import { DavError } from './http.ts';
 
 const MAX_ENTRIES = 1000;
+
+/** What a login's Volume is opened with, and the login throttle's ban list, asked before a remembered login is reused. */
+export type AuthDeps = VolumeDeps & { store: Pick<LoginAttempts, 'loginBannedFor'> };
 
 export class BasicAuth {
   private readonly cache = new Map<string, { at: number; volume: Promise<Volume> }>();
   private log: LogFn | undefined;
 
   constructor(
-    private readonly deps: VolumeDeps,
+    private readonly deps: AuthDeps,
     private readonly cacheMs = 10_000,
     log?: LogFn,
   ) {
@@ -44,7 +49,7 @@ export class BasicAuth {
     const hit = this.cache.get(key);
     if (hit && now - hit.at < this.cacheMs) {
       // A remembered success is no way around a ban, wherever it was decided: ask first.
-      const bannedFor = await this.deps.tracker.store.loginBannedFor(address, now);
+      const bannedFor = await this.deps.store.loginBannedFor(address, now);
       if (bannedFor > 0) throw refusal(new LoginDenied('banned', bannedFor), res);
       return hit.volume.catch(() => null);
     }

@@ -5,9 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, isMogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
-import type { StorageClient } from '../storage/client.ts';
-import type { Tracker } from '../tracker/tracker.ts';
-import type { DavLock, FileRow, Store } from '../tracker/types.ts';
+import type { DavLock, DavState, FileRow, Replicas } from '../tracker/types.ts';
+import { lockCovers, locksInWay } from '../vfs/locks.ts';
 import type { Volume, VolumeStat } from '../vfs/volume.ts';
 import { continued, DavError, readSmallBody } from './http.ts';
 import { IfHeaderError, parseIfHeader, sameEtag, submittedTokens, type IfList } from './if-header.ts';
@@ -15,9 +14,14 @@ import { isOsMetadataName, type OsFilesMode } from './os-files.ts';
 import { baseName, hrefFor, isWithin, parentPath, parseUrlPath } from './paths.ts';
 import { escapeText } from './xml.ts';
 
+/**
+ * The store roles the handlers use beside their Volume: locks and dead properties (DavState)
+ * and file rows, for ETags (Replicas). Everything below a path goes through the Volume.
+ */
+export type DavStore = DavState & Pick<Replicas, 'getFile' | 'getFiles'>;
+
 export interface DavConfig {
-  tracker: Tracker;
-  client: StorageClient;
+  store: DavStore;
   osFiles: OsFilesMode;
   /** Answer PROPFIND with Depth: infinity on a collection (403 by default: it can walk the whole tree). */
   allowInfiniteDepth: boolean;
@@ -51,8 +55,8 @@ export class DavRequest {
     private readonly expectsContinue: boolean,
   ) {}
 
-  get store(): Store {
-    return this.cfg.tracker.store;
+  get store(): DavStore {
+    return this.cfg.store;
   }
 
   get domainId(): number {
@@ -110,7 +114,7 @@ export class DavRequest {
   }
 
   async fileOf(st: VolumeStat): Promise<FileRow | null> {
-    return st.fid === null ? null : this.cfg.tracker.getFile(st.fid);
+    return st.fid === null ? null : this.store.getFile(st.fid);
   }
 
   async etagOf(st: VolumeStat): Promise<string | null> {
@@ -178,7 +182,7 @@ export class DavRequest {
   async locksCovering(path: string): Promise<DavLock[]> {
     const dp = this.volume.domainPath(path);
     const locks = await this.store.davLocksAt(this.domainId, dp, { descendants: false, now: Date.now() });
-    return locks.filter((l) => covers(l, dp));
+    return locks.filter((l) => lockCovers(l, dp));
   }
 
   /** Active locks at `path`, at its ancestors and below it, for a listing's lockdiscovery. */
@@ -195,10 +199,8 @@ export class DavRequest {
   async assertUnlocked(touches: Touch[]): Promise<void> {
     const submitted = this.tokens();
     for (const t of touches) {
-      const dp = this.volume.domainPath(t.path);
-      const parent = dp === '/' ? null : parentDomainPath(dp);
-      const locks = await this.store.davLocksAt(this.domainId, dp, { descendants: t.tree ?? false, now: Date.now() });
-      const inWay = locks.filter((l) => covers(l, dp) || (t.member && l.path === parent) || (t.tree && isWithin(l.path, dp)));
+      const touch = { domainPath: this.volume.domainPath(t.path), shown: t.path, member: t.member, tree: t.tree };
+      const inWay = await locksInWay(this.store, this.domainId, touch, Date.now());
       const mine = (l: DavLock) => submitted.has(l.token) && l.principal === this.userName;
       for (const l of inWay) {
         if (mine(l)) continue;
@@ -225,15 +227,6 @@ export class DavRequest {
     const parent = await this.statOrNull(parentPath(path));
     if (!parent || parent.kind !== 'dir') throw new DavError(409, `The parent collection of ${path} does not exist`);
   }
-}
-
-export function covers(l: DavLock, domainPath: string): boolean {
-  return l.path === domainPath || (l.depth === 'infinity' && isWithin(domainPath, l.path));
-}
-
-function parentDomainPath(dp: string): string {
-  const i = dp.lastIndexOf('/');
-  return i <= 0 ? '/' : dp.slice(0, i);
 }
 
 /**

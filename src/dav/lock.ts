@@ -6,7 +6,8 @@
 // cannot keep now (507, RFC 4918 §11.5: temporary, until locks are released or expire).
 import { randomUUID } from 'node:crypto';
 import type { DavLock, DavLockScope } from '../tracker/types.ts';
-import { covers, type DavRequest } from './context.ts';
+import { lockCovers } from '../vfs/locks.ts';
+import type { DavRequest } from './context.ts';
 import { DavError, hasBody, sendEmpty, sendXml } from './http.ts';
 import { activeLock } from './props.ts';
 import { lockCountViolation, MAX_LOCK_OWNER_BYTES } from './state-limits.ts';
@@ -72,7 +73,7 @@ async function refresh(ctx: DavRequest, timeoutMs: number): Promise<void> {
   const refreshed: DavLock[] = [];
   for (const token of submitted) {
     const l = await ctx.store.getDavLock(token, now);
-    if (!l || l.domainId !== ctx.domainId || !covers(l, dp) || l.principal !== ctx.userName) continue;
+    if (!l || l.domainId !== ctx.domainId || !lockCovers(l, dp) || l.principal !== ctx.userName) continue;
     refreshed.push(await ctx.store.refreshDavLock(token, timeoutMs, now));
   }
   if (refreshed.length === 0) throw new DavError(412, 'No lock named in the If header applies to this resource', 'lock-token-matches-request-uri');
@@ -84,7 +85,7 @@ export async function unlock(ctx: DavRequest): Promise<void> {
   if (!m) throw new DavError(400, 'UNLOCK needs a Lock-Token header: <token>');
   const token = m[1]!;
   const l = await ctx.store.getDavLock(token, Date.now());
-  if (!l || l.domainId !== ctx.domainId || !covers(l, ctx.volume.domainPath(ctx.path)))
+  if (!l || l.domainId !== ctx.domainId || !lockCovers(l, ctx.volume.domainPath(ctx.path)))
     throw new DavError(409, 'No such lock applies to this resource', 'lock-token-matches-request-uri');
   if (l.principal !== ctx.userName) throw new DavError(403, 'That lock belongs to another user');
   await ctx.store.removeDavLock(token);

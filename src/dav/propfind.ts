@@ -7,7 +7,8 @@
 // with 'Invalid string length').
 import type { DavLock, DavProp } from '../tracker/types.ts';
 import type { VolumeStat } from '../vfs/volume.ts';
-import { covers, type DavRequest } from './context.ts';
+import { lockCovers } from '../vfs/locks.ts';
+import type { DavRequest } from './context.ts';
 import { DavError, hasBody, write } from './http.ts';
 import { hrefFor, joinPath } from './paths.ts';
 import { needsDeadProps, needsEtags, needsLocks, needsQuota, renderResponse, type PropName, type PropRequest } from './props.ts';
@@ -82,7 +83,7 @@ async function writeBatch(
           stat,
           etag: stat.kind === 'file' ? etagFor(stat, stat.fid === null ? null : (files.get(stat.fid) ?? null)) : null,
           dead: dead.get(stat.id) ?? [],
-          locks: locks.filter((l) => covers(l, dp)),
+          locks: locks.filter((l) => lockCovers(l, dp)),
           lockRootHref: (l) => ctx.lockRootHref(l),
           available,
         },

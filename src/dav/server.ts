@@ -9,8 +9,9 @@ import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import type { StorageClient } from '../storage/client.ts';
 import type { Tracker } from '../tracker/tracker.ts';
-import { BasicAuth } from './auth.ts';
-import { DavRequest, type DavConfig } from './context.ts';
+import type { DavState, StoreLifecycle } from '../tracker/types.ts';
+import { BasicAuth, type AuthDeps } from './auth.ts';
+import { DavRequest, type DavConfig, type DavStore } from './context.ts';
 import { continued, DavError, sendText, sendXml } from './http.ts';
 import { lock, unlock } from './lock.ts';
 import type { OsFilesMode } from './os-files.ts';
@@ -23,6 +24,8 @@ import { copyOrMove, del, mkcol, put } from './write.ts';
 import { DAV_NS, XML_DECL } from './xml.ts';
 
 export interface DavServerOptions {
+  /** The store roles the server uses: its volumes', its handlers', the login bans, and the schema version it needs. */
+  store: AuthDeps['store'] & DavStore & Pick<StoreLifecycle, 'schemaVersion'>;
   tracker: Tracker;
   client: StorageClient;
   host: string;
@@ -62,12 +65,11 @@ const DAV_SCHEMA_VERSION = 2;
 
 export async function startDavServer(opts: DavServerOptions): Promise<RunningDavServer> {
   const log: LogFn = opts.log ?? (() => {});
-  const version = await opts.tracker.store.schemaVersion();
+  const version = await opts.store.schemaVersion();
   if (version < DAV_SCHEMA_VERSION)
     throw mogError(ErrorCodes.INVALID_ARGUMENT, `The database schema (version ${version}) predates WebDAV: run 'mogftp admin init' to upgrade it`);
   const cfg: DavConfig = {
-    tracker: opts.tracker,
-    client: opts.client,
+    store: opts.store,
     osFiles: opts.osFiles ?? 'off',
     allowInfiniteDepth: opts.allowInfiniteDepth ?? false,
     defaultLockTimeoutMs: opts.defaultLockTimeoutMs ?? 3600_000,
@@ -76,7 +78,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
   };
   // honourLocks: false: WebDAV checks the lock tokens its clients submit itself (context.ts); the
   // volume's own check, for doors without tokens, would refuse the lock holder too.
-  const auth = new BasicAuth({ tracker: opts.tracker, client: opts.client, honourLocks: false, log: opts.log, verifyBeforeSend: opts.verifyBeforeSend }, opts.authCacheMs, opts.log);
+  const auth = new BasicAuth({ store: opts.store, tracker: opts.tracker, client: opts.client, honourLocks: false, log: opts.log, verifyBeforeSend: opts.verifyBeforeSend }, opts.authCacheMs, opts.log);
   const realm = (opts.realm ?? 'mogftp').replace(/["\\]/g, '');
   const expecting = new WeakSet<IncomingMessage>();
 
@@ -84,7 +86,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     if (!admitPipelined(req, res, log)) return;
     const started = Date.now();
     handle(req, res)
-      .catch((err) => fail(req, res, err))
+      .catch((err) => sendFailure(req, res, err, log))
       .finally(() => log('debug', 'request', { method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
   };
 
@@ -97,60 +99,95 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
       closeIfBodyPending(req, res);
       return sendText(res, 401, 'Authentication required', { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` });
     }
-    const ctx = new DavRequest(req, res, volume, cfg, target.path, expecting.has(req));
-    switch (method) {
-      case 'GET':
-        return get(ctx, false);
-      case 'HEAD':
-        return get(ctx, true);
-      case 'PUT':
-        return put(ctx);
-      case 'DELETE':
-        return del(ctx);
-      case 'MKCOL':
-        return mkcol(ctx);
-      case 'COPY':
-        return copyOrMove(ctx, false);
-      case 'MOVE':
-        return copyOrMove(ctx, true);
-      case 'PROPFIND':
-        return propfind(ctx);
-      case 'PROPPATCH':
-        return proppatch(ctx);
-      case 'LOCK':
-        return lock(ctx);
-      case 'UNLOCK':
-        return unlock(ctx);
-      default:
-        throw new DavError(501, `${method} is not supported`);
-    }
+    return dispatch(new DavRequest(req, res, volume, cfg, target.path, expecting.has(req)), method);
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    const e = toDavError(err);
-    // The reply's words are generic for server-side failures; the log keeps the cause and stack.
-    const cause = err instanceof Error && isServerSide(e) ? { cause: describeError(err), stack: err.stack } : {};
-    log(isServerSide(e) ? 'warn' : 'debug', 'request failed', { method: req.method, url: req.url, status: e.status, error: e.message, ...cause });
-    if (res.headersSent) {
-      // Part of a body is out already: only cutting the connection tells the client it is incomplete.
-      res.destroy();
-      return;
-    }
-    closeIfBodyPending(req, res);
-    const headers: Record<string, string> = e.status === 405 || e.status === 501 ? { Allow: ALLOWED_METHODS } : {};
-    if (e.condition) {
-      const xml = `${XML_DECL}<D:error xmlns:D="${DAV_NS}"><D:${e.condition}>${e.conditionContent ?? ''}</D:${e.condition}></D:error>\n`;
-      sendXml(res, e.status, xml, headers);
-    } else {
-      sendText(res, e.status, e.message, headers);
-    }
-  }
+  const server = createDavHttpServer(opts.tls, onRequest, expecting, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const timer = startPurging(opts.store, log);
 
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  return {
+    host: opts.host,
+    port,
+    url: `${opts.tls ? 'https' : 'http'}://${hostInUrl}:${port}/`,
+    close: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** Runs the handler of the request's method. */
+function dispatch(ctx: DavRequest, method: string): Promise<void> {
+  switch (method) {
+    case 'GET':
+      return get(ctx, false);
+    case 'HEAD':
+      return get(ctx, true);
+    case 'PUT':
+      return put(ctx);
+    case 'DELETE':
+      return del(ctx);
+    case 'MKCOL':
+      return mkcol(ctx);
+    case 'COPY':
+      return copyOrMove(ctx, false);
+    case 'MOVE':
+      return copyOrMove(ctx, true);
+    case 'PROPFIND':
+      return propfind(ctx);
+    case 'PROPPATCH':
+      return proppatch(ctx);
+    case 'LOCK':
+      return lock(ctx);
+    case 'UNLOCK':
+      return unlock(ctx);
+    default:
+      throw new DavError(501, `${method} is not supported`);
+  }
+}
+
+/** Answers a failed request with its status (status.ts), or cuts the connection when a body is out already. */
+function sendFailure(req: IncomingMessage, res: ServerResponse, err: unknown, log: LogFn): void {
+  const e = toDavError(err);
+  // The reply's words are generic for server-side failures; the log keeps the cause and stack.
+  const cause = err instanceof Error && isServerSide(e) ? { cause: describeError(err), stack: err.stack } : {};
+  log(isServerSide(e) ? 'warn' : 'debug', 'request failed', { method: req.method, url: req.url, status: e.status, error: e.message, ...cause });
+  if (res.headersSent) {
+    // Part of a body is out already: only cutting the connection tells the client it is incomplete.
+    res.destroy();
+    return;
+  }
+  closeIfBodyPending(req, res);
+  const headers: Record<string, string> = e.status === 405 || e.status === 501 ? { Allow: ALLOWED_METHODS } : {};
+  if (e.condition) {
+    const xml = `${XML_DECL}<D:error xmlns:D="${DAV_NS}"><D:${e.condition}>${e.conditionContent ?? ''}</D:${e.condition}></D:error>\n`;
+    sendXml(res, e.status, xml, headers);
+  } else {
+    sendText(res, e.status, e.message, headers);
+  }
+}
+
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The HTTP(S) server with the limits and timeouts WebDAV clients need; not listening yet. */
+function createDavHttpServer(tls: DavServerOptions['tls'], onRequest: RequestHandler, expecting: WeakSet<IncomingMessage>, log: LogFn): Server {
   // Headers are small and bounded (Node's 16 KiB, said here so it stays so); bodies are read with
   // limits by the handlers (readSmallBody) or streamed with backpressure (PUT).
   const httpOptions = { keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES };
-  const server: Server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, ...httpOptions }, onRequest)
+  const server: Server = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, ...httpOptions }, onRequest)
     : createHttpServer(httpOptions, onRequest);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     // The handler sends 100 Continue once it has checked auth, locks and the parent: a refused
@@ -168,38 +205,20 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
+  return server;
+}
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-
+/** Sweeps expired locks and properties of deleted entries now and every PURGE_INTERVAL_MS. */
+function startPurging(store: Pick<DavState, 'purgeDavState'>, log: LogFn): NodeJS.Timeout {
   const purge = () =>
-    opts.tracker.store.purgeDavState(Date.now()).then(
+    store.purgeDavState(Date.now()).then(
       (n) => (n.props || n.locks) && log('debug', 'purged WebDAV state', n),
       (err) => log('warn', 'could not purge WebDAV state', { error: describeError(err) }),
     );
   void purge();
   const timer = setInterval(purge, PURGE_INTERVAL_MS);
   timer.unref();
-
-  const port = (server.address() as AddressInfo).port;
-  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
-  return {
-    host: opts.host,
-    port,
-    url: `${opts.tls ? 'https' : 'http'}://${hostInUrl}:${port}/`,
-    close: async () => {
-      clearInterval(timer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return timer;
 }
 
 /**

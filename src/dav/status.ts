@@ -23,6 +23,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.QUORUM_LOST]: 503,
   [ErrorCodes.INVALID_OFFSET]: 416,
   [ErrorCodes.UPLOAD_ABORTED]: 400,
+  [ErrorCodes.TRANSFER_ABORTED]: 400,
   [ErrorCodes.NODE_UNAVAILABLE]: 503,
   [ErrorCodes.CHECKSUM_MISMATCH]: 502,
   [ErrorCodes.LENGTH_MISMATCH]: 502,

@@ -1,7 +1,7 @@
 // Whole-tree operations WebDAV has and the Volume does not: recursive delete and copy. Both
 // walk the directory a page at a time; a file copy streams through Volume.copyFile.
 import { ErrorCodes, isMogError } from '../errors.ts';
-import type { Store } from '../tracker/types.ts';
+import type { DavState } from '../tracker/types.ts';
 import type { Volume, VolumeStat } from '../vfs/volume.ts';
 import { joinPath } from './paths.ts';
 
@@ -21,7 +21,7 @@ export async function deleteTree(volume: Volume, path: string, st: VolumeStat): 
  * Copies `from` to `to` (which must not exist, or be a file when `from` is one), with its dead
  * properties; a collection's members too when `deep` (Depth: infinity).
  */
-export async function copyTree(volume: Volume, store: Store, from: string, src: VolumeStat, to: string, deep: boolean): Promise<void> {
+export async function copyTree(volume: Volume, store: Pick<DavState, 'copyDavProps'>, from: string, src: VolumeStat, to: string, deep: boolean): Promise<void> {
   const domainId = volume.user.domainId;
   if (src.kind === 'file') {
     const copy = await volume.copyFile(from, to);

@@ -36,7 +36,7 @@ export async function put(ctx: DavRequest): Promise<void> {
   // the request body ends early or fails.
   await pipeline(ctx.req, upload);
   const entry = upload.commitResult!.entry;
-  const file = await ctx.cfg.tracker.getFile(upload.fid).catch(() => null);
+  const file = await ctx.store.getFile(upload.fid).catch(() => null);
   const newEtag = etagFor({ fid: upload.fid, size: entry.size }, file);
   sendEmpty(ctx.res, existing ? 204 : 201, newEtag ? { ETag: newEtag } : {});
 }

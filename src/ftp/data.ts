@@ -66,7 +66,7 @@ export function send(source: Readable, socket: Socket): Promise<void> {
     });
     source.once('end', () =>
       socket.end((err?: Error | null) => {
-        if (err) return fail(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); transfer aborted`));
+        if (err) return fail(mogError(ErrorCodes.TRANSFER_ABORTED, `Data connection failed (${err.message}); transfer aborted`));
         finished = true;
         settled = true;
         resolve();
@@ -74,9 +74,9 @@ export function send(source: Readable, socket: Socket): Promise<void> {
     );
     source.once('error', (err) => fail(err));
     socket.once('close', () => {
-      if (!finished) fail(mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed; transfer aborted'));
+      if (!finished) fail(mogError(ErrorCodes.TRANSFER_ABORTED, 'Data connection closed; transfer aborted'));
     });
-    socket.on('error', (err) => fail(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); transfer aborted`)));
+    socket.on('error', (err) => fail(mogError(ErrorCodes.TRANSFER_ABORTED, `Data connection failed (${err.message}); transfer aborted`)));
     socket.resume();
   });
 }
@@ -90,19 +90,19 @@ export async function sendLines(lines: AsyncIterable<string>, socket: Socket): P
     batch = '';
     if (!ok) await new Promise<void>((resolve, reject) => {
       socket.once('drain', resolve);
-      socket.once('error', (err) => reject(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); listing aborted`)));
-      socket.once('close', () => reject(mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed; listing aborted')));
+      socket.once('error', (err) => reject(mogError(ErrorCodes.TRANSFER_ABORTED, `Data connection failed (${err.message}); listing aborted`)));
+      socket.once('close', () => reject(mogError(ErrorCodes.TRANSFER_ABORTED, 'Data connection closed; listing aborted')));
     });
   };
   for await (const line of lines) {
-    if (socket.destroyed) throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed; listing aborted');
+    if (socket.destroyed) throw mogError(ErrorCodes.TRANSFER_ABORTED, 'Data connection closed; listing aborted');
     batch += line + '\r\n';
     if (batch.length >= 64 * 1024) await flush();
   }
   await flush();
   await new Promise<void>((resolve, reject) =>
     socket.end((err?: Error | null) =>
-      err ? reject(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection failed (${err.message}); listing aborted`)) : resolve(),
+      err ? reject(mogError(ErrorCodes.TRANSFER_ABORTED, `Data connection failed (${err.message}); listing aborted`)) : resolve(),
     ),
   );
 }

@@ -31,7 +31,7 @@ export function watchTransfers(ports: () => Array<number | null>): InFlightTrans
     count: () => running().length,
     abortAll: () => {
       const now = running();
-      for (const c of now) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server stopped by its operator: transfer aborted, nothing was stored'));
+      for (const c of now) c.mogTransfer?.abort(mogError(ErrorCodes.TRANSFER_ABORTED, 'Server stopped by its operator: transfer aborted, nothing was stored'));
       return now.length;
     },
     stop: () => {

@@ -223,7 +223,7 @@ async function shutdown(settings: FtpSettings, servers: Server[], open: Set<FtpC
   }
   if (open.size) {
     log('warn', 'shutdown grace time over: aborting running transfers', { connections: open.size });
-    for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
+    for (const c of open) c.mogTransfer?.abort(mogError(ErrorCodes.TRANSFER_ABORTED, 'Server shutting down: transfer aborted, nothing was stored'));
     const abortDeadline = Date.now() + 2000;
     while ([...open].some(isBusy) && Date.now() < abortDeadline) await sleep(50);
     for (const c of [...open]) closeConn(c);

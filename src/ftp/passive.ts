@@ -57,7 +57,7 @@ abstract class DataConnector implements Connector {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(mogError(ErrorCodes.UPLOAD_ABORTED, 'The data connection was not made in time'));
+        reject(mogError(ErrorCodes.TRANSFER_ABORTED, 'The data connection was not made in time'));
       }, timeout);
       this.waiters.push(waiter);
     });
@@ -72,7 +72,7 @@ abstract class DataConnector implements Connector {
     const idleMs = settings.dataTimeoutMs;
     if (idleMs > 0)
       socket.setTimeout(idleMs, () =>
-        socket.destroy(mogError(ErrorCodes.UPLOAD_ABORTED, `Data connection stalled (no progress for ${Math.round(idleMs / 1000)} s)`)),
+        socket.destroy(mogError(ErrorCodes.TRANSFER_ABORTED, `Data connection stalled (no progress for ${Math.round(idleMs / 1000)} s)`)),
       );
     this.socket = socket;
     dataSocketChannel.publish({ socket: raw, conn: this.conn });
@@ -96,7 +96,7 @@ abstract class DataConnector implements Connector {
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
     }
-    this.failed(mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed'));
+    this.failed(mogError(ErrorCodes.TRANSFER_ABORTED, 'Data connection closed'));
     if (this.conn.connector === this) setConnector(this.conn, new IdleConnector());
   }
 }
@@ -122,12 +122,12 @@ export class PassiveConnector extends DataConnector {
     }
     if (this.ended) {
       server.close();
-      throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Data connection closed');
+      throw mogError(ErrorCodes.TRANSFER_ABORTED, 'Data connection closed');
     }
     server.on('error', () => {});
     this.idleTimer = setTimeout(() => {
       this.closeServer();
-      this.failed(mogError(ErrorCodes.UPLOAD_ABORTED, 'Nobody connected to the passive port in time'));
+      this.failed(mogError(ErrorCodes.TRANSFER_ABORTED, 'Nobody connected to the passive port in time'));
     }, DEFAULTS.pasvAcceptTimeoutMs);
     this.idleTimer.unref();
     return port;
@@ -181,7 +181,7 @@ export class ActiveConnector extends DataConnector {
   start(host: string, port: number): void {
     const socket = new Socket();
     this.pending = socket;
-    socket.once('error', (err) => this.failed(mogError(ErrorCodes.UPLOAD_ABORTED, `Cannot connect to ${host} port ${port}: ${err.message}`)));
+    socket.once('error', (err) => this.failed(mogError(ErrorCodes.TRANSFER_ABORTED, `Cannot connect to ${host} port ${port}: ${err.message}`)));
     socket.setTimeout(15_000, () => socket.destroy(new Error('connect timed out')));
     socket.connect({ host, port, noDelay: true }, () => {
       socket.setTimeout(0);

@@ -20,6 +20,7 @@ const CODES: Record<ErrorCode, number> = {
   [ErrorCodes.QUORUM_LOST]: 451,
   [ErrorCodes.INVALID_OFFSET]: 554,
   [ErrorCodes.UPLOAD_ABORTED]: 426,
+  [ErrorCodes.TRANSFER_ABORTED]: 426,
   [ErrorCodes.NODE_UNAVAILABLE]: 451,
   [ErrorCodes.CHECKSUM_MISMATCH]: 426,
   [ErrorCodes.LENGTH_MISMATCH]: 451,

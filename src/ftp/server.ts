@@ -5,6 +5,7 @@ import { describeError } from '../errors.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { LoginDenied } from '../tracker/login-throttle.ts';
 import type { Tracker } from '../tracker/tracker.ts';
+import type { VolumeStore } from '../vfs/deps.ts';
 import { Volume } from '../vfs/volume.ts';
 import { fileHandlers, protocolCommands } from './commands/index.ts';
 import type { FtpConn } from './connection.ts';
@@ -14,6 +15,7 @@ import { serveFtp } from './listeners.ts';
 import type { ProtocolOptions } from './settings.ts';
 
 export interface FtpServerOptions extends ProtocolOptions {
+  store: VolumeStore;
   tracker: Tracker;
   client: StorageClient;
   host: string;
@@ -81,7 +83,7 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
         // and logs and counts failures itself.
         const from = { address: connection.ip, door: 'ftp' as const, policy: throttle.policy, log: sessionLog };
         const user = await opts.tracker.authenticate(username, password, from);
-        const volume = await Volume.open({ tracker: opts.tracker, client: opts.client, log, verifyBeforeSend: opts.verifyBeforeSend }, user);
+        const volume = await Volume.open({ store: opts.store, tracker: opts.tracker, client: opts.client, log, verifyBeforeSend: opts.verifyBeforeSend }, user);
         log('info', 'login', { session: connection.id, user: username, ip: connection.ip });
         opts.onSession?.({ type: 'login', session: connection.id, ip: connection.ip, user: username });
         resolve({ fs: { volume } });

@@ -77,14 +77,14 @@ function holdUntilHandshake(secure: TLSSocket, requireReuse: boolean): void {
     }
     heldEnd = null;
   };
-  const onEarlyClose = () => fail(mogError(ErrorCodes.UPLOAD_ABORTED, 'The data connection closed before its TLS handshake completed'));
+  const onEarlyClose = () => fail(mogError(ErrorCodes.TRANSFER_ABORTED, 'The data connection closed before its TLS handshake completed'));
   secure.once('close', onEarlyClose);
   secure.once('secure', () => {
     secure.off('close', onEarlyClose);
     delete gate.write;
     delete gate.end;
     if (requireReuse && !secure.isSessionReused()) {
-      const err = mogError(ErrorCodes.UPLOAD_ABORTED, 'TLS session reuse is required on data connections: resume the control connection\'s session');
+      const err = mogError(ErrorCodes.TRANSFER_ABORTED, 'TLS session reuse is required on data connections: resume the control connection\'s session');
       secure.destroy(err);
       fail(err);
       return;

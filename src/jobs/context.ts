@@ -47,11 +47,6 @@ export function replicaUrlOf(d: DeviceView, fid: number): string {
   return nodeBaseUrl(d.hostAddress, d.hostPort) + fidPath(d.id, fid);
 }
 
-/** Readable for copying from: the node serves it and the operator has not written it off. */
-export function isReadableDevice(d: DeviceView): boolean {
-  return (d.status === 'alive' || d.status === 'readonly' || d.status === 'drain') && d.hostStatus === 'alive';
-}
-
 /** The device's bytes are gone for good: the device or its whole host is dead. */
 export function isGoneDevice(d: DeviceView): boolean {
   return d.status === 'dead' || d.hostStatus === 'dead';

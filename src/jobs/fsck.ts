@@ -11,9 +11,10 @@
 //   its mark cleared when it checks out intact.
 // Every finding goes to the fsck log (store.addFsckEvents).
 import { describeError, ErrorCodes, isMogError, mogError } from '../errors.ts';
+import { countsTowardClass, isReadableDevice } from '../tracker/device-state.ts';
 import { judgeReplicas } from '../tracker/policy.ts';
 import type { DeviceView, FileRow, FsckCode, NewFsckEvent } from '../tracker/types.ts';
-import { isGoneDevice, isReadableDevice, type JobContext } from './context.ts';
+import { isGoneDevice, type JobContext } from './context.ts';
 import { checkReplica, describeCheck, discardCopy, type ReplicaCheck } from './verify.ts';
 
 export interface FsckFidResult {
@@ -90,7 +91,7 @@ export async function fsckFid(ctx: JobContext, fid: number): Promise<FsckFidResu
     if (judged.verdict === 'insufficient' || judged.verdict === 'too_good') {
       const counted = now.filter((id) => {
         const d = byId.get(id);
-        return d && (d.status === 'alive' || d.status === 'readonly') && d.hostStatus === 'alive';
+        return d !== undefined && countsTowardClass(d);
       });
       const hosts = new Set(counted.map((id) => byId.get(id)!.hostId)).size;
       note('POVI', null, `${counted.length} counted cop${counted.length === 1 ? 'y' : 'ies'} on ${hosts} host(s); class ${cls.name} wants ${cls.mindevcount}`);

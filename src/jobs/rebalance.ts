@@ -10,7 +10,8 @@
 // The destination is never on a host that already holds another copy of the file. The pace is
 // bounded in bytes per second.
 import { ErrorCodes, describeError, isMogError } from '../errors.ts';
-import { canReceiveCopies, countsTowardClass } from '../tracker/policy.ts';
+import { countsTowardClass } from '../tracker/device-state.ts';
+import { canReceiveCopies } from '../tracker/policy.ts';
 import type { DeviceView, FileRow } from '../tracker/types.ts';
 import { replicaUrlOf, type JobContext } from './context.ts';
 import { copyReplica } from './replicate.ts';

@@ -9,9 +9,10 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import type { PutResult } from '../storage/client-put.ts';
-import { countsTowardClass, judgeReplicas } from '../tracker/policy.ts';
+import { countsTowardClass, isReadableDevice } from '../tracker/device-state.ts';
+import { judgeReplicas } from '../tracker/policy.ts';
 import type { DeviceView, FileRow } from '../tracker/types.ts';
-import { isGoneDevice, isReadableDevice, replicaUrlOf, type JobContext } from './context.ts';
+import { isGoneDevice, replicaUrlOf, type JobContext } from './context.ts';
 import { checkReplica, describeCheck, discardCopy } from './verify.ts';
 
 export interface ReplicateResult {

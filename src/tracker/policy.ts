@@ -11,6 +11,7 @@
 //   host and none on a second gets a new copy first, never a deletion.
 // - min=1 follows the general rules (MogileFS returned all_good for any copy count).
 import { mogError, ErrorCodes } from '../errors.ts';
+import { countsTowardClass } from './device-state.ts';
 import type { DeviceView } from './types.ts';
 
 export interface SpaceLimits {
@@ -137,11 +138,6 @@ export function chooseDevicesForUpload(devices: DeviceView[], count: number, opt
   return chosen;
 }
 
-/** A copy that counts toward the class: readable, not being drained, on a host that is up. */
-function countsAsCopy(d: DeviceView): boolean {
-  return (d.status === 'alive' || d.status === 'readonly') && d.hostStatus === 'alive';
-}
-
 /** Each host's best device first, then each host's second best, ...; free space orders within a round. */
 function interleaveByHost(sorted: DeviceView[]): number[] {
   const rankInHost = new Map<number, number>();
@@ -194,7 +190,7 @@ export function judgeReplicas(
   const onSet = new Set(onDevids);
   const onDevs = [...onSet].map((id) => byId.get(id)).filter((d): d is DeviceView => d !== undefined);
 
-  const counted = onDevs.filter(countsAsCopy);
+  const counted = onDevs.filter(countsTowardClass);
   const draining = onDevs.filter((d) => d.status === 'drain').map((d) => d.id);
   const alreadyOn = counted.length;
   const hostsOn = new Set(counted.map((d) => d.hostId));
@@ -238,9 +234,4 @@ export function judgeReplicas(
 /** May this device receive a copy now (alive, reachable, weighted, with room)? For rebalance. */
 export function canReceiveCopies(d: DeviceView, limits?: SpaceLimits): boolean {
   return canTakeNewCopies(d, limitsOf(limits));
-}
-
-/** Does a copy on this device count toward its class (alive or readonly, host alive)? */
-export function countsTowardClass(d: DeviceView): boolean {
-  return countsAsCopy(d);
 }

@@ -1,12 +1,28 @@
-// The tracker API the front-ends and jobs use: the store plus placement policy, read ordering
-// and authentication. It holds no state that another front-end could disagree with, except a
-// short-lived cache of the device and class tables (admin changes are seen within `deviceCacheMs`).
+// Placement, device views and authentication for the doors: where an upload's copies go and
+// which replicas a read tries first (policy.ts, device-state.ts), the device and class tables
+// as briefly cached views, the account behind a session, and logins through the shared
+// throttle. It is not a way to the store: callers are given the store roles they use (the
+// Volume, src/vfs/deps.ts; the WebDAV handlers, src/dav/context.ts). It holds no state that
+// another front-end could disagree with, except short-lived caches of the device, class and
+// user tables (admin changes are seen within `deviceCacheMs`) and the devices it saw fail.
 import { describeError, ErrorCodes, mogError } from '../errors.ts';
+import { isReadableDevice } from './device-state.ts';
 import { chooseDevicesForUpload } from './policy.ts';
 import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
 import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
 import { VerifiedLogins } from './verified-logins.ts';
-import type { DeviceView, Entry, FileClass, FileRow, InheritedClass, QuotaRequest, Reservation, Store, User } from './types.ts';
+import type { Catalog, DeviceView, Entry, FileClass, InheritedClass, Queues, QuotaRequest, Replicas, Reservation, Uploads, User, Users } from './types.ts';
+
+/**
+ * The store roles the tracker reads and writes: devices and classes (Catalog), accounts and the
+ * login throttle (Users), reservations (Uploads), replica rows and their bad marks (Replicas),
+ * and the fsck queue a damaged copy goes to (Queues).
+ */
+type TrackerStore = Pick<Catalog, 'listDevices' | 'getClassById' | 'getClass'> &
+  Users &
+  Pick<Uploads, 'reserveUpload'> &
+  Pick<Replicas, 'replicasOf' | 'badReplicasOf' | 'markBadReplica'> &
+  Pick<Queues, 'enqueue'>;
 
 export interface TrackerOptions {
   /** How long the device list may be reused before it is read again. */
@@ -15,8 +31,12 @@ export interface TrackerOptions {
   minFreeMb?: number;
 }
 
-/** A device to read from or write to; src/storage/layout.ts turns it into a replica URL. */
-export interface UploadTarget {
+/**
+ * Where a replica of a file lives or is to be written: a device and its host's address
+ * (src/storage/layout.ts turns it into the replica's URL). Reads get them from replicasFor,
+ * uploads from reserveUpload.
+ */
+export interface ReplicaLocation {
   devid: number;
   hostId: number;
   address: string;
@@ -25,9 +45,9 @@ export interface UploadTarget {
 
 export interface UploadReservation extends Reservation {
   cls: FileClass;
-  targets: UploadTarget[];
+  targets: ReplicaLocation[];
   /** Devices on other hosts to use instead of a target that fails before any byte is sent. */
-  spares: UploadTarget[];
+  spares: ReplicaLocation[];
 }
 
 interface ClassCacheEntry {
@@ -52,7 +72,7 @@ export class Tracker {
   private readonly suspects = new Map<number, number>();
 
   constructor(
-    readonly store: Store,
+    private readonly store: TrackerStore,
     private readonly opts: TrackerOptions = {},
   ) {}
 
@@ -176,7 +196,7 @@ export class Tracker {
       now,
       quota,
     });
-    return { ...reservation, cls, targets: chosen.map(toTarget), spares: spares.map(toTarget) };
+    return { ...reservation, cls, targets: chosen.map(toLocation), spares: spares.map(toLocation) };
   }
 
   /**
@@ -207,23 +227,19 @@ export class Tracker {
    * The devices holding `fid`, best first: readable devices on live hosts, those the monitor
    * last saw as reachable before the unknown, unreachable ones last (they may have come back).
    */
-  async replicasFor(fid: number): Promise<UploadTarget[]> {
+  async replicasFor(fid: number): Promise<ReplicaLocation[]> {
     const [devids, devices, marked] = await Promise.all([this.store.replicasOf(fid), this.devices(), this.store.badReplicasOf(fid)]);
     const byId = new Map(devices.map((d) => [d.id, d]));
     const usable = devids
       .map((id) => byId.get(id))
-      .filter((d): d is DeviceView => !!d && isReadable(d));
+      .filter((d): d is DeviceView => !!d && isReadableDevice(d));
     const now = Date.now();
     // A copy a read found damaged comes after every other one: it is read only when nothing
     // else answers, and then the read's own checksum check still stands between it and the client.
     const bad = new Set(marked.map((m) => m.devid));
     const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0) + (bad.has(d.id) ? 8 : 0);
     usable.sort((a, b) => rank(a) - rank(b));
-    return usable.map(toTarget);
-  }
-
-  getFile(fid: number): Promise<FileRow | null> {
-    return this.store.getFile(fid);
+    return usable.map(toLocation);
   }
 
   /**
@@ -237,19 +253,12 @@ export class Tracker {
   }
 }
 
-function isReadable(d: DeviceView): boolean {
-  return (
-    (d.status === 'alive' || d.status === 'readonly' || d.status === 'drain') &&
-    d.hostStatus === 'alive'
-  );
-}
-
 function readRank(d: DeviceView): number {
   const observed = d.observed === 'unreachable' ? 2 : d.observed === 'unknown' ? 1 : 0;
   return observed * 2 + (d.status === 'drain' ? 1 : 0);
 }
 
-function toTarget(d: DeviceView): UploadTarget {
+function toLocation(d: DeviceView): ReplicaLocation {
   return { devid: d.id, hostId: d.hostId, address: d.hostAddress, port: d.hostPort };
 }
 

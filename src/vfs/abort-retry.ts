@@ -6,7 +6,7 @@
 // broke left no reservation, so the release finds nothing and deletes nothing.
 import { describeError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
-import type { Store } from '../tracker/types.ts';
+import type { Uploads } from '../tracker/types.ts';
 
 /** Waits between tries: quick at first (a restart), then once a minute for half an hour. */
 const DELAYS_MS = [1000, 2000, 4000, 8000, 15_000, 30_000, ...new Array(29).fill(60_000)];
@@ -15,16 +15,11 @@ const MAX_PENDING = 10_000;
 
 const pending = new Set<number>();
 
-/** How many releases are waiting to be retried in this process (tests, metrics). */
-export function pendingReleases(): number {
-  return pending.size;
-}
-
 /**
  * Tries `abortUpload(fid)` again and again in the background after it failed with `firstError`.
  * Never throws; every outcome is logged.
  */
-export function releaseLater(store: Pick<Store, 'abortUpload'>, fid: number, firstError: unknown, log: LogFn, delays: readonly number[] = DELAYS_MS): void {
+export function releaseLater(store: Pick<Uploads, 'abortUpload'>, fid: number, firstError: unknown, log: LogFn, delays: readonly number[] = DELAYS_MS): void {
   if (pending.has(fid)) return;
   if (pending.size >= MAX_PENDING) {
     log('warn', 'upload reservation not released; left to the reaper', { fid, error: describeError(firstError), pending: pending.size });

@@ -22,7 +22,7 @@ import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import { createLogger, type LogFn } from '../log.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
-import type { Tracker, UploadTarget } from '../tracker/tracker.ts';
+import type { ReplicaLocation, Tracker } from '../tracker/tracker.ts';
 import type { FileRow } from '../tracker/types.ts';
 
 /** Largest resume offset whose skipped prefix is read to verify the checksum. */
@@ -61,7 +61,7 @@ export interface DownloadOptions {
    */
   verifyResume?: boolean;
   /** The caller's already started `tracker.replicasFor(file.fid)`. */
-  replicas?: Promise<UploadTarget[]>;
+  replicas?: Promise<ReplicaLocation[]>;
   /** Files up to this many bytes are verified before sending; 0: stream every file. */
   verifyBeforeSend?: number;
   /** Where damaged copies and failed reports are logged (default: a `vfs` logger on stderr). */
@@ -105,11 +105,11 @@ class ReadContext {
   }
 
   /** A read error: evidence against the copy (missing, shorter than asked) or just the node. */
-  async readFailed(target: UploadTarget, err: unknown): Promise<void> {
-    if (isMogError(err, ErrorCodes.NOT_FOUND)) return this.copyIsBad(target.devid, 'the node has no such copy');
-    if (isMogError(err, ErrorCodes.INVALID_OFFSET)) return this.copyIsBad(target.devid, 'the copy is shorter than the file');
-    this.tracker.reportDeviceFailure(target.devid);
-    this.failures.push(`device ${target.devid}: ${describeError(err)}`);
+  async readFailed(replica: ReplicaLocation, err: unknown): Promise<void> {
+    if (isMogError(err, ErrorCodes.NOT_FOUND)) return this.copyIsBad(replica.devid, 'the node has no such copy');
+    if (isMogError(err, ErrorCodes.INVALID_OFFSET)) return this.copyIsBad(replica.devid, 'the copy is shorter than the file');
+    this.tracker.reportDeviceFailure(replica.devid);
+    this.failures.push(`device ${replica.devid}: ${describeError(err)}`);
   }
 
   noReplica(): Error {
@@ -142,12 +142,12 @@ async function* replicaBytes(tracker: Tracker, client: StorageClient, file: File
 }
 
 /** Reads one replica whole into memory, hashing it; returns its chunks, or the fault of the copy. */
-async function readWhole(ctx: ReadContext, client: StorageClient, target: UploadTarget): Promise<Buffer[] | CopyFault> {
+async function readWhole(ctx: ReadContext, client: StorageClient, replica: ReplicaLocation): Promise<Buffer[] | CopyFault> {
   const { file } = ctx;
   const hash = newHash(file);
   const chunks: Buffer[] = [];
   let pos = 0;
-  const { stream } = await client.get(replicaUrl(target, file.fid), { start: 0, end: file.length - 1 });
+  const { stream } = await client.get(replicaUrl(replica, file.fid), { start: 0, end: file.length - 1 });
   for await (const raw of stream as AsyncIterable<Buffer>) {
     const chunk = raw.length > file.length - pos ? raw.subarray(0, file.length - pos) : raw;
     pos += chunk.length;
@@ -160,19 +160,19 @@ async function readWhole(ctx: ReadContext, client: StorageClient, target: Upload
   return chunks;
 }
 
-async function* verifiedFirst(ctx: ReadContext, client: StorageClient, start: number, replicas: UploadTarget[]): AsyncGenerator<Buffer> {
+async function* verifiedFirst(ctx: ReadContext, client: StorageClient, start: number, replicas: ReplicaLocation[]): AsyncGenerator<Buffer> {
   let mismatch = false;
-  for (const target of replicas) {
+  for (const replica of replicas) {
     let got: Buffer[] | CopyFault;
     try {
-      got = await readWhole(ctx, client, target);
+      got = await readWhole(ctx, client, replica);
     } catch (err) {
-      await ctx.readFailed(target, err);
+      await ctx.readFailed(replica, err);
       continue;
     }
     if (typeof got === 'string') {
       mismatch = true;
-      await ctx.copyIsBad(target.devid, got);
+      await ctx.copyIsBad(replica.devid, got);
       continue;
     }
     let pos = 0;
@@ -201,9 +201,9 @@ async function* streamed(ctx: ReadContext, client: StorageClient, start: number,
   let held: Buffer | null = null;
   if (pos < file.length) {
     const replicas = await (opts.replicas ?? tracker.replicasFor(file.fid));
-    for (const target of replicas) {
+    for (const replica of replicas) {
       try {
-        const { stream } = await client.get(replicaUrl(target, file.fid), { start: pos, end: file.length - 1 });
+        const { stream } = await client.get(replicaUrl(replica, file.fid), { start: pos, end: file.length - 1 });
         for await (const raw of stream as AsyncIterable<Buffer>) {
           // Never pass on more than the file's recorded length, whatever a node sends.
           const chunk = raw.length > file.length - pos ? raw.subarray(0, file.length - pos) : raw;
@@ -211,7 +211,7 @@ async function* streamed(ctx: ReadContext, client: StorageClient, start: number,
           pos += chunk.length;
           if (hash) {
             hash.update(chunk);
-            sources.add(target.devid);
+            sources.add(replica.devid);
           }
           if (pos > start) {
             const out = from >= start ? chunk : chunk.subarray(start - from);
@@ -225,9 +225,9 @@ async function* streamed(ctx: ReadContext, client: StorageClient, start: number,
         }
         if (pos >= file.length) break;
         // The node holds fewer bytes than the file has: a damaged copy, for fsck to repair.
-        await ctx.copyIsBad(target.devid, `ended at byte ${pos} of ${file.length}`);
+        await ctx.copyIsBad(replica.devid, `ended at byte ${pos} of ${file.length}`);
       } catch (err) {
-        await ctx.readFailed(target, err);
+        await ctx.readFailed(replica, err);
       }
     }
     if (pos < file.length) throw ctx.noReplica();

@@ -5,10 +5,10 @@
 // a lock is rooted at the path or is a depth-infinity lock above it; adding or removing a name
 // also needs the parent unlocked (a lock on a collection protects its membership); changing a
 // whole tree (removing or renaming a directory) also needs no lock below it.
-// The WebDAV door checks the client's tokens itself (src/dav/context.ts) and opens its volumes
-// with honourLocks: false.
+// The WebDAV door finds the same locks in the way (locksInWay), checks the client's tokens
+// against them itself (src/dav/context.ts) and opens its volumes with honourLocks: false.
 import { ErrorCodes, mogError } from '../errors.ts';
-import type { DavLock, Store } from '../tracker/types.ts';
+import type { DavLock, DavState } from '../tracker/types.ts';
 
 /** One path a write touches, as a domain path ('/' or '/a/b'), and how. */
 export interface LockTouch {
@@ -38,7 +38,7 @@ function parentOf(domainPath: string): string | null {
 }
 
 /** The active locks that stand in the way of a write touching `t`. */
-export async function locksInWay(store: Store, domainId: number, t: LockTouch, now: number): Promise<DavLock[]> {
+export async function locksInWay(store: Pick<DavState, 'davLocksAt'>, domainId: number, t: LockTouch, now: number): Promise<DavLock[]> {
   const parent = parentOf(t.domainPath);
   // Rooted at the path or at an ancestor (the parent included); with `tree`, below it as well.
   const locks = await store.davLocksAt(domainId, t.domainPath, { descendants: t.tree ?? false, now });
@@ -48,7 +48,7 @@ export async function locksInWay(store: Store, domainId: number, t: LockTouch, n
 }
 
 /** Refuses (LOCKED, FTP 450) a write any active lock stands in the way of. */
-export async function assertNotLocked(store: Store, domainId: number, touches: LockTouch[], now = Date.now()): Promise<void> {
+export async function assertNotLocked(store: Pick<DavState, 'davLocksAt'>, domainId: number, touches: LockTouch[], now = Date.now()): Promise<void> {
   for (const t of touches) {
     const inWay = await locksInWay(store, domainId, t, now);
     if (inWay.length === 0) continue;

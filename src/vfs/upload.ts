@@ -9,11 +9,18 @@ import { describeError, ErrorCodes, MogError, mogError } from '../errors.ts';
 import { FanoutWriter, type FanoutSuccess } from '../storage/fanout.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
-import type { Tracker, UploadReservation, UploadTarget } from '../tracker/tracker.ts';
-import type { CommitResult } from '../tracker/types.ts';
+import type { ReplicaLocation, Tracker, UploadReservation } from '../tracker/tracker.ts';
+import type { CommitResult, Queues, Uploads } from '../tracker/types.ts';
 import { releaseLater } from './abort-retry.ts';
 import { defaultVfsLog } from './download.ts';
 import type { UploadQuota } from './upload-quota.ts';
+
+/** The store roles an upload commits or releases through, the tracker it reports failing devices to, the nodes' client. */
+interface UploadDeps {
+  store: Pick<Uploads, 'abortUpload' | 'commitUpload'> & Pick<Queues, 'enqueue'>;
+  tracker: Pick<Tracker, 'reportDeviceFailure'>;
+  client: StorageClient;
+}
 
 export interface UploadOptions {
   parentId: number;
@@ -22,13 +29,12 @@ export interface UploadOptions {
   quota?: UploadQuota;
   /** Asked just before the commit: true when the client went away and must not get a file. */
   isCancelled?: () => boolean;
-  /** Called once with the outcome, for transfer logs. */
-  onDone?: (outcome: { ok: boolean; bytes: number; fid: number; replicas: number; error?: unknown }) => void;
   /** Asked just before the commit, after the bytes are stored; a throw aborts the upload (a WebDAV lock taken meanwhile). */
   beforeCommit?: () => Promise<void>;
 }
 
 export class Upload extends Writable {
+  private readonly store: UploadDeps['store'];
   private readonly fanout: FanoutWriter;
   private readonly hash: Hash | null;
   private bytes = 0;
@@ -39,20 +45,20 @@ export class Upload extends Writable {
   storedReplicas = 0;
 
   constructor(
-    private readonly tracker: Tracker,
-    client: StorageClient,
+    deps: UploadDeps,
     readonly reservation: UploadReservation,
     private readonly opts: UploadOptions,
   ) {
     super({ highWaterMark: 256 * 1024 });
+    this.store = deps.store;
     const alg = reservation.cls.checksum;
     this.hash = alg === 'none' ? null : createHash(alg);
-    const target = (t: UploadTarget) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
-    this.fanout = new FanoutWriter(reservation.targets.map(target), client, {
+    const target = (t: ReplicaLocation) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
+    this.fanout = new FanoutWriter(reservation.targets.map(target), deps.client, {
       quorum: reservation.cls.writeQuorum,
       checksumAlg: alg,
       spares: reservation.spares.map(target),
-      onFailure: (devid) => tracker.reportDeviceFailure(devid),
+      onFailure: (devid) => deps.tracker.reportDeviceFailure(devid),
     });
   }
 
@@ -82,23 +88,22 @@ export class Upload extends Writable {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (this.state === 'committed') return cb(err);
-    this.abort(err ?? mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted')).then(
+    this.abort().then(
       () => cb(err),
       () => cb(err),
     );
   }
 
   /** Abandons the upload: nothing becomes visible and the partial replicas are queued for deletion. */
-  abort(reason?: unknown): Promise<void> {
+  abort(): Promise<void> {
     if (this.state === 'committed') return Promise.resolve();
     if (!this.abortion) {
       this.state = 'aborted';
       this.fanout.destroy();
-      this.abortion = this.tracker.store.abortUpload(this.fid).catch((err: unknown) => {
+      this.abortion = this.store.abortUpload(this.fid).catch((err: unknown) => {
         // The database is unreachable: released in the background when it answers again.
-        releaseLater(this.tracker.store, this.fid, err, defaultVfsLog());
+        releaseLater(this.store, this.fid, err, defaultVfsLog());
       });
-      this.opts.onDone?.({ ok: false, bytes: this.bytes, fid: this.fid, replicas: 0, error: reason });
     }
     return this.abortion;
   }
@@ -109,7 +114,7 @@ export class Upload extends Writable {
       try {
         await this.opts.quota.cover(this.bytes + chunk.length);
       } catch (err) {
-        await this.abort(err);
+        await this.abort();
         throw err;
       }
       if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
@@ -119,7 +124,7 @@ export class Upload extends Writable {
     try {
       await this.fanout.write(chunk);
     } catch (err) {
-      await this.abort(err);
+      await this.abort();
       throw err;
     }
   }
@@ -141,7 +146,7 @@ export class Upload extends Writable {
       if (this.opts.isCancelled?.()) throw mogError(ErrorCodes.UPLOAD_ABORTED, 'The client went away before the upload completed');
       await this.opts.beforeCommit?.();
       const goodIds = good.map((g) => g.devid);
-      this.commitResult = await this.tracker.store.commitUpload({
+      this.commitResult = await this.store.commitUpload({
         fid: this.fid,
         parentId: this.opts.parentId,
         name: this.opts.name,
@@ -155,15 +160,14 @@ export class Upload extends Writable {
       const leftovers = this.fanout.attempted.filter((d) => !goodIds.includes(d));
       if (leftovers.length) {
         // Devices that failed mid-way may hold a partial copy; the delete job removes only those.
-        await this.tracker.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch((err) =>
+        await this.store.enqueue('delete', this.fid, { devids: leftovers, now: Date.now() }).catch((err) =>
           // The file is committed; the partial copies stay on their devices, using space: say so.
           defaultVfsLog()('warn', 'partial copies of a committed upload not queued for deletion', { fid: this.fid, devids: leftovers, error: describeError(err) }),
         );
       }
-      this.opts.onDone?.({ ok: true, bytes: this.bytes, fid: this.fid, replicas: good.length });
     } catch (err) {
       this.state = 'open';
-      await this.abort(err);
+      await this.abort();
       throw err instanceof MogError ? err : mogError(ErrorCodes.INTERNAL, `Upload failed: ${String(err)}`, err);
     }
   }

@@ -15,7 +15,7 @@ export async function startDavCluster(opts: ClusterOptions & { dav?: Partial<Dav
   const stopCluster = c.stop;
   const started: RunningDavServer[] = [];
   const startDav = async (o: Partial<DavServerOptions> = {}) => {
-    const s = await startDavServer({ tracker: c.services.tracker, client: c.services.client, host: '127.0.0.1', port: 0, ...opts.dav, ...o });
+    const s = await startDavServer({ store: c.services.store, tracker: c.services.tracker, client: c.services.client, host: '127.0.0.1', port: 0, ...opts.dav, ...o });
     started.push(s);
     return s;
   };

@@ -389,11 +389,11 @@ test('a database whose schema predates WebDAV is refused at start with the comma
   try {
     await store.migrateWith(MIGRATIONS.filter((m) => m.version < 2));
     await assert.rejects(
-      startDavServer({ tracker: new Tracker(store), client: new StorageClient(), host: '127.0.0.1', port: 0 }),
+      startDavServer({ store, tracker: new Tracker(store), client: new StorageClient(), host: '127.0.0.1', port: 0 }),
       /predates WebDAV: run 'mogftp admin init'/,
     );
     await store.migrate();
-    const s = await startDavServer({ tracker: new Tracker(store), client: new StorageClient(), host: '127.0.0.1', port: 0 });
+    const s = await startDavServer({ store, tracker: new Tracker(store), client: new StorageClient(), host: '127.0.0.1', port: 0 });
     await s.close();
   } finally {
     await store.close();

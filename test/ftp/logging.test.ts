@@ -72,6 +72,7 @@ describe('FTP logging', () => {
   test('WebDAV: a PUT no node can take is 503 without addresses, and its cause is in the log', async () => {
     const davLogs: LogEntry[] = [];
     const dav = await startDavServer({
+      store: cluster.services.store,
       tracker: cluster.services.tracker,
       client: cluster.services.client,
       host: '127.0.0.1',

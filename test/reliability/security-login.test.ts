@@ -105,7 +105,7 @@ for (const db of ['sqlite', 'mysql'] as const) {
       // WebDAV in this process, so its login metrics can be served from a registry of ours
       // (`mogftp dav` has no admin endpoint yet); the same database as the FTP daemons.
       // A long success cache: (b) shows a remembered success is no way around a ban.
-      dav = await startDavServer({ tracker: c.tracker, client: c.services.client, host: '127.0.0.1', port: 0, authCacheMs: 600_000 });
+      dav = await startDavServer({ store: c.services.store, tracker: c.tracker, client: c.services.client, host: '127.0.0.1', port: 0, authCacheMs: 600_000 });
       const registry = new Registry();
       davMetrics = registerLoginMetrics(registry);
       davAdmin = await startAdminServer({ host: '127.0.0.1', port: 0, registry });

@@ -179,7 +179,7 @@ describe('storage nodes serve only holders of the cluster storage key', () => {
     assert.deepEqual(leaks([...unread.prelim.lines, ...unread.final.lines].join('\n')), [], unread.final.lines.join('\n'));
     await ftp.quit();
 
-    const dav = await startDavServer({ tracker: c.tracker, client: stranger, host: '127.0.0.1', port: 0 });
+    const dav = await startDavServer({ store: c.services.store, tracker: c.tracker, client: stranger, host: '127.0.0.1', port: 0 });
     c.deferCleanup(() => dav.close());
     const davPut = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(`${dav.url}/refused-dav.bin`, { method: 'PUT', auth: 'demo:demo', agent: false }, (res) => {

@@ -2,7 +2,7 @@
 // and each replica with its device, host, their states and its URL on the node.
 import { mogError, ErrorCodes } from '../../errors.ts';
 import { fidPath, nodeBaseUrl } from '../../storage/layout.ts';
-import { countsTowardClass } from '../../tracker/policy.ts';
+import { countsTowardClass } from '../../tracker/device-state.ts';
 import { joinComponents, resolvePathComponents } from '../../tracker/names.ts';
 import { changeTreeClass } from '../../jobs/class-change.ts';
 import { nearestDirClass } from '../../tracker/tracker.ts';

@@ -16,7 +16,7 @@ export function volumeOf(conn: FtpConn): Volume {
 
 /**
  * Answers a failed command with its mapped reply. After a 150 this is the transfer's end: a
- * connection-level failure (UPLOAD_ABORTED) is 426, a server-side one keeps its mapped code.
+ * connection-level failure (UPLOAD_ABORTED, TRANSFER_ABORTED) is 426, a server-side one keeps its mapped code.
  */
 export function replyError(conn: FtpConn, err: unknown): Promise<unknown> {
   const { code, message } = replyFor(err);
@@ -58,7 +58,7 @@ export async function dataSocket(conn: FtpConn): Promise<Socket | null> {
 
 /** Wraps a transfer so ABOR and a dropped control connection can interrupt it. */
 export async function withTransfer<T>(conn: FtpConn, abort: (reason: Error) => void, run: () => Promise<T>): Promise<T> {
-  const onClose = () => abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Control connection closed'));
+  const onClose = () => abort(mogError(ErrorCodes.TRANSFER_ABORTED, 'Control connection closed'));
   conn.mogTransfer = { abort };
   conn.commandSocket.once('close', onClose);
   try {

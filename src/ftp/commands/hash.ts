@@ -19,7 +19,7 @@ const STORED: Record<string, HashAlg> = { sha256: 'SHA-256', md5: 'MD5' };
 export async function fileDigest(conn: FtpConn, vol: Volume, path: string, alg: HashAlg): Promise<{ size: number; hex: string }> {
   const stat = await vol.stat(path);
   if (stat.kind === 'dir' || stat.fid === null) throw mogError(ErrorCodes.IS_A_DIRECTORY, `${stat.name} is a directory`);
-  const file = await settingsOf(conn).tracker.getFile(stat.fid);
+  const file = await vol.fileOf(stat);
   if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${stat.name} was just removed`);
   if (file.checksum && STORED[file.checksumAlg] === alg) return { size: file.length, hex: file.checksum.toLowerCase() };
   const { stream, size } = await vol.openDownload(path);

@@ -22,7 +22,7 @@ function transferReporter(conn: FtpConn, direction: TransferRecord['direction'],
     } catch {
       // an unresolvable path is logged as given
     }
-    const result = err === undefined ? 'ok' : isMogError(err, ErrorCodes.UPLOAD_ABORTED) ? 'aborted' : 'failed';
+    const result = err === undefined ? 'ok' : isMogError(err, ErrorCodes.UPLOAD_ABORTED) || isMogError(err, ErrorCodes.TRANSFER_ABORTED) ? 'aborted' : 'failed';
     hook({ direction, command, session: conn.id, user: conn.fs?.volume.user.name ?? conn.username, ip: conn.ip, path: abs, bytes, durationMs: Math.round(performance.now() - started), result, replicas, ...(err === undefined ? {} : { error: describeError(err) }) });
   };
 }
@@ -121,7 +121,7 @@ const retr: Handler = async function (this: FtpConn, { command }) {
 const abor: Handler = async function (this: FtpConn) {
   const transfer = this.mogTransfer;
   if (!transfer) return this.reply(225, 'No transfer to abort');
-  transfer.abort(mogError(ErrorCodes.UPLOAD_ABORTED, 'Transfer aborted by ABOR'));
+  transfer.abort(mogError(ErrorCodes.TRANSFER_ABORTED, 'Transfer aborted by ABOR'));
   this.connector.end();
   return this.reply(226, 'Abort successful');
 };
