@@ -4,21 +4,20 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { RunningFtpServer } from '../../src/ftp/server.ts';
 import { run } from '../harness/clients.ts';
-import { sha256 } from '../harness/cluster.ts';
-import { startTlsTestCluster, type TlsTestCluster } from '../harness/tls.ts';
+import { sha256, useCluster } from '../harness/cluster.ts';
+import { selfSignedTls } from '../harness/tls.ts';
 
 describe('FTPS with lftp', () => {
-  let t: TlsTestCluster;
+  const c = useCluster({ db: 'sqlite', tmpDir: 'mogftp-ftps-clients-' });
   let dir: string;
   let ftp: RunningFtpServer;
   before(async () => {
-    t = await startTlsTestCluster();
-    ({ dir, ftp } = t);
+    dir = c.tmpDir; // the certificate is here too
+    ftp = await c.startFtp(await selfSignedTls(dir));
   });
-  after(async () => t?.stop());
 
   test('lftp with ftp:ssl-force and ftp:ssl-protect-data mirrors 200 files up and back, no retries', async () => {
     const src = join(dir, 'tree');

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
@@ -58,10 +60,10 @@ async function rawConnection(port: number, localAddress: string): Promise<net.So
 
 describe('protocol abuse', () => {
   let c: Cluster;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   let file: ReturnType<typeof newContent>;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
     fe = await c.startFrontendProcess(['--idle-timeout', String(IDLE_S)]);
     file = newContent(300_000);
     const ftp = await loggedIn(fe.port);
@@ -71,7 +73,7 @@ describe('protocol abuse', () => {
   });
   after(async () => c?.stop());
 
-  async function stillServes(from = '127.0.0.1', on: FrontendProcess = fe): Promise<void> {
+  async function stillServes(from = '127.0.0.1', on: DaemonProcess = fe): Promise<void> {
     const ftp = await loggedIn(on.port, 'demo', 'demo', { localAddress: from });
     const r = await ftp.retr('/file.bin');
     assert.equal(r.final.code, 226);
@@ -238,9 +240,9 @@ describe('protocol abuse', () => {
 
 describe('brute-forced PASS', () => {
   let c: Cluster;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 1, mindevcount: 1 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 1, mindevcount: 1, auth: false });
     fe = await c.startFrontendProcess(); // default limits: 10 failures a minute, then 5 minutes out
   });
   after(async () => c?.stop());

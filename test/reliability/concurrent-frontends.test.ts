@@ -4,7 +4,9 @@
 // nodes belongs to a live fid that records it (no orphans), with no reservation left.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { until } from '../harness/wait.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -15,9 +17,9 @@ const RUN_MS = Number(process.env.MOGFTP_RELIABILITY_LONG ? 60_000 : 10_000);
 
 describe('two front-ends on the same paths', () => {
   let c: Cluster;
-  let fes: FrontendProcess[];
+  let fes: DaemonProcess[];
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
     fes = [await c.startFrontendProcess(), await c.startFrontendProcess()];
     const ftp = await loggedIn(fes[0]!.port);
     assert.equal((await ftp.cmd('MKD /shared')).code, 257);

@@ -7,7 +7,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Cluster, until } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { until } from '../harness/wait.ts';
 import { contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -48,7 +49,7 @@ describe('a device that fills up', () => {
   let port: number;
   let skip: string | null = null;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
     skip = await mountTmpfs(c.nodes[0]!.devDir, '4m');
     // Unmounted before the node removes its directory (cleanups run last-in first-out).
     if (!skip) c.deferCleanup(() => exec('umount', [c.nodes[0]!.devDir]));

@@ -5,7 +5,8 @@
 // read-only user changes nothing at all); a benign client keeps working throughout.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, sleep } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { sleep } from '../harness/wait.ts';
 import { contentStream, newContent, sha256 } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp, type Reply } from './lib/ftp.ts';
@@ -54,7 +55,7 @@ describe('hostile input', () => {
   let port: number;
   let benign: { stop(): Promise<{ ok: number; failed: string[] }> };
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
     port = (await c.startFtp()).port;
     const admin = await loggedIn(port);
     for (const d of ['/homes', '/homes/alice', '/homes/bob', '/topsecret', '/benign']) assert.equal((await admin.cmd(`MKD ${d}`)).code, 257);

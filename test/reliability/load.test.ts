@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../harness/nodes.ts';
-import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -40,11 +42,11 @@ interface Tally {
 
 describe(`load: ${CLIENTS} clients for ${SECONDS} s`, () => {
   let c: Cluster;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   let admin: string;
   let snapshots: string;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
     admin = `127.0.0.1:${await freePort()}`;
     snapshots = await mkdtemp(join(tmpdir(), 'mogftp-heap-'));
     // SIGUSR2 makes it write a heap snapshot, which first runs a full GC: then the heap figures

@@ -4,7 +4,8 @@
 // quorum failure within a bounded time, with the same outcomes as a killed node.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, sleep, until } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -24,7 +25,7 @@ const unavailable = await namespacesUnavailable();
 
 
 describe('a storage node cut off from the network mid-transfer', { skip: unavailable ? `skipped: ${unavailable}` : false }, () => {
-  let c: Cluster;
+  let c: Cluster<NetnsNode>;
   let port: number;
   const nodes: NetnsNode[] = [];
   before(async () => {

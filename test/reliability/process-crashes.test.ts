@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ftpUrl } from '../harness/clients.ts';
-import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, FtpClosed } from './lib/ftp.ts';
@@ -25,7 +27,7 @@ async function openReservations(c: Cluster): Promise<number> {
 describe('the FTP front-end killed mid-STOR', () => {
   let c: Cluster;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
   });
   after(async () => c?.stop());
 
@@ -79,10 +81,10 @@ describe('the FTP front-end killed mid-STOR', () => {
 
 describe('FTP clients killed mid-STOR and mid-RETR', () => {
   let c: Cluster;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   let dir: string;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
     fe = await c.startFrontendProcess();
     dir = await mkdtemp(join(tmpdir(), 'mogftp-rel-kill-'));
   });

@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { curl, ftpUrl } from '../harness/clients.ts';
 import { freePort } from '../harness/nodes.ts';
-import { BIN, Cluster, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { BIN } from '../harness/quickstart-process.ts';
+import { until } from '../harness/wait.ts';
 
 interface Ready {
   status: number;
@@ -44,11 +47,11 @@ async function startJobsProcess(dbUrl: string): Promise<{ url: string; proc: Chi
 describe('readiness with storage hosts down', () => {
   let c: Cluster;
   let jobs: Awaited<ReturnType<typeof startJobsProcess>>;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   let feAdmin: string;
 
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 3, mindevcount: 2, writeQuorum: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 3, mindevcount: 2, writeQuorum: 2, auth: false });
     await c.store.createClass(c.domainId, 'triple', { mindevcount: 3, writeQuorum: 3 });
     jobs = await startJobsProcess(c.dbUrl);
     c.deferCleanup(async () => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULTS, defaultPassivePerAddress } from '../../src/ftp/settings.ts';
-import { Cluster, until } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { until } from '../harness/wait.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
 
@@ -35,7 +36,7 @@ async function freeRange(count: number): Promise<[number, number]> {
 describe('per-address limits by default', () => {
   let c: Cluster;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
   });
   after(async () => c?.stop());
 

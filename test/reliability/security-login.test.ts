@@ -19,7 +19,10 @@ import { startDavServer, type RunningDavServer } from '../../src/dav/server.ts';
 import { startAdminServer, type AdminServer } from '../../src/metrics/admin-server.ts';
 import { registerLoginMetrics, type LoginMetrics } from '../../src/metrics/logins.ts';
 import { run } from '../harness/clients.ts';
-import { BIN, Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { BIN } from '../harness/quickstart-process.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentBuffer, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
@@ -29,7 +32,7 @@ const fig = trackFigures('security-login');
 const LIMIT = 10;
 const FLOOD_ADDRESSES = 64;
 
-interface Ftp extends FrontendProcess {
+interface Ftp extends DaemonProcess {
   metricsUrl: string;
 }
 
@@ -100,7 +103,7 @@ for (const db of ['sqlite', 'mysql'] as const) {
     const file = newContent(256 * 1024);
 
     before(async () => {
-      c = await Cluster.start({ db, nodes: 2 });
+      c = await Cluster.start({ db, nodes: 2, auth: false });
       [ftpA, ftpB] = [await startFtp(c), await startFtp(c)];
       // WebDAV in this process, so its login metrics can be served from a registry of ours
       // (`mogftp dav` has no admin endpoint yet); the same database as the FTP daemons.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startDavServer, type RunningDavServer } from '../../src/dav/server.ts';
-import { Cluster } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
 
@@ -30,7 +30,7 @@ describe('control characters in file names', () => {
   let port: number;
   let d: RunningDavServer;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
     port = (await c.startFtp()).port;
     d = await startDavServer({ ...c.services, host: '127.0.0.1', port: 0 });
   });

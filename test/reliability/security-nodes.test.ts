@@ -19,7 +19,9 @@ import { fidPath } from '../../src/storage/layout.ts';
 import { resolvePathComponents } from '../../src/tracker/names.ts';
 import { curl, run } from '../harness/clients.ts';
 import { startNodeProcess, testStorageKey } from '../harness/nodes.ts';
-import { BIN, Cluster, until } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { BIN } from '../harness/quickstart-process.ts';
+import { until } from '../harness/wait.ts';
 import { loggedIn } from './lib/ftp.ts';
 
 const VICTIM = '/victim/private.txt';

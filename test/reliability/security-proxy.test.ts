@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, until } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { until } from '../harness/wait.ts';
 import { trackFigures } from './lib/figures.ts';
 
 const fig = trackFigures('security-proxy');
@@ -105,7 +106,7 @@ function hostAddress(): string | null {
 describe('PROXY protocol headers are believed only from the listed proxies', () => {
   let c: Cluster;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
   });
   after(async () => c?.stop());
 

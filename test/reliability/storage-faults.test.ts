@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fidPath } from '../../src/storage/layout.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
-import { Cluster, sleep, until } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, gated, newContent, sha256, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -25,7 +26,7 @@ describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
   let dir: string;
   const damaged = new Map<string, Content>();
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 3, writeQuorum: 2 });
+    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 3, writeQuorum: 2, auth: false });
     port = (await c.startFtp()).port;
     dir = await mkdtemp(join(tmpdir(), 'mogftp-rel-'));
   });
@@ -233,7 +234,7 @@ describe('a device marked dead while uploads run (mindevcount 2, 3 nodes)', () =
   let c: Cluster;
   let port: number;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 3, mindevcount: 2, auth: false });
     port = (await c.startFtp()).port;
   });
   after(async () => c?.stop());

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StorageClient, type StorageClientOptions } from '../../src/storage/client.ts';
-import { Cluster } from './lib/cluster.ts';
+import { Cluster, type NodeSpec } from '../harness/cluster.ts';
 import { contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -40,11 +40,11 @@ async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
 }
 
 describe('silent storage nodes and the storage client timeouts', () => {
-  let c: Cluster;
+  let c: Cluster<NodeSpec>;
   let port: number;
   let hole: Awaited<ReturnType<typeof blackHole>>;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 3, writeQuorum: 2 });
+    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 3, writeQuorum: 2, auth: false });
     hole = await blackHole();
     const root = await mkdtemp(join(tmpdir(), 'mogftp-hole-'));
     await c.addNode({
