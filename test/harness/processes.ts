@@ -98,5 +98,5 @@ export async function waitForPort(port: number, timeoutMs: number, o: { proc?: C
     if (await canConnect(port)) return;
     await sleep(25);
   }
-  throw new Error(`${o.what ?? 'nothing'} did not listen on ${port} within ${timeoutMs} ms${why()}`);
+  throw new Error(`${o.what ?? 'the server'} did not listen on ${port} within ${timeoutMs} ms${why()}`);
 }
