@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { fidPath } from '../../src/storage/layout.ts';
 import { curl, ftpUrl, lftp } from '../harness/clients.ts';
 import { adminCli } from '../harness/admin-cli.ts';
-import { Cluster } from '../harness/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
 import type { DaemonProcess } from '../harness/daemons.ts';
 import { until } from '../harness/wait.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
@@ -36,17 +36,15 @@ for (const db of ['mysql', 'sqlite'] as const) {
   const fig = trackFigures(`read-verification-${db}`);
 
   describe(`damaged copies are never delivered whole (${db}, 2 nodes, mindevcount 2)`, () => {
-    let c: Cluster;
+    const c = useCluster({ db, nodes: 2, mindevcount: 2, auth: false, tmpDir: 'mogftp-readverify-' });
     let port: number;
     let dir: string;
     let dav: DaemonProcess;
     before(async () => {
-      c = await Cluster.start({ db, nodes: 2, mindevcount: 2, auth: false, tmpDir: 'mogftp-readverify-' });
       port = (await c.startFtp()).port;
       dav = await c.startDavProcess();
       dir = c.tmpDir;
     });
-    after(async () => c?.stop());
 
     async function store(path: string, content: Content): Promise<number> {
       const ftp = await loggedIn(port);

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256File } from '../harness/cluster-files.ts';
-import { Cluster } from '../harness/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
 import { type DaemonProcess } from '../harness/daemons.ts';
 import { until } from '../harness/wait.ts';
 import { contentBuffer, contentStream, newContent } from './lib/content.ts';
@@ -92,15 +92,13 @@ function watchRss(pid: number, kill: () => void): { peakKb: () => number; baseKb
 const alive = (p: DaemonProcess) => p.proc.exitCode === null && p.proc.signalCode === null;
 
 describe('floods that never read their replies', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
   let tmp: string;
   const file = newContent(1024 * 1024);
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
     tmp = await mkdtemp(join(tmpdir(), 'mogftp-flood-'));
   });
   after(async () => {
-    await c?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
