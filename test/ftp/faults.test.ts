@@ -8,16 +8,7 @@ import { before, describe, test } from 'node:test';
 import { startJobs } from '../../src/jobs/index.ts';
 import { curl, ftpUrl, spawnClient } from '../harness/clients.ts';
 import { BACKENDS, sha256, useCluster } from '../harness/cluster.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(100);
-  }
-}
+import { sleep, until } from '../harness/wait.ts';
 
 for (const backend of BACKENDS) {
   describe(`storage faults around transfers on ${backend}`, () => {
