@@ -5,11 +5,11 @@
 // front-end is started here, in a process group of its own, so that it can run under node flags.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { ROOT_ID, type FileClass, type Store } from '../../src/tracker/types.ts';
 import { Cluster } from '../../test/harness/cluster.ts';
 import { createMysqlTestDb } from '../../test/harness/db.ts';
-import { ROOT_ID, type FileClass, type Store } from '../../src/tracker/types.ts';
-import { insertFiles } from './bulk.ts';
 import { waitForLine } from '../../test/harness/processes.ts';
+import { insertFiles } from './bulk.ts';
 import { onCleanup, startChild, stopChild } from './procs.ts';
 import { PASSWORD, REPO, USER, type BenchServer } from './servers.ts';
 
