@@ -8,16 +8,12 @@ import { before, describe, test } from 'node:test';
 import type { RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
 import { sha256, useCluster } from '../harness/cluster.ts';
-import { selfSignedTls } from '../harness/tls.ts';
 
 describe('FTPS with curl', () => {
-  const c = useCluster({ db: 'sqlite', tmpDir: 'mogftp-ftps-clients-' });
-  let dir: string;
+  const c = useCluster({ db: 'sqlite', ftp: true, ftps: true, tmpDir: 'mogftp-ftps-clients-' });
+  let dir: string; // the certificate is here too
   let ftp: RunningFtpServer;
-  before(async () => {
-    dir = c.tmpDir; // the certificate is here too
-    ftp = await c.startFtp(await selfSignedTls(dir));
-  });
+  before(() => ({ tmpDir: dir, ftp } = c));
 
   test('curl --ssl-reqd -k: 50 of 50 uploads and 50 of 50 downloads', async () => {
     const files = Array.from({ length: 50 }, (_, i) => ({ name: `c${i}.bin`, data: randomBytes(1024 + i * 97) }));

@@ -8,16 +8,12 @@ import { before, describe, test } from 'node:test';
 import type { RunningFtpServer } from '../../src/ftp/server.ts';
 import { run } from '../harness/clients.ts';
 import { sha256, useCluster } from '../harness/cluster.ts';
-import { selfSignedTls } from '../harness/tls.ts';
 
 describe('FTPS with lftp', () => {
-  const c = useCluster({ db: 'sqlite', tmpDir: 'mogftp-ftps-clients-' });
-  let dir: string;
+  const c = useCluster({ db: 'sqlite', ftp: true, ftps: true, tmpDir: 'mogftp-ftps-clients-' });
+  let dir: string; // the certificate is here too
   let ftp: RunningFtpServer;
-  before(async () => {
-    dir = c.tmpDir; // the certificate is here too
-    ftp = await c.startFtp(await selfSignedTls(dir));
-  });
+  before(() => ({ tmpDir: dir, ftp } = c));
 
   test('lftp with ftp:ssl-force and ftp:ssl-protect-data mirrors 200 files up and back, no retries', async () => {
     const src = join(dir, 'tree');

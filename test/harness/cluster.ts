@@ -24,6 +24,7 @@ import { ClusterFiles } from './cluster-files.ts';
 import { startDaemonProcess, type DaemonProcess } from './daemons.ts';
 import { createMysqlTestDb, createSqliteTestDb, type TestDb } from './db.ts';
 import { startNginxNode, startNodeProcess, testStorageKey, testStorageKeyFile, type NodeHandle } from './nodes.ts';
+import { selfSignedTls } from './tls.ts';
 
 export type Backend = 'sqlite' | 'mysql';
 export const BACKENDS: Backend[] = ['sqlite', 'mysql'];
@@ -77,6 +78,8 @@ export interface ClusterOptions<N extends NodeSpec = LocalNode> {
   clientTimeouts?: Pick<StorageClientOptions, 'connectTimeoutMs' | 'idleTimeoutMs'>;
   /** An FTP front-end in this process, started with the cluster (c.ftp, c.port). */
   ftp?: boolean | FtpExtra;
+  /** That front-end also offers explicit FTPS, with a fresh self-signed pair made in c.tmpDir. */
+  ftps?: boolean;
   /** A WebDAV front-end in this process (c.dav); its options are also the defaults of startDav(). */
   dav?: boolean | Partial<DavServerOptions>;
   /** What startJobs() runs with unless told otherwise. Default TEST_JOBS. */
@@ -214,7 +217,7 @@ export class Cluster<N extends NodeSpec = LocalNode> extends ClusterFiles<Cluste
       if (o.tmpDir) this.s.tmpDir = await this.makeTmpDir(o.tmpDir);
       if (o.demoUser !== false) await this.addUser('demo', 'demo');
       await this.startNodes();
-      if (o.ftp) this.s.ftp = await this.startFtp(o.ftp === true ? {} : o.ftp);
+      if (o.ftp) this.s.ftp = await this.startFtp({ ...(o.ftps ? await selfSignedTls(this.tmpDir) : {}), ...(o.ftp === true ? {} : o.ftp) });
       if (o.dav) this.s.dav = await this.startDav();
     } catch (err) {
       await this.stop();

@@ -1,5 +1,5 @@
-// FTPS for the client tests: a fresh self-signed pair (what the quickstart makes) as FTP
-// front-end options, e.g. c.startFtp(await selfSignedTls(c.tmpDir)).
+// FTPS for tests: a fresh self-signed pair (what the quickstart makes) as FTP front-end options
+// (the cluster's option ftps, or c.startFtp(await selfSignedTls(dir))).
 import assert from 'node:assert/strict';
 import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 
