@@ -1,17 +1,16 @@
 // mogftp as users run it, every part its own process: two `mogftp storage` nodes (one host and
 // one device each), a database (a SQLite file, or a fresh MariaDB database dropped afterwards)
 // set up through the store API, and one `mogftp ftp` front-end whose RSS can be read from /proc.
-import { randomBytes } from 'node:crypto';
+// The database and the nodes are the test harness's cluster (test/harness/cluster.ts); the
+// front-end is started here, in a process group of its own, so that it can run under node flags.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
-import { ensureStorageKeyFile } from '../../src/storage/auth.ts';
-import { hashPassword } from '../../src/tracker/passwords.ts';
-import { openStore } from '../../src/tracker/open.ts';
 import { ROOT_ID, type FileClass, type Store } from '../../src/tracker/types.ts';
+import { Cluster } from '../../test/harness/cluster.ts';
+import { createMysqlTestDb } from '../../test/harness/db.ts';
+import { waitForLine } from '../../test/harness/processes.ts';
 import { insertFiles } from './bulk.ts';
-import { onCleanup, startChild, stopChild, tempDir, waitForLine } from './procs.ts';
+import { onCleanup, startChild, stopChild } from './procs.ts';
 import { PASSWORD, REPO, USER, type BenchServer } from './servers.ts';
 
 export type Backend = 'sqlite' | 'mysql';
@@ -35,67 +34,23 @@ export interface MogCluster extends BenchServer {
   bulkFiles(dir: string, count: number): Promise<void>;
 }
 
-async function createDatabase(backend: Backend, base: string): Promise<string> {
-  if (backend === 'sqlite') return `sqlite:${join(base, 'meta.db')}`;
-  const name = `mogftp_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = { host: MYSQL_HOST, port: MYSQL_PORT, user: 'root', password: '' };
-  const c = await mysql.createConnection(admin);
-  try {
-    await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  } finally {
-    await c.end();
-  }
-  onCleanup(async () => {
-    const d = await mysql.createConnection(admin);
-    try {
-      await d.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    } finally {
-      await d.end();
-    }
-  });
-  return `mysql://root@${MYSQL_HOST}:${MYSQL_PORT}/${name}`;
-}
-
 export async function startMogCluster(backend: Backend, opts: { frontendFlags?: string[] } = {}): Promise<MogCluster> {
-  const base = tempDir(`mogftp-bench-${backend}-`);
-  const dbUrl = await createDatabase(backend, base);
-  const store = await openStore(dbUrl, { createDatabase: true });
-  onCleanup(() => store.close());
-  await store.migrate();
-  const domain = await store.createDomain('default');
-  let cls = (await store.getClass(domain.id, 'default'))!;
-  cls = await store.updateClass(cls.id, { mindevcount: 2, writeQuorum: 2 });
-  await store.createUser({ name: USER, passwordHash: await hashPassword(PASSWORD), domainId: domain.id, homeDir: '/', readOnly: false, quotaBytes: null });
-
+  const db = backend === 'mysql' ? await createMysqlTestDb({ prefix: 'mogftp_bench', host: MYSQL_HOST, port: MYSQL_PORT }) : 'sqlite';
   // Keyed as in production: the nodes check every request's signature, the front-end signs.
-  const keyFile = join(base, 'storage.key');
-  await ensureStorageKeyFile(keyFile);
-  const nodeRoots: string[] = [];
-  const devids: number[] = [];
-  const nodes = await Promise.all(
-    [1, 2].map(async (i) => {
-      const root = join(base, `node${i}`);
-      mkdirSync(root);
-      const child = startChild(process.execPath, [BIN, 'storage', '--root', root, '--listen', '127.0.0.1:0', '--grace', '1', '--key-file', keyFile], { cwd: REPO });
-      const url = await waitForLine(child, /^mogftp storage listening on (http:\/\/\S+)$/, 30_000, `storage node ${i}`);
-      return { i, root, child, port: Number(new URL(url).port) };
-    }),
-  );
-  for (const n of nodes) {
-    const host = await store.createHost({ name: `node${n.i}`, address: '127.0.0.1', httpPort: n.port });
-    const dev = await store.createDevice({ hostId: host.id });
-    mkdirSync(join(n.root, `dev${dev.id}`));
-    nodeRoots.push(n.root);
-    devids.push(dev.id);
-  }
+  const c = await Cluster.start({ db, nodes: 2, mindevcount: 2, writeQuorum: 2, demoUser: false });
+  onCleanup(() => c.stop());
+  await c.addUser(USER, PASSWORD);
+  const { store, domainId, cls, devids, dbUrl } = c;
+  const keyFile = c.keyFile!;
 
   let frontend = await startFrontend(dbUrl, keyFile, opts.frontendFlags ?? []);
+  onCleanup(() => stopChild(frontend.child));
   const cluster: MogCluster = {
     name: `mogftp/${backend}`,
     backend,
     dbUrl,
     store,
-    domainId: domain.id,
+    domainId,
     cls,
     devids,
     keyFile,
@@ -105,12 +60,12 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
     pid: frontend.child.pid!,
     makeListDir: (dir, count) => cluster.bulkFiles(dir, count),
     bulkFiles: async (dir, count) => {
-      const entry = await store.mkdir(domain.id, ROOT_ID, dir, { mtime: Date.now() });
-      await insertFiles({ dbUrl, domainId: domain.id, classId: cls.id, parentId: entry.id, count, devids });
+      const entry = await store.mkdir(domainId, ROOT_ID, dir, { mtime: Date.now() });
+      await insertFiles({ dbUrl, domainId, classId: cls.id, parentId: entry.id, count, devids });
     },
     dropBigFiles: async () => {
       // Replicas of the big uploads; their metadata stays but nothing reads them again.
-      for (const root of nodeRoots) execFileSync('find', [root, '-type', 'f', '-size', '+16M', '-delete']);
+      for (const node of c.nodes) execFileSync('find', [node.root, '-type', 'f', '-size', '+16M', '-delete']);
     },
     restartFrontend: async (flags, env) => {
       await stopChild(frontend.child);
@@ -120,7 +75,7 @@ export async function startMogCluster(backend: Backend, opts: { frontendFlags?: 
     },
     stop: async () => {
       await stopChild(frontend.child);
-      await Promise.all(nodes.map((n) => stopChild(n.child)));
+      await c.stop();
     },
   };
   return cluster;
@@ -132,6 +87,6 @@ async function startFrontend(dbUrl: string, keyFile: string, nodeFlags: string[]
     [...nodeFlags, BIN, 'ftp', '--db', dbUrl, '--storage-key-file', keyFile, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'],
     { cwd: REPO, env: { ...process.env, ...env } },
   );
-  const port = Number(await waitForLine(child, /^mogftp ftp listening on ftp:\/\/[^:]+:(\d+)$/, 30_000, 'mogftp ftp'));
+  const port = Number(await waitForLine(child, /^mogftp ftp listening on ftp:\/\/[^:]+:(\d+)$/, { timeoutMs: 30_000, what: 'mogftp ftp' }));
   return { child, port };
 }

@@ -104,37 +104,3 @@ export function cleanupAll(): Promise<void> {
   })();
   return cleaning;
 }
-
-/** Resolves with the first capture group of a line the child prints on stdout matching `re`. */
-export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let err = '';
-    const onErr = (c: Buffer) => (err = (err + c.toString()).slice(-4000));
-    const timer = setTimeout(() => done(new Error(`${what}: no ready line within ${timeoutMs} ms\n${err}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        const m = re.exec(line);
-        if (m) return done(null, m[1] ?? line);
-      }
-    };
-    const onExit = (code: number | null, sig: string | null) =>
-      setTimeout(() => done(new Error(`${what} exited (${code ?? sig}) before it was ready\n${err}`)), 50);
-    const done = (e: Error | null, v?: string) => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      // Keep draining both pipes: a full pipe would stall the child.
-      child.stdout?.resume();
-      if (e) reject(e);
-      else resolve(v!);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onErr);
-    child.once('exit', onExit);
-  });
-}

@@ -2,10 +2,11 @@
 // pure-ftpd (the ceiling: C, local disk, one copy) and plain ftp-srv (the library mogftp builds on).
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChild, stopChild, tempDir, waitForLine } from './procs.ts';
+import { freePort } from '../../test/harness/nodes.ts';
+import { waitForLine, waitForPort } from '../../test/harness/processes.ts';
+import { startChild, stopChild, tempDir } from './procs.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,31 +43,6 @@ export function ensurePureFtpd(log: (msg: string) => void): void {
     execFileSync('apt-get', ['install', '-y', '-qq', 'pure-ftpd'], { stdio: 'inherit', env });
   }
   if (!existsSync(PURE_FTPD)) throw new Error('apt-get did not install /usr/sbin/pure-ftpd');
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
 }
 
 /** Empty files named like the mogftp ones, written straight to disk. */
@@ -113,7 +89,7 @@ export async function startPureFtpd(): Promise<BenchServer> {
   const child = startChild(PURE_FTPD, args, { cwd: base });
   child.stdout?.resume();
   child.stderr?.resume();
-  await waitForPort(port, 10_000);
+  await waitForPort(port, 10_000, { proc: child, what: 'pure-ftpd' });
   return {
     name: 'pure-ftpd',
     port,
@@ -132,7 +108,7 @@ export async function startPlainFtpSrv(): Promise<BenchServer> {
   const root = join(base, 'root');
   mkdirSync(root);
   const child = startChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'ftpsrv-plain.ts'), root, USER, PASSWORD], { cwd: REPO });
-  const port = Number(await waitForLine(child, /^ftp-srv listening on (\d+)$/, 30_000, 'ftp-srv'));
+  const port = Number(await waitForLine(child, /^ftp-srv listening on (\d+)$/, { timeoutMs: 30_000, what: 'ftp-srv' }));
   return {
     name: 'ftp-srv',
     port,

@@ -3,14 +3,12 @@
 // off halfway leaves nothing visible through either.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { curl, ftplib, ftpUrl, spawnClient } from '../harness/clients.ts';
-import { BACKENDS, sha256 } from '../harness/cluster.ts';
-import { dav, startDavCluster, type DavCluster } from './harness.ts';
+import { before, describe, test } from 'node:test';
+import { curl, ftplib, ftpUrl, spawnClient, dav } from '../harness/clients.ts';
+import { BACKENDS, sha256, useCluster } from '../harness/cluster.ts';
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -24,16 +22,9 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 
 for (const backend of BACKENDS) {
   describe(`FTP and WebDAV on one volume (${backend})`, () => {
-    let c: DavCluster;
+    const c = useCluster({ db: backend, ftp: true, dav: true, tmpDir: 'mogftp-xproto-' });
     let dir: string;
-    before(async () => {
-      c = await startDavCluster({ backend });
-      dir = await mkdtemp(join(tmpdir(), 'mogftp-xproto-'));
-    });
-    after(async () => {
-      await c?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    before(() => (dir = c.tmpDir));
 
     test('written over FTP, read over WebDAV at once; written over WebDAV, read over FTP', async () => {
       const a = randomBytes(3 * 1024 * 1024 + 5);

@@ -7,9 +7,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ftplib } from '../harness/clients.ts';
-import { BACKENDS } from '../harness/cluster.ts';
-import { dav, startDavCluster, type DavCluster } from './harness.ts';
+import { ftplib, dav } from '../harness/clients.ts';
+import { BACKENDS, useCluster, type Cluster } from '../harness/cluster.ts';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mogftp.js');
 
@@ -32,7 +31,7 @@ const LOCKINFO =
   '<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>' +
   '<D:locktype><D:write/></D:locktype><D:owner>editor on a laptop</D:owner></D:lockinfo>';
 
-async function lock(c: DavCluster, path: string, depth: '0' | 'infinity'): Promise<string> {
+async function lock(c: Cluster, path: string, depth: '0' | 'infinity'): Promise<string> {
   const r = await dav(c.dav.url, 'LOCK', path, { body: LOCKINFO, headers: { Depth: depth, Timeout: 'Second-600', 'Content-Type': 'application/xml' } });
   assert.ok(r.status === 200 || r.status === 201, `LOCK ${path}: ${r.status} ${r.text}`);
   const token = /^<(.+)>$/.exec(String(r.headers['lock-token']))?.[1];
@@ -44,7 +43,7 @@ async function lock(c: DavCluster, path: string, depth: '0' | 'infinity'): Promi
  * Runs FTP commands in one session; each line of `calls` is a Python expression, and its result
  * is the reply code (the first three characters of the final reply or of the error).
  */
-async function ftpCodes(c: DavCluster, calls: Record<string, string>): Promise<Record<string, string>> {
+async function ftpCodes(c: Cluster, calls: Record<string, string>): Promise<Record<string, string>> {
   const body = [
     'def code(f):',
     '    try:',
@@ -64,13 +63,7 @@ const stor = (path: string, data: string) => `ftp.storbinary('STOR ${path}', io.
 
 for (const backend of BACKENDS) {
   describe(`WebDAV locks hold for FTP (${backend})`, () => {
-    let c: DavCluster;
-    before(async () => {
-      c = await startDavCluster({ backend });
-    });
-    after(async () => {
-      await c?.stop();
-    });
+    const c = useCluster({ db: backend, ftp: true, dav: true });
 
     test('a lock on a file refuses FTP STOR, APPE, DELE, RNFR/RNTO, MFMT and SITE CHMOD with 450; UNLOCK lets FTP write again', async () => {
       assert.equal((await dav(c.dav.url, 'PUT', '/a.txt', { body: 'original' })).status, 201);

@@ -3,13 +3,9 @@
 // list in docs/webdav.md (empty today).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { run } from '../harness/clients.ts';
-import { BACKENDS } from '../harness/cluster.ts';
-import { startDavCluster, type DavCluster } from './harness.ts';
+import { BACKENDS, useCluster } from '../harness/cluster.ts';
 
 const GROUPS = ['basic', 'copymove', 'props', 'locks', 'http'] as const;
 /** Warnings accepted on purpose, each explained in docs/webdav.md. */
@@ -19,16 +15,11 @@ const LITMUS = ['/usr/bin/litmus', '/usr/local/bin/litmus'].find((p) => existsSy
 
 for (const backend of BACKENDS) {
   describe(`litmus on ${backend}`, () => {
-    let c: DavCluster;
+    const c = useCluster({ db: backend, dav: true, tmpDir: 'mogftp-litmus-' });
     let cwd: string;
     before(async () => {
       assert.ok(LITMUS, 'litmus is not installed (apt-get install litmus); .ci/run installs it');
-      c = await startDavCluster({ backend });
-      cwd = await mkdtemp(join(tmpdir(), 'mogftp-litmus-')); // litmus writes debug.log here
-    });
-    after(async () => {
-      await c?.stop();
-      if (cwd) await rm(cwd, { recursive: true, force: true });
+      cwd = c.tmpDir; // litmus writes debug.log here
     });
 
     for (const group of GROUPS) {

@@ -3,13 +3,12 @@
 // metadata files, read-only accounts and quotas, TLS with keep-alive, and locks and
 // properties shared by two `mogftp dav` processes on one database.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startDavServer } from '../../src/dav/server.ts';
@@ -19,21 +18,15 @@ import { MIGRATIONS } from '../../src/tracker/store/migrations.ts';
 import type { SqlStore } from '../../src/tracker/store/sql-store.ts';
 import { Tracker } from '../../src/tracker/tracker.ts';
 import { ROOT_ID } from '../../src/tracker/types.ts';
-import { run } from '../harness/clients.ts';
-import { sha256 } from '../harness/cluster.ts';
+import { run, dav } from '../harness/clients.ts';
+import { sha256, useCluster } from '../harness/cluster.ts';
+import type { DaemonProcess } from '../harness/daemons.ts';
 import { createSqliteTestDb } from '../harness/db.ts';
-import { dav, startDavCluster, type DavCluster } from './harness.ts';
 
 const propfindBody = (props: string) => `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>${props}</D:prop></D:propfind>`;
 
 describe('WebDAV front-end (sqlite)', () => {
-  let c: DavCluster;
-  before(async () => {
-    c = await startDavCluster({ backend: 'sqlite' });
-  });
-  after(async () => {
-    await c?.stop();
-  });
+  const c = useCluster({ db: 'sqlite', dav: true });
 
   test('authentication: 401 with a Basic challenge for a missing or wrong password; OPTIONS is open and says DAV 1, 2', async () => {
     const none = await dav(c.dav.url, 'PROPFIND', '/', { auth: false, headers: { Depth: '0' } });
@@ -265,47 +258,11 @@ describe('WebDAV front-end (sqlite)', () => {
   });
 });
 
-/** `mogftp dav` as a process, waiting for its listening line. */
-async function startDavProcess(dbUrl: string, keyFile: string): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
-  const bin = resolve(import.meta.dirname, '../../bin/mogftp.js');
-  const proc = spawn(process.execPath, [bin, 'dav', '--db', dbUrl, '--storage-key-file', keyFile, '--listen', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mogftp dav did not start: ${err}`)), 30_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /mogftp dav listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1]!);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`mogftp dav exited with ${code}: ${err}`)));
-  });
-  return {
-    url,
-    proc,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (proc.exitCode !== null) return done();
-        proc.on('exit', () => done());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
 describe('two WebDAV front-ends on one MariaDB: locks and properties are shared', () => {
-  let c: DavCluster;
-  let other: Awaited<ReturnType<typeof startDavProcess>>;
+  const c = useCluster({ db: 'mysql', dav: true });
+  let other: DaemonProcess;
   before(async () => {
-    c = await startDavCluster({ backend: 'mysql' });
-    other = await startDavProcess(c.dbUrl, c.keyFile);
-  });
-  after(async () => {
-    await other?.stop();
-    await c?.stop();
+    other = await c.startDavProcess();
   });
 
   test('a lock taken through one is enforced by the other, which accepts its token and can unlock it', async () => {

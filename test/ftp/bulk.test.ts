@@ -2,13 +2,12 @@
 // upload and download streamed through the front-end with its memory watched.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ftpUrl, lftp } from '../harness/clients.ts';
-import { BACKENDS, sha256, startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { BACKENDS, sha256, useCluster } from '../harness/cluster.ts';
 
 async function treeHashes(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -25,16 +24,9 @@ async function treeHashes(root: string): Promise<Map<string, string>> {
 
 for (const backend of BACKENDS) {
   describe(`bulk transfers on ${backend}`, () => {
-    let c: TestCluster;
+    const c = useCluster({ db: backend, ftp: true, tmpDir: 'mogftp-bulk-' });
     let dir: string;
-    before(async () => {
-      c = await startTestCluster({ backend });
-      dir = await mkdtemp(join(tmpdir(), 'mogftp-bulk-'));
-    });
-    after(async () => {
-      await c?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    before(() => (dir = c.tmpDir));
 
     test('lftp mirror -R of 1000 small files in a tree, then mirror back: identical checksums', async () => {
       const src = join(dir, 'src');
@@ -65,11 +57,7 @@ for (const backend of BACKENDS) {
 }
 
 describe('a 1 GiB file through the front-end', () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startTestCluster({ backend: 'sqlite' });
-  });
-  after(async () => c?.stop());
+  const c = useCluster({ db: 'sqlite', ftp: true });
 
   test('streams up and down with flat memory; every replica has the right sha256', async () => {
     const size = 1024 * 1024 * 1024;

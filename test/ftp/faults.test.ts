@@ -2,36 +2,19 @@
 // during a RETR, and an under-replicated upload topped up by the jobs once its node is back.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startJobs } from '../../src/jobs/index.ts';
 import { curl, ftpUrl, spawnClient } from '../harness/clients.ts';
-import { BACKENDS, sha256, startTestCluster, type TestCluster } from '../harness/cluster.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(100);
-  }
-}
+import { BACKENDS, sha256, useCluster } from '../harness/cluster.ts';
+import { sleep, until } from '../harness/wait.ts';
 
 for (const backend of BACKENDS) {
   describe(`storage faults around transfers on ${backend}`, () => {
-    let c: TestCluster;
+    const c = useCluster({ db: backend, ftp: true, tmpDir: 'mogftp-faults-' });
     let dir: string;
-    before(async () => {
-      c = await startTestCluster({ backend });
-      dir = await mkdtemp(join(tmpdir(), 'mogftp-faults-'));
-    });
-    after(async () => {
-      await c?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    before(() => (dir = c.tmpDir));
 
     test('with one of three nodes down, uploads still land on two live hosts', async () => {
       const down = c.nodes[0]!;
@@ -108,11 +91,7 @@ for (const backend of BACKENDS) {
   });
 
   describe(`write quorum below the replica count on ${backend}`, () => {
-    let c: TestCluster;
-    before(async () => {
-      c = await startTestCluster({ backend, nodes: 2, mindevcount: 2, writeQuorum: 1 });
-    });
-    after(async () => c?.stop());
+    const c = useCluster({ db: backend, nodes: 2, mindevcount: 2, writeQuorum: 1, ftp: true });
 
     test('an upload made while a node is down is acknowledged at quorum and topped up when the node returns', async () => {
       const down = c.nodes[1]!;

@@ -4,21 +4,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
-import { sha256 } from '../harness/cluster.ts';
-import { startTlsTestCluster, type TlsTestCluster } from '../harness/tls.ts';
+import { sha256, useCluster } from '../harness/cluster.ts';
 
 describe('FTPS with curl', () => {
-  let t: TlsTestCluster;
-  let dir: string;
+  const c = useCluster({ db: 'sqlite', ftp: true, ftps: true, tmpDir: 'mogftp-ftps-clients-' });
+  let dir: string; // the certificate is here too
   let ftp: RunningFtpServer;
-  before(async () => {
-    t = await startTlsTestCluster();
-    ({ dir, ftp } = t);
-  });
-  after(async () => t?.stop());
+  before(() => ({ tmpDir: dir, ftp } = c));
 
   test('curl --ssl-reqd -k: 50 of 50 uploads and 50 of 50 downloads', async () => {
     const files = Array.from({ length: 50 }, (_, i) => ({ name: `c${i}.bin`, data: randomBytes(1024 + i * 97) }));

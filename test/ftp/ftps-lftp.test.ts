@@ -4,21 +4,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { RunningFtpServer } from '../../src/ftp/server.ts';
 import { run } from '../harness/clients.ts';
-import { sha256 } from '../harness/cluster.ts';
-import { startTlsTestCluster, type TlsTestCluster } from '../harness/tls.ts';
+import { sha256, useCluster } from '../harness/cluster.ts';
 
 describe('FTPS with lftp', () => {
-  let t: TlsTestCluster;
-  let dir: string;
+  const c = useCluster({ db: 'sqlite', ftp: true, ftps: true, tmpDir: 'mogftp-ftps-clients-' });
+  let dir: string; // the certificate is here too
   let ftp: RunningFtpServer;
-  before(async () => {
-    t = await startTlsTestCluster();
-    ({ dir, ftp } = t);
-  });
-  after(async () => t?.stop());
+  before(() => ({ tmpDir: dir, ftp } = c));
 
   test('lftp with ftp:ssl-force and ftp:ssl-protect-data mirrors 200 files up and back, no retries', async () => {
     const src = join(dir, 'tree');

@@ -3,14 +3,14 @@
 // go on), no implicit FTPS listener of its own, AUTH TLS advertised without TLS, no require-tls.
 // Clients: Python ssl/ftplib (session reuse, as FileZilla does it), curl, raw sockets.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl, run } from '../harness/clients.ts';
-import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { selfSignedTls } from '../harness/tls.ts';
 import { RawFtp } from './protocol-raw.ts';
 
 /** Python prelude: an FTP_TLS that offers the control session on data connections (FileZilla's way). */
@@ -36,7 +36,7 @@ function out(r: { code: number | null; stdout: string; stderr: string }): any {
 }
 
 describe('FTPS', () => {
-  let c: TestCluster;
+  const c = useCluster({ db: 'sqlite', tmpDir: 'mogftp-ftps-' });
   let dir: string;
   let tls: { tlsCert: string; tlsKey: string };
   const servers: RunningFtpServer[] = [];
@@ -46,17 +46,12 @@ describe('FTPS', () => {
     return s;
   };
   before(async () => {
-    c = await startTestCluster({ backend: 'sqlite' });
-    dir = await mkdtemp(join(tmpdir(), 'mogftp-ftps-'));
-    const made = await ensureSelfSignedCert(dir, 'mogftp test');
-    assert.ok(made.pair, 'reason' in made ? made.reason : '');
-    tls = { tlsCert: made.pair.cert, tlsKey: made.pair.key };
+    dir = c.tmpDir;
+    tls = await selfSignedTls(dir);
     await writeFile(join(dir, 'payload.txt'), 'secret payload\n');
   });
-  after(async () => {
+  c.onStop(async () => {
     for (const s of servers) await s.close({ graceMs: 0 });
-    await c?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('FEAT offers AUTH TLS, PBSZ and PROT only with TLS; PBSZ/PROT need AUTH first; AUTH without TLS is 502', async () => {

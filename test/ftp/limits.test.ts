@@ -14,7 +14,7 @@ import { openServices } from '../../src/daemons/services.ts';
 import { ensureSelfSignedCert } from '../../src/ftp/self-signed.ts';
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { curl, ftpUrl, run } from '../harness/clients.ts';
-import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
 import { RawFtp, eventually } from './protocol-raw.ts';
 
 type LogEntry = { level: string; msg: string; fields?: Record<string, unknown> };
@@ -51,19 +51,15 @@ async function startUpload(ftp: RawFtp, name: string) {
 }
 
 describe('FTP limits and life cycle', () => {
-  let c: TestCluster;
+  const c = useCluster({ db: 'sqlite' });
   const servers: RunningFtpServer[] = [];
   const start = async (extra: Partial<FtpServerOptions> = {}) => {
     const s = await startFtpServer({ ...c.services, host: '127.0.0.1', port: 0, pasvPorts: [0, 0], ...extra });
     servers.push(s);
     return s;
   };
-  before(async () => {
-    c = await startTestCluster({ backend: 'sqlite' });
-  });
-  after(async () => {
+  c.onStop(async () => {
     for (const s of servers) await s.close({ graceMs: 0 });
-    await c?.stop();
   });
 
   test('a connection gets at most 3 PASS tries (ftplib)', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startDavServer } from '../../src/dav/server.ts';
 import { startFtpServer, bunyanArgs, type RunningFtpServer } from '../../src/ftp/server.ts';
-import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
 import { RawFtp, writeData } from './protocol-raw.ts';
 
 interface LogEntry {
@@ -16,12 +16,11 @@ interface LogEntry {
 }
 
 describe('FTP logging', () => {
-  let cluster: TestCluster;
+  const cluster = useCluster({ db: 'sqlite', nodes: 2 });
   let ftp: RunningFtpServer;
   const logs: LogEntry[] = [];
 
   before(async () => {
-    cluster = await startTestCluster({ backend: 'sqlite', nodes: 2 });
     ftp = await startFtpServer({
       ...cluster.services,
       host: '127.0.0.1',
@@ -30,9 +29,8 @@ describe('FTP logging', () => {
       log: (level, msg, fields = {}) => logs.push({ level, msg, fields }),
     });
   });
-  after(async () => {
+  cluster.onStop(async () => {
     await ftp?.close();
-    await cluster?.stop();
   });
 
   test('bunyan-style arguments keep the error, its stack and the fields', () => {

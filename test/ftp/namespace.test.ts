@@ -1,41 +1,13 @@
 // Directories, renames, deletes, listings, users and jails, served from the namespace tree,
 // with real clients, on SQLite and on MariaDB.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { curl, ftpUrl, ftplib } from '../harness/clients.ts';
-import { BACKENDS, startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { BACKENDS, useCluster, type Cluster } from '../harness/cluster.ts';
 import { ROOT_ID } from '../../src/tracker/types.ts';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-
-/** A real `mogftp ftp` process on the cluster's database. */
-async function startFtpProcess(dbUrl: string, keyFile: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const bin = join(import.meta.dirname, '..', '..', 'bin', 'mogftp.js');
-  const proc = spawn(process.execPath, [bin, 'ftp', '--db', dbUrl, '--storage-key-file', keyFile, '--listen', '127.0.0.1:0', '--pasv-ports', '0', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 30_000;
-  let m: RegExpMatchArray | null = null;
-  while (!(m = /listening on ftp:\/\/127\.0\.0\.1:(\d+)/.exec(out))) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`mogftp ftp did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    port: Number(m[1]),
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** Runs ftplib commands and returns each reply (or error reply) as text. */
-async function replies(c: TestCluster, cmds: string[], user = 'demo', password = 'demo'): Promise<string[]> {
+async function replies(c: Cluster, cmds: string[], user = 'demo', password = 'demo'): Promise<string[]> {
   const r = await ftplib(
     c.port,
     `out = []
@@ -51,7 +23,7 @@ print(json.dumps(out))`,
   return JSON.parse(r.stdout);
 }
 
-async function put(c: TestCluster, path: string, body: string, user = 'demo', password = 'demo'): Promise<string> {
+async function put(c: Cluster, path: string, body: string, user = 'demo', password = 'demo'): Promise<string> {
   const r = await ftplib(
     c.port,
     `try:
@@ -64,7 +36,7 @@ except ftplib.all_errors as e:
   return r.stdout.trim();
 }
 
-async function get(c: TestCluster, path: string): Promise<string> {
+async function get(c: Cluster, path: string): Promise<string> {
   const r = await curl([ftpUrl(c.port, path)]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
@@ -72,11 +44,7 @@ async function get(c: TestCluster, path: string): Promise<string> {
 
 for (const backend of BACKENDS) {
   describe(`FTP namespace on ${backend}`, () => {
-    let c: TestCluster;
-    before(async () => {
-      c = await startTestCluster({ backend });
-    });
-    after(async () => c?.stop());
+    const c = useCluster({ db: backend, ftp: true });
 
     test('MKD, CWD, PWD, CDUP and RMD follow the tree; RMD of a non-empty directory is 550', async () => {
       assert.match(await put(c, 'docs/x.txt', 'x'), /^550 /, 'STOR into a missing directory');
@@ -201,7 +169,7 @@ for (const backend of BACKENDS) {
     });
 
     test('two front-ends (a second `mogftp ftp` process) on one database see each other\'s writes at once', async () => {
-      const other = await startFtpProcess(c.dbUrl, c.keyFile);
+      const other = await c.startFrontendProcess();
       try {
         const up = await curl(['-T', '-', ftpUrl(other.port, '/from-other.txt')], { input: 'via the second front-end' });
         assert.equal(up.code, 0, up.stderr);
@@ -213,7 +181,7 @@ for (const backend of BACKENDS) {
         assert.equal(r.code, 0, r.stderr);
         assert.match((await replies(c, ['SIZE from-first.txt']))[0]!, /^550 /);
       } finally {
-        await other.stop();
+        await other.kill();
       }
     });
   });

@@ -5,15 +5,14 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFtpServer, type RunningFtpServer } from '../../src/ftp/server.ts';
 import type { FtpServerOptions } from '../../src/ftp/server.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
-import { sha256, startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { sha256, useCluster } from '../harness/cluster.ts';
 import { RawFtp, eventually } from './protocol-raw.ts';
 
 function canBind(port: number): Promise<boolean> {
@@ -40,7 +39,7 @@ function noDelayOf(socket: Socket): boolean {
 }
 
 describe('FTP data connections', () => {
-  let c: TestCluster;
+  const c = useCluster({ db: 'sqlite', tmpDir: 'mogftp-data-' });
   let dir: string;
   const servers: RunningFtpServer[] = [];
   const start = async (extra: Partial<FtpServerOptions> = {}) => {
@@ -49,14 +48,11 @@ describe('FTP data connections', () => {
     return s;
   };
   before(async () => {
-    c = await startTestCluster({ backend: 'sqlite' });
-    dir = await mkdtemp(join(tmpdir(), 'mogftp-data-'));
+    dir = c.tmpDir;
     await writeFile(join(dir, 'small.txt'), 'small file\n');
   });
-  after(async () => {
+  c.onStop(async () => {
     for (const s of servers) await s.close({ graceMs: 0 });
-    await c?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('2000 PASV from one client leave one listener; another client still transfers; listeners close with the connection', async () => {

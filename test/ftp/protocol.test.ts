@@ -4,13 +4,12 @@
 // and REST STREAM, `"` stripped, `-x` eaten, split commands, 402 answers).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, chmod, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat, utimes, chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { ftplib, lftp } from '../harness/clients.ts';
-import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
 import { RawFtp, writeData } from './protocol-raw.ts';
 
 function json(r: { code: number | null; stdout: string; stderr: string }): any {
@@ -19,16 +18,9 @@ function json(r: { code: number | null; stdout: string; stderr: string }): any {
 }
 
 describe('FTP protocol commands', () => {
-  let c: TestCluster;
+  const c = useCluster({ db: 'sqlite', ftp: true, tmpDir: 'mogftp-proto-' });
   let dir: string;
-  before(async () => {
-    c = await startTestCluster({ backend: 'sqlite' });
-    dir = await mkdtemp(join(tmpdir(), 'mogftp-proto-'));
-  });
-  after(async () => {
-    await c?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  before(() => (dir = c.tmpDir));
 
   test('FEAT tells the truth before login: EPSV, REST STREAM, MLST facts, HASH, no TLS lines without TLS', async () => {
     const { ftp } = await RawFtp.open(c.port);

@@ -3,14 +3,13 @@
 // directories: replica count, distinct hosts, and each replica's sha256.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { curl, ftpUrl, ftplib, lftp, spawnClient } from '../harness/clients.ts';
-import { BACKENDS, sha256, startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { BACKENDS, sha256, useCluster, type Cluster } from '../harness/cluster.ts';
 
-async function assertDurable(c: TestCluster, path: string, data: Buffer): Promise<void> {
+async function assertDurable(c: Cluster, path: string, data: Buffer): Promise<void> {
   const replicas = await c.replicasOnDisk(path);
   assert.equal(replicas.length, c.cls.mindevcount, `${path}: replicas on disk`);
   assert.equal(new Set(replicas.map((r) => r.hostId)).size, replicas.length, `${path}: replicas on distinct hosts`);
@@ -27,16 +26,9 @@ async function assertDurable(c: TestCluster, path: string, data: Buffer): Promis
 
 for (const backend of BACKENDS) {
   describe(`FTP transfers on ${backend}`, () => {
-    let c: TestCluster;
+    const c = useCluster({ db: backend, ftp: true, tmpDir: 'mogftp-e2e-' });
     let dir: string;
-    before(async () => {
-      c = await startTestCluster({ backend });
-      dir = await mkdtemp(join(tmpdir(), 'mogftp-e2e-'));
-    });
-    after(async () => {
-      await c?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    before(() => (dir = c.tmpDir));
 
     test('curl STOR is acknowledged only when durable, and RETR returns the same bytes', async () => {
       const data = randomBytes(3 * 1024 * 1024 + 17);

@@ -1,5 +1,7 @@
-// Real FTP clients for end-to-end tests: curl, lftp and Python's ftplib, run as processes.
+// Real clients for end-to-end tests: curl, lftp and Python's ftplib, run as processes, and
+// one-request-a-connection HTTP for WebDAV.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request, type IncomingHttpHeaders } from 'node:http';
 
 export interface RunResult {
   code: number | null;
@@ -67,4 +69,38 @@ export function ftpUrl(port: number, path = '/', user = 'demo', password = 'demo
     .map((p) => encodeURIComponent(p))
     .join('/');
   return `ftp://${user}:${password}@127.0.0.1:${port}${encoded}`;
+}
+
+export interface DavResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+}
+
+/** One HTTP request (a new connection each time), with Basic auth as demo/demo unless told otherwise. */
+export function dav(
+  base: string,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer; user?: string; password?: string; auth?: boolean } = {},
+): Promise<DavResponse> {
+  const url = new URL(path, base);
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.auth !== false) headers.Authorization = `Basic ${Buffer.from(`${opts.user ?? 'demo'}:${opts.password ?? 'demo'}`).toString('base64')}`;
+  if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${path}: no answer in 120 s`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }

@@ -17,13 +17,23 @@ export const MYSQL_TEST_HOST = process.env.MOGFTP_TEST_MYSQL_HOST ?? '127.0.0.1'
 export const MYSQL_TEST_PORT = Number(process.env.MOGFTP_TEST_MYSQL_PORT ?? 3306);
 
 /** Root connection options for the test server (no database selected). */
-export function mysqlAdminOptions() {
-  return { host: MYSQL_TEST_HOST, port: MYSQL_TEST_PORT, user: 'root', password: '', connectTimeout: 5000 };
+export function mysqlAdminOptions(host = MYSQL_TEST_HOST, port = MYSQL_TEST_PORT) {
+  return { host, port, user: 'root', password: '', connectTimeout: 5000 };
 }
 
-export async function createMysqlTestDb(): Promise<TestDb> {
-  const name = `mogftp_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = await mysql.createConnection(mysqlAdminOptions());
+export interface MysqlTestDbOptions {
+  /** The database is named <prefix>_<pid>_<random>. Default mogftp_test. */
+  prefix?: string;
+  /** The server (the benchmark has variables of its own). Default MYSQL_TEST_HOST:MYSQL_TEST_PORT. */
+  host?: string;
+  port?: number;
+}
+
+export async function createMysqlTestDb(o: MysqlTestDbOptions = {}): Promise<TestDb> {
+  const host = o.host ?? MYSQL_TEST_HOST;
+  const port = o.port ?? MYSQL_TEST_PORT;
+  const name = `${o.prefix ?? 'mogftp_test'}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = await mysql.createConnection(mysqlAdminOptions(host, port));
   try {
     await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   } finally {
@@ -31,11 +41,11 @@ export async function createMysqlTestDb(): Promise<TestDb> {
   }
   let dropped = false;
   return {
-    url: `mysql://root@${MYSQL_TEST_HOST}:${MYSQL_TEST_PORT}/${name}`,
+    url: `mysql://root@${host}:${port}/${name}`,
     async drop() {
       if (dropped) return;
       dropped = true;
-      const c = await mysql.createConnection(mysqlAdminOptions());
+      const c = await mysql.createConnection(mysqlAdminOptions(host, port));
       try {
         await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
       } finally {

@@ -6,14 +6,15 @@
 // restart() brings the same node back. Whatever a test forgets is killed and removed at exit.
 // A node checks the storage key in keyFile when given one (testStorageKeyFile(): one key per
 // test process); without, it runs with --insecure-no-auth, which loopback allows.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { NGINX_HEADER, newStorageKeyText, readStorageKeyFile, type StorageKey } from '../../src/storage/auth.ts';
+import { endProcess, Tail, waitForLine, waitForPort } from './processes.ts';
+import { BIN } from './quickstart-process.ts';
+import { sleep } from './wait.ts';
 
 export interface NodeHandle {
   /** The served root: device directories go here as dev<N>/. */
@@ -34,8 +35,6 @@ export interface NodeHandle {
   diagnostics(): string;
 }
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(REPO, 'bin', 'mogftp.js');
 export const NGINX = '/usr/sbin/nginx';
 
 const live = new Set<{ proc: ChildProcess | null; base: string }>();
@@ -99,7 +98,7 @@ export async function startNodeProcess(opts: NodeProcessOptions = {}): Promise<N
     delete env.MOGFTP_KEY_FILE;
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     stderr.attach(proc.stderr!);
-    const url = await waitForLine(proc, /^mogftp storage listening on (http:\/\/\S+)$/, 20_000, () => stderr.text());
+    const url = await waitForLine(proc, /^mogftp storage listening on (http:\/\/\S+)$/, { timeoutMs: 20_000, what: 'storage node', diagnostics: () => stderr.text(), killOnFailure: true });
     port = Number(new URL(url).port);
     return proc;
   };
@@ -154,7 +153,7 @@ export async function startNginxNode(opts: { devids?: number[]; keyFile?: string
       const proc = spawn(NGINX, ['-p', base, '-c', conf, '-e', errorLog], { stdio: ['ignore', 'ignore', 'pipe'] });
       stderr.attach(proc.stderr!);
       try {
-        await waitForPort(proc, p, 10_000, diagnostics);
+        await waitForPort(p, 10_000, { proc, what: 'nginx', diagnostics });
         port = p;
         return { proc, port };
       } catch (err) {
@@ -217,7 +216,7 @@ async function managed(
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const proc = entry.proc;
     if (!proc) return;
-    await endProcess(proc, signal);
+    await endProcess(proc, signal, 5000);
     entry.proc = null;
   };
   try {
@@ -261,70 +260,6 @@ async function managed(
   };
 }
 
-/** Sends `signal`, waits for the exit, escalates to SIGKILL after 5 s. */
-async function endProcess(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill(signal);
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
-function waitForLine(proc: ChildProcess, re: RegExp, timeoutMs: number, why: () => string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => done(new Error(`no listening line within ${timeoutMs} ms\n${why()}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        const m = re.exec(line);
-        if (m) return done(null, m[1]!);
-      }
-    };
-    const onExit = (code: number | null, sig: string | null) => {
-      // Let stderr arrive before reporting it.
-      setTimeout(() => done(new Error(`storage node exited (${code ?? sig}) before listening\n${why()}`)), 50);
-    };
-    const done = (err: Error | null, url?: string) => {
-      clearTimeout(timer);
-      proc.stdout!.off('data', onData);
-      proc.off('exit', onExit);
-      proc.stdout!.resume(); // keep draining: a full pipe would stall the node
-      if (err) {
-        proc.kill('SIGKILL');
-        reject(err);
-      } else resolve(url!);
-    };
-    proc.stdout!.on('data', onData);
-    proc.once('exit', onExit);
-  });
-}
-
-async function waitForPort(proc: ChildProcess, port: number, timeoutMs: number, why: () => string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`nginx exited (${proc.exitCode ?? proc.signalCode})\n${why()}`);
-    if (await canConnect(port)) return;
-    await sleep(25);
-  }
-  throw new Error(`nginx did not listen on ${port} within ${timeoutMs} ms\n${why()}`);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** Binds port 0 to learn a free port, then releases it for the caller. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -335,21 +270,4 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Keeps the last few KB written to a stream (and keeps the pipe drained). */
-class Tail {
-  private buf = '';
-  attach(stream: NodeJS.ReadableStream): void {
-    stream.on('data', (c: Buffer) => {
-      this.buf = (this.buf + c.toString('utf8')).slice(-8000);
-    });
-  }
-  text(): string {
-    return this.buf;
-  }
 }

@@ -1,24 +1,23 @@
 // Changing a class's replica count through `mogftp admin class modify`: the class's files are
 // queued, and the jobs bring every one to the new count (raised: copies added on other hosts;
 // lowered: surplus copies removed from records and disks once the kept copy is verified).
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { adminCli } from './fixtures/admin-cli.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describe('class change', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   const files = new Map<number, Buffer>();
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
     for (const [fid, bytes] of await c.putSpread(40, (i) => 1000 + i * 50, [[d1, d2], [d2, d3], [d1, d3]])) files.set(fid, bytes);
     // A file of another class is left alone.
-    const other = await c.store.createClass(c.domain.id, 'other', { mindevcount: 2 });
+    const other = await c.store.createClass(c.domainId, 'other', { mindevcount: 2 });
     files.set((await c.putFile(randomBytes(100), [d1, d2], { cls: other })).fid, Buffer.alloc(0));
   });
-  after(() => c?.close());
 
   const counts = async (cls = c.cls.id) => {
     const out: number[] = [];
@@ -26,7 +25,7 @@ describe('class change', () => {
     return out;
   };
   const settle = async (want: number) => {
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor(`every file at ${want}`, async () => {
       const n = await counts();
       const off = n.filter((x) => x !== want).length;

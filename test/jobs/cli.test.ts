@@ -1,11 +1,12 @@
 // `mogftp jobs` as a user runs it: replicates, and stops cleanly on SIGTERM.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../../src/cli/jobs.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mogftp.js', import.meta.url));
 
@@ -20,11 +21,7 @@ test('--auto-dead-after durations', () => {
 });
 
 describe('mogftp jobs', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ nodes: 2, mindevcount: 2 });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 2, mindevcount: 2 });
 
   test('replicates a file, then exits 0 on SIGTERM', async () => {
     const bytes = randomBytes(100_000);

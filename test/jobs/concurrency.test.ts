@@ -1,11 +1,12 @@
 // Two jobs processes on one MariaDB database replicate 100 fids: each fid is copied exactly once.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 
@@ -34,14 +35,10 @@ function startWorker(dbUrl: string): Worker {
 }
 
 describe('two jobs processes on MariaDB', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, db: 'mysql', nodes: 3, mindevcount: 2 });
   const workers: Worker[] = [];
-  before(async () => {
-    c = await startJobCluster({ backend: 'mysql', nodes: 3, mindevcount: 2 });
-  });
-  after(async () => {
+  c.onStop(() => {
     for (const w of workers) if (w.proc.exitCode === null) w.proc.kill('SIGKILL');
-    await c?.close();
   });
 
   test('100 fids replicated, none copied twice, none missed', async () => {

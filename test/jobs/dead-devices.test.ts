@@ -1,19 +1,18 @@
 // A device lost for good: its files are copied again from the surviving replicas.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sweepDeadDevices } from '../../src/jobs/dead-devices.ts';
 import { silentLog } from '../../src/jobs/runner.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster, type ClusterNode } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describe('dead devices', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d2: number, d3: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   test('a killed node marked dead: all 50 files back at 2 copies on the live hosts', async () => {
     const files = await c.putSpread(50, (i) => 1000 + i * 500, [[d1, d2], [d1, d3], [d2, d3]]);
@@ -21,7 +20,7 @@ describe('dead devices', () => {
     await c.store.updateDevice(d3, { status: 'dead' });
 
     const started = Date.now();
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor(
       'every file on d1 and d2, queue empty',
       async () => {
@@ -65,28 +64,24 @@ describe('dead devices', () => {
 });
 
 describe('auto-dead', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
 
   test('a device the monitor sees unreachable long enough is marked dead and its files re-replicated', async () => {
-    const [n1, n2, n3] = c.nodes as [JobCluster['nodes'][0], JobCluster['nodes'][0], JobCluster['nodes'][0]];
+    const [n1, n2, n3] = c.nodes as [ClusterNode, ClusterNode, ClusterNode];
     const bytes = randomBytes(5000);
     const { fid } = await c.putFile(bytes, [n1.devid, n2.devid]);
     await n2.kill();
     const ctx = { store: c.store, client: c.client, log: silentLog };
 
     // Without the option nothing is ever marked dead, however long the device stays away.
-    const watching = c.jobs({ monitor: true, monitorIntervalMs: 100 });
+    const watching = c.startJobs({ monitor: true, monitorIntervalMs: 100 });
     await waitFor('monitor sees the device unreachable', async () => (await c.store.getDevice(n2.devid))!.observed === 'unreachable');
     await watching.stop();
     assert.deepEqual((await sweepDeadDevices(ctx)).markedDead, []);
     assert.deepEqual((await sweepDeadDevices(ctx, { autoDeadAfterMs: 3600_000 })).markedDead, [], 'not unreachable long enough');
     assert.equal((await c.store.getDevice(n2.devid))!.status, 'alive');
 
-    const jobs = c.jobs({ monitor: true, monitorIntervalMs: 100, autoDeadAfterMs: 300 });
+    const jobs = c.startJobs({ monitor: true, monitorIntervalMs: 100, autoDeadAfterMs: 300 });
     await waitFor('re-replicated to the third host', async () => {
       const on = (await c.store.replicasOf(fid)).sort((a, b) => a - b);
       return on.join() === [n1.devid, n3.devid].sort((a, b) => a - b).join() || `on ${on}`;

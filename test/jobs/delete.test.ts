@@ -1,19 +1,18 @@
 // The delete job against a real store and real node processes.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { deleteFid } from '../../src/jobs/delete.ts';
 import { silentLog } from '../../src/jobs/runner.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describe('delete job', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d2: number, d3: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   const gone = async (fid: number, devids: number[]) => {
     for (const d of devids) if ((await c.onDisk(d, fid)) !== null) return `still on device ${d}`;
@@ -24,7 +23,7 @@ describe('delete job', () => {
     const { fid, entryId } = await c.putFile(randomBytes(50_000), [d1, d2]);
     assert.ok(await c.onDisk(d1, fid));
     await c.store.removeFile(entryId);
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('copies deleted', async () => (await c.store.queueDepth('delete')) === 0 && gone(fid, [d1, d2]));
     await jobs.stop();
     assert.deepEqual(await c.store.replicasOf(fid), []);
@@ -35,7 +34,7 @@ describe('delete job', () => {
     const newBytes = randomBytes(30_000);
     const second = await c.putFile(newBytes, [d2, d3], { name: 'report.txt' });
     assert.equal(second.replacedFid, first.fid);
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('old copies deleted', async () => (await c.store.queueDepth('delete')) === 0 && gone(first.fid, [d1, d3]));
     await jobs.stop();
     assert.ok((await c.onDisk(d2, second.fid))?.equals(newBytes));
@@ -56,7 +55,7 @@ describe('delete job', () => {
     assert.ok((await c.onDisk(d2, fid))?.equals(bytes), 'replica on d2 untouched although the item named it');
     assert.deepEqual((await c.store.replicasOf(fid)).sort(), [d1, d2].sort());
     // And through the queue: the item completes without touching the replicas.
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('queue drained', async () => (await c.store.queueDepth('delete')) === 0);
     await jobs.stop();
     assert.ok((await c.onDisk(d2, fid))?.equals(bytes));
@@ -78,7 +77,7 @@ describe('delete job', () => {
     const down = c.node(d2);
     await down.kill();
     await c.store.removeFile(entryId);
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('copy on the live node deleted', async () => gone(fid, [d1]));
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await c.store.queueDepth('delete'), 1, 'the item waits for the down node');

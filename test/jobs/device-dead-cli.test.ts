@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { parseAutoDeadAfter } from '../../src/cli/jobs.ts';
 import { run } from '../harness/clients.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mogftp.js', import.meta.url));
 
@@ -18,18 +19,16 @@ function mogftp(dbUrl: string, args: string[], timeoutMs = 30_000) {
 }
 
 describe('marking a device dead', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d2: number, d3: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   test('device mark N dead queues its files at once; the jobs re-replicate them without a sweep', async () => {
     const files = await c.putSpread(12, (i) => 2000 + i * 100, [[d1, d3], [d2, d3]]);
     // Jobs whose dead-device sweep ran at start (nothing dead then) and does not come round again.
-    const jobs = c.jobs({ deadSweepIntervalMs: 3_600_000 });
+    const jobs = c.startJobs({ deadSweepIntervalMs: 3_600_000 });
     await c.node(d3).kill();
 
     const r = await mogftp(c.dbUrl, ['admin', 'device', 'mark', String(d3), 'dead']);

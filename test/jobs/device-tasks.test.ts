@@ -1,17 +1,14 @@
 // Device sweeps with two jobs processes (issue 16 item 3): each draining or dead device is swept
 // by one of them at a time (a task lease per device), where both used to sweep and queue the same
 // device's fids; the other takes a device over when its sweeper stops.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobEvent } from '../../src/jobs/index.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describe('device sweeps, two jobs processes', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
 
   test('a draining device is swept by one process; the other takes over when it stops', async () => {
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
@@ -20,7 +17,7 @@ describe('device sweeps, two jobs processes', () => {
     const logs = { a: [] as string[], b: [] as string[] };
     const drained: Record<'a' | 'b', JobEvent[]> = { a: [], b: [] };
     const start = (who: 'a' | 'b') =>
-      c.jobs({
+      c.startJobs({
         owner: `proc-${who}`,
         log: (_l, m) => logs[who].push(m),
         onEvent: (e) => e.type === 'device-drained' && drained[who].push(e),

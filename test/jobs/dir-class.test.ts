@@ -7,32 +7,25 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startJobs } from '../../src/jobs/index.ts';
 import type { FileClass } from '../../src/tracker/types.ts';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { curl, ftplib, ftpUrl } from '../harness/clients.ts';
-import { BACKENDS, sha256 } from '../harness/cluster.ts';
-import { dav, startDavCluster, type DavCluster } from '../dav/harness.ts';
-import { adminCli } from './fixtures/admin-cli.ts';
-import { waitFor } from './fixtures/cluster.ts';
+import { curl, ftplib, ftpUrl, dav } from '../harness/clients.ts';
+import { BACKENDS, sha256, useCluster } from '../harness/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { waitFor } from '../harness/wait.ts';
 
 for (const backend of BACKENDS) {
   describe(`directory classes (${backend})`, () => {
-    let c: DavCluster;
+    const c = useCluster({ db: backend, nodes: 3, mindevcount: 2, ftp: true, dav: true, tmpDir: 'mogftp-dirclass-' });
     let archive: FileClass;
     let single: FileClass;
     const bytes = new Map<string, Buffer>();
     let dir: string;
 
     before(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'mogftp-dirclass-'));
-      c = await startDavCluster({ backend, nodes: 3, mindevcount: 2 });
+      dir = c.tmpDir;
       archive = await c.services.store.createClass(c.domainId, 'archive', { mindevcount: 3 });
       single = await c.services.store.createClass(c.domainId, 'single', { mindevcount: 1 });
-    });
-    after(async () => {
-      await c?.stop();
-      await rm(dir, { recursive: true, force: true });
     });
 
     const store = () => c.services.store;

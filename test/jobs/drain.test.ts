@@ -1,13 +1,14 @@
 // Draining a device: its replicas move to the other hosts until it is empty, every file keeps
 // its replica count, and reads through the front-end's read path never fail meanwhile.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tracker } from '../../src/tracker/tracker.ts';
 import { openDownload } from '../../src/vfs/download.ts';
 import type { JobEvent } from '../../src/jobs/index.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 async function fidFilesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -16,11 +17,7 @@ async function fidFilesUnder(dir: string): Promise<string[]> {
 }
 
 describe('drain', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
 
   test('a draining device ends empty; every file stays at 2 copies; no read fails meanwhile', async () => {
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
@@ -51,7 +48,7 @@ describe('drain', () => {
 
     await c.store.updateDevice(d3, { status: 'drain' });
     const events: JobEvent[] = [];
-    const jobs = c.jobs({ onEvent: (e) => events.push(e) });
+    const jobs = c.startJobs({ onEvent: (e) => events.push(e) });
     try {
       await waitFor(
         'device 3 empty, all files at 2 copies',

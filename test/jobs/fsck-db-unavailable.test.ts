@@ -3,7 +3,7 @@
 // lock past the busy timeout (a real SQLITE_BUSY, mapped to MOGFTP_ERR_DB_UNAVAILABLE). That must
 // fail the check, to be retried, not turn into a "no copy anywhere" (NOPA) finding; once the
 // database answers, the same check records the copy (FOND).
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -12,16 +12,14 @@ import { ErrorCodes, isMogError } from '../../src/errors.ts';
 import { fsckFid } from '../../src/jobs/fsck.ts';
 import type { LogLevel } from '../../src/jobs/runner.ts';
 import type { Store } from '../../src/tracker/types.ts';
-import { startJobCluster, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
 
 describe('fsck while the database is locked', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d3: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, , d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   test('DB_UNAVAILABLE while recording a found copy fails the check; no NOPA is logged', async () => {
     const bytes = randomBytes(10_000);

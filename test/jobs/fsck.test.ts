@@ -11,23 +11,22 @@ import { silentLog } from '../../src/jobs/runner.ts';
 import type { JobEvent } from '../../src/jobs/index.ts';
 import { openStore } from '../../src/tracker/open.ts';
 import { startJobs } from '../../src/jobs/index.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const codes = (r: { events: { code: string; devid: number | null }[] }) => r.events.map((e) => (e.devid ? `${e.code}:${e.devid}` : e.code));
 
 describe('fsck of one fid', () => {
-  let c: JobCluster;
+  // The third node is nginx: fsck must read and judge copies there too.
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2, nginx: [2] });
   let d1: number, d2: number, d3: number;
   const ctx = () => ({ store: c.store, client: c.client, log: silentLog });
   before(async () => {
-    // The third node is nginx: fsck must read and judge copies there too.
-    c = await startJobCluster({ nodes: 3, mindevcount: 2, nginx: [2] });
     [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   const drained = async () => {
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('queues empty', async () => {
       for (const q of ['replicate', 'delete', 'fsck'] as const) if ((await c.store.queueDepth(q)) > 0) return `${q} not empty`;
       return true;
@@ -144,14 +143,12 @@ describe('fsck of one fid', () => {
 });
 
 describe('fsck runs', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   const files = new Map<number, Buffer>();
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
     for (const [fid, bytes] of await c.putSpread(60, (i) => 2000 + i * 37, [[d1, d2], [d2, d3], [d1, d3]])) files.set(fid, bytes);
   });
-  after(() => c?.close());
 
   const checkedPerFid = (events: JobEvent[]) => {
     const m = new Map<number, number>();
@@ -167,7 +164,7 @@ describe('fsck runs', () => {
     assert.equal(state.status, 'running');
     assert.equal(state.total, 60);
     const events: JobEvent[] = [];
-    const jobs = c.jobs({ fsckPageSize: 7, onEvent: (e) => events.push(e) });
+    const jobs = c.startJobs({ fsckPageSize: 7, onEvent: (e) => events.push(e) });
     await waitFor('run finished', async () => (await readFsckState(c.store)).state?.status === 'finished' || 'running');
     await waitFor('repairs done', async () => (await c.store.queueDepth('replicate')) + (await c.store.queueDepth('delete')) === 0);
     await jobs.stop();
@@ -188,7 +185,7 @@ describe('fsck runs', () => {
   test('stopped and restarted (new processes), a run resumes where it was', async () => {
     const { state } = await startFsck(c.store);
     assert.equal(state.cursor, 0, 'a finished run is followed by a fresh one');
-    const firstJobs = c.jobs({ fsckPageSize: 5, fsckWindow: 10 });
+    const firstJobs = c.startJobs({ fsckPageSize: 5, fsckWindow: 10 });
     await waitFor('some progress', async () => ((await readFsckState(c.store)).state?.cursor ?? 0) > 0);
     await firstJobs.stop();
     const stopped = await stopFsck(c.store);
@@ -200,7 +197,7 @@ describe('fsck runs', () => {
     assert.equal(again.state.cursor, cursor);
 
     const events: JobEvent[] = [];
-    const second = c.jobs({ fsckPageSize: 5, fsckWindow: 10, onEvent: (e) => events.push(e) });
+    const second = c.startJobs({ fsckPageSize: 5, fsckWindow: 10, onEvent: (e) => events.push(e) });
     await waitFor('run finished', async () => (await readFsckState(c.store)).state?.status === 'finished' || 'running');
     await second.stop();
     const per = checkedPerFid(events);
@@ -212,7 +209,7 @@ describe('fsck runs', () => {
   test('stop: nothing more is fed', async () => {
     await startFsck(c.store, { fresh: true });
     await stopFsck(c.store);
-    const jobs = c.jobs({ fsckPageSize: 5 });
+    const jobs = c.startJobs({ fsckPageSize: 5 });
     await new Promise((r) => setTimeout(r, 500));
     await jobs.stop();
     const { state } = await readFsckState(c.store);
@@ -222,11 +219,7 @@ describe('fsck runs', () => {
 });
 
 describe('fsck run shared by two processes on MariaDB', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ backend: 'mysql', nodes: 3, mindevcount: 2 });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, db: 'mysql', nodes: 3, mindevcount: 2 });
 
   test('every fid checked exactly once', async () => {
     const [d1, d2] = c.nodes.map((n) => n.devid) as [number, number];

@@ -4,28 +4,22 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startJobs, type JobsHandle } from '../../src/jobs/index.ts';
 import { readFsckState, startFsck } from '../../src/jobs/fsck-run.ts';
 import { fidPath } from '../../src/storage/layout.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
-import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
-import { waitFor } from './fixtures/cluster.ts';
+import { useCluster, type ClusterNode } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describe('repair through FTP', () => {
-  let c: TestCluster;
+  const c = useCluster({ db: 'sqlite', nodes: 3, mindevcount: 2, ftp: true, tmpDir: 'mogftp-repair-' });
   let dir: string;
   let jobs: JobsHandle | null = null;
-  before(async () => {
-    c = await startTestCluster({ backend: 'sqlite', nodes: 3, mindevcount: 2 });
-    dir = await mkdtemp(join(tmpdir(), 'mogftp-repair-'));
-  });
-  after(async () => {
+  before(() => (dir = c.tmpDir));
+  c.onStop(async () => {
     await jobs?.stop();
-    await c?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const startTheJobs = () =>
@@ -42,7 +36,7 @@ describe('repair through FTP', () => {
     await jobs?.stop();
     jobs = null;
   };
-  const diskPath = (n: TestCluster['nodes'][0], fid: number) => join(n.root, fidPath(n.devid, fid));
+  const diskPath = (n: ClusterNode, fid: number) => join(n.root, fidPath(n.devid, fid));
   const flipByte = async (path: string) => {
     const b = await readFile(path);
     b[b.length >> 1]! ^= 0x01;

@@ -8,16 +8,13 @@ import assert from 'node:assert/strict';
 import type { JobEvent } from '../../src/jobs/index.ts';
 import { createRegistry, registerClusterMetrics } from '../../src/metrics/index.ts';
 import type { FileClass } from '../../src/tracker/types.ts';
-import { adminCli } from './fixtures/admin-cli.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { JOBS_TEST_CLUSTER, useCluster, type ClusterNode } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 for (const backend of ['sqlite', 'mysql'] as const) {
   describe(`files on too few hosts (${backend})`, () => {
-    let c: JobCluster;
-    before(async () => {
-      c = await startJobCluster({ backend, nodes: 3, mindevcount: 2 });
-    });
-    after(() => c?.close());
+    const c = useCluster({ ...JOBS_TEST_CLUSTER, db: backend, nodes: 3, mindevcount: 2 });
 
     const stats = async () => {
       const r = await adminCli(c.dbUrl, ['stats', '--json']);
@@ -30,10 +27,10 @@ for (const backend of ['sqlite', 'mysql'] as const) {
     };
 
     test('counted once hosts are back, re-spread by the jobs after an outage, doubled copies trimmed, bytes intact', async () => {
-      const [n1, n2, n3] = c.nodes as [JobCluster['nodes'][0], JobCluster['nodes'][0], JobCluster['nodes'][0]];
+      const [n1, n2, n3] = c.nodes as [ClusterNode, ClusterNode, ClusterNode];
       const d1 = n1.devid;
       const d1b = await c.addDevice(n1); // host1 has two devices
-      const three: FileClass = await c.store.createClass(c.domain.id, 'three', { mindevcount: 3, writeQuorum: 1 });
+      const three: FileClass = await c.store.createClass(c.domainId, 'three', { mindevcount: 3, writeQuorum: 1 });
 
       // The outage: hosts 2 and 3 down; every copy lands on host 1 (two devices).
       await setHosts([n2.hostId, n3.hostId], 'down');
@@ -69,7 +66,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
         await setHosts([n2.hostId, n3.hostId], 'down');
         const logs: string[] = [];
         const events: JobEvent[] = [];
-        c.jobs({
+        c.startJobs({
           hostSpreadTickMs: 50,
           hostSpreadIntervalMs: 3600_000,
           log: (_level, msg) => logs.push(msg),

@@ -2,12 +2,13 @@
 // while it holds replicate items used to strand them for the 30 min lease; a restarted process
 // now takes them over at once. A process that was only paused loses its items to another after
 // the stale bound (15 s) and, when it runs again, does none of them a second time.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mogftp.js', import.meta.url));
 
@@ -38,11 +39,7 @@ function copiesLogged(log: string, fid: number): number {
 }
 
 describe('lease recovery (mogftp jobs processes)', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
 
   /** Files with one copy on the first node, whose process is stopped so copies from it hang. */
   async function strandedFiles(n: number): Promise<number[]> {

@@ -2,23 +2,20 @@
 // for (crash leftovers, an aborted upload whose delete never reached the node) are reported by
 // `mogftp admin orphans --dry-run` and removed by a real run, once older than the safe age;
 // recorded replicas, young files and fids this database never handed out are left alone.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { testStorageKeyFile } from '../harness/nodes.ts';
-import { adminCli } from './fixtures/admin-cli.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const DAY = 86_400_000;
 
 describe('orphan sweep (mogftp admin orphans)', () => {
-  let c: JobCluster;
-  before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2, auth: true });
-  });
-  after(() => c?.close());
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2, auth: true });
 
   async function plant(devid: number, fid: number, bytes: Buffer, ageMs: number): Promise<string> {
     const path = c.diskPath(devid, fid);
@@ -32,7 +29,7 @@ describe('orphan sweep (mogftp admin orphans)', () => {
   /** A fid the database handed out and then forgot: reserved, aborted, its delete item lost. */
   async function forgottenFid(): Promise<number> {
     const [d1] = c.nodes.map((n) => n.devid) as [number];
-    const r = await c.store.reserveUpload({ domainId: c.domain.id, classId: c.cls.id, devids: [d1], now: Date.now() });
+    const r = await c.store.reserveUpload({ domainId: c.domainId, classId: c.cls.id, devids: [d1], now: Date.now() });
     await c.store.abortUpload(r.fid);
     const items = await c.store.claim('delete', 'test-lost-delete', { limit: 1000, leaseMs: 60_000, now: Date.now() });
     for (const i of items) await c.store.complete('delete', i.fid, 'test-lost-delete');
@@ -105,7 +102,7 @@ describe('orphan sweep (mogftp admin orphans)', () => {
     const kept = await c.putFile(keptBytes, [d1, d2]);
     const gone = await forgottenFid();
     await plant(d2, gone, randomBytes(9_000), 2 * DAY);
-    const jobs = c.jobs({ orphanSweepIntervalMs: 200 });
+    const jobs = c.startJobs({ orphanSweepIntervalMs: 200 });
     try {
       await waitFor('the orphan removed by the jobs process', async () => (await c.onDisk(d2, gone)) === null, 20_000);
     } finally {

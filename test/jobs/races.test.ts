@@ -7,7 +7,7 @@ import { deleteFid } from '../../src/jobs/delete.ts';
 import { replicateFid } from '../../src/jobs/replicate.ts';
 import { silentLog } from '../../src/jobs/runner.ts';
 import type { Store } from '../../src/tracker/types.ts';
-import { startJobCluster, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
 
 /** The store, with `before(method, args)` run once before the first call of `method`. */
 function interleave(store: Store, method: keyof Store, before: (...args: any[]) => Promise<void>, opts: { after?: boolean } = {}): Store {
@@ -29,13 +29,11 @@ function interleave(store: Store, method: keyof Store, before: (...args: any[]) 
 }
 
 describe('job races', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d2: number, d3: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   test('a file deleted while its copy was being made: the new copy is deleted too', async () => {
     const { fid, entryId } = await c.putFile(randomBytes(30_000), [d1]);

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { parseRate } from '../../src/cli/admin/rebalance.ts';
 import { rebalance } from '../../src/jobs/rebalance.ts';
 import { silentLog } from '../../src/jobs/runner.ts';
-import { adminCli } from './fixtures/admin-cli.ts';
-import { startJobCluster, type JobCluster } from './fixtures/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
 
 test('--rate values', () => {
   assert.equal(parseRate('50MB/s'), 50 * 2 ** 20);
@@ -21,18 +21,16 @@ test('--rate values', () => {
 });
 
 describe('rebalance', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 4, mindevcount: 2 });
   let d1: number, d2: number, d3: number, d4: number;
   const files = new Map<number, Buffer>();
   before(async () => {
-    c = await startJobCluster({ nodes: 4, mindevcount: 2 });
     [d1, d2, d3, d4] = c.nodes.map((n) => n.devid) as [number, number, number, number];
     for (let i = 0; i < 48; i++) {
       const bytes = randomBytes(4000 + i * 100);
       files.set((await c.putFile(bytes, [d1, d2])).fid, bytes);
     }
   });
-  after(() => c?.close());
 
   /** Every file: 2 copies on 2 hosts, intact; no copy on a disk without a record. */
   const allIntact = async () => {

@@ -1,23 +1,20 @@
 // The cluster heals itself: 3 nodes, 200 files at 2 copies; one node's process is killed and its
 // device marked dead (by the operator's command) → within 30 s every file is back at 2 copies on
 // the live hosts, and `mogftp admin stats --json` shows none under-replicated. SQLite and MariaDB.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminCli } from './fixtures/admin-cli.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 for (const backend of ['sqlite', 'mysql'] as const) {
   describe(`recovery from a dead node (${backend})`, () => {
-    let c: JobCluster;
-    before(async () => {
-      c = await startJobCluster({ backend, nodes: 3, mindevcount: 2 });
-    });
-    after(() => c?.close());
+    const c = useCluster({ ...JOBS_TEST_CLUSTER, db: backend, nodes: 3, mindevcount: 2 });
 
     test('200 files back at 2 copies on the live hosts within 30 s; stats shows 0 under-replicated', async () => {
       const [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
       const files = await c.putSpread(200, (i) => 500 + ((i * 97) % 4000), [[d1, d2], [d1, d3], [d2, d3]]);
-      const jobs = c.jobs();
+      const jobs = c.startJobs();
       const fresh = await adminCli(c.dbUrl, ['stats', '--json']);
       assert.equal(fresh.code, 0, fresh.stderr);
       assert.deepEqual(pick(JSON.parse(fresh.stdout)), { files: 200, underReplicated: 0 });

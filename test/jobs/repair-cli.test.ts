@@ -3,8 +3,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { adminCli, type CliRun } from './fixtures/admin-cli.ts';
-import { sha256, startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { adminCli, type CliRun } from '../harness/admin-cli.ts';
+import { JOBS_TEST_CLUSTER, sha256, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 function ok(r: CliRun, what: string): string {
   assert.equal(r.code, 0, `${what}: exit ${r.code}: ${r.stderr}`);
@@ -19,18 +20,16 @@ function oneLineError(r: CliRun, pattern: RegExp): void {
 }
 
 describe('admin file, stats and fsck', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d2: number;
   const bytes = randomBytes(12_345);
   let fid: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, d2] = c.nodes.map((n) => n.devid) as [number, number];
     fid = (await c.putFile(bytes, [d1, d2], { name: 'report.pdf' })).fid;
     for (let i = 0; i < 9; i++) await c.putFile(randomBytes(100 + i), [d1, d2]);
-    await c.store.mkdir(c.domain.id, 0, 'docs', { mtime: Date.now() });
+    await c.store.mkdir(c.domainId, 0, 'docs', { mtime: Date.now() });
   });
-  after(() => c?.close());
 
   test('file info: fid, class, length, checksum, replicas with device, host and state', async () => {
     await c.store.updateDevice(d2, { status: 'readonly' });
@@ -87,7 +86,7 @@ describe('admin file, stats and fsck', () => {
     const running = JSON.parse(ok(await adminCli(c.dbUrl, ['fsck', 'status', '--json']), 'status')) as { status: string; total: number };
     assert.deepEqual([running.status, running.total], ['running', 10]);
 
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     // --watch follows the run to its end; not on a terminal, it prints plain lines.
     const watched = await adminCli(c.dbUrl, ['fsck', 'status', '--watch']);
     const out = ok(watched, 'watch');

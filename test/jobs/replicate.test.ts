@@ -1,21 +1,20 @@
 // The replicate job against a real store and real node processes.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm, truncate } from 'node:fs/promises';
 import type { JobEvent } from '../../src/jobs/index.ts';
 import { replicateFid } from '../../src/jobs/replicate.ts';
 import { silentLog } from '../../src/jobs/runner.ts';
-import { startJobCluster, waitFor, type JobCluster } from './fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describe('replicate job', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2 });
   let d1: number, d2: number, d3: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2 });
     [d1, d2, d3] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   const sorted = async (fid: number) => (await c.store.replicasOf(fid)).sort((a, b) => a - b);
 
@@ -23,7 +22,7 @@ describe('replicate job', () => {
     const bytes = randomBytes(700 * 1024 + 13);
     const { fid } = await c.putFile(bytes, [d2]);
     assert.equal(await c.store.queueDepth('replicate'), 1, 'commit queued the replication');
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('2 copies', async () => (await c.store.replicasOf(fid)).length === 2 && (await c.store.queueDepth('replicate')) === 0);
     await jobs.stop();
     const on = await c.store.replicasOf(fid);
@@ -35,7 +34,7 @@ describe('replicate job', () => {
   });
 
   test('a corrupt, truncated or missing source is never copied; a good one is used and fsck is queued', async () => {
-    const three = await c.store.createClass(c.domain.id, 'three', { mindevcount: 3, writeQuorum: 1 });
+    const three = await c.store.createClass(c.domainId, 'three', { mindevcount: 3, writeQuorum: 1 });
     const bytes = randomBytes(300 * 1024);
     const corrupt = await c.putFile(bytes, [d1, d2], { cls: three });
     const truncated = await c.putFile(bytes, [d1, d2], { cls: three });
@@ -46,7 +45,7 @@ describe('replicate job', () => {
     await rm(c.diskPath(d1, missing.fid));
 
     const events: JobEvent[] = [];
-    const jobs = c.jobs({ onEvent: (e) => events.push(e) });
+    const jobs = c.startJobs({ onEvent: (e) => events.push(e) });
     // Replication copies around the bad source and queues fsck, which then replaces d1's copy.
     await waitFor('3 good copies each, queues empty', async () => {
       for (const f of [corrupt, truncated, missing]) {
@@ -74,7 +73,7 @@ describe('replicate job', () => {
     const { fid, entryId } = await c.putFile(bytes, [d1]);
     await c.corrupt(d1, fid);
     const events: JobEvent[] = [];
-    const jobs = c.jobs({ onEvent: (e) => events.push(e) });
+    const jobs = c.startJobs({ onEvent: (e) => events.push(e) });
     await waitFor('two attempts', async () => events.filter((e) => e.type === 'bad-source' && e.fid === fid).length >= 2);
     await jobs.stop();
     assert.deepEqual(await c.store.replicasOf(fid), [d1]);
@@ -86,12 +85,12 @@ describe('replicate job', () => {
   });
 
   test('lowering mindevcount 3 → 1 removes the surplus copies once the kept one is verified', async () => {
-    const cls = await c.store.createClass(c.domain.id, 'shrink', { mindevcount: 3, writeQuorum: 3 });
+    const cls = await c.store.createClass(c.domainId, 'shrink', { mindevcount: 3, writeQuorum: 3 });
     const bytes = randomBytes(64 * 1024);
     const { fid } = await c.putFile(bytes, [d1, d2, d3], { cls });
     await c.store.updateClass(cls.id, { mindevcount: 1 });
     await c.store.enqueue('replicate', fid, { now: Date.now() });
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('1 copy', async () => (await c.store.replicasOf(fid)).length === 1 && (await c.store.queueDepth('replicate')) === 0);
     await jobs.stop();
     const [kept] = await c.store.replicasOf(fid);
@@ -101,7 +100,7 @@ describe('replicate job', () => {
   });
 
   test('surplus copies stay while a copy that should stay is missing on disk', async () => {
-    const cls = await c.store.createClass(c.domain.id, 'shrink-bad', { mindevcount: 3, writeQuorum: 3 });
+    const cls = await c.store.createClass(c.domainId, 'shrink-bad', { mindevcount: 3, writeQuorum: 3 });
     const bytes = randomBytes(32 * 1024);
     const { fid } = await c.putFile(bytes, [d1, d2, d3], { cls });
     // Two of three copies lost on disk: any two the policy keeps include a lost one.
@@ -133,13 +132,11 @@ describe('replicate job', () => {
 // nginx stores whatever complete body it gets: only our own verification while streaming (and
 // holding back the last chunk until it passes) keeps a bad copy off it.
 describe('replicate job onto an nginx node', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, nodes: 3, mindevcount: 2, nginx: [2] });
   let d1: number, d2: number, dx: number;
   before(async () => {
-    c = await startJobCluster({ nodes: 3, mindevcount: 2, nginx: [2] });
     [d1, d2, dx] = c.nodes.map((n) => n.devid) as [number, number, number];
   });
-  after(() => c?.close());
 
   test('a corrupt only copy never reaches nginx, not even in part', async () => {
     await c.store.updateDevice(d2, { status: 'readonly' }); // nginx is the only possible target
@@ -147,7 +144,7 @@ describe('replicate job onto an nginx node', () => {
     const { fid, entryId } = await c.putFile(bytes, [d1]);
     await c.corrupt(d1, fid);
     const events: JobEvent[] = [];
-    const jobs = c.jobs({ onEvent: (e) => events.push(e) });
+    const jobs = c.startJobs({ onEvent: (e) => events.push(e) });
     await waitFor('two attempts', async () => events.filter((e) => e.type === 'bad-source').length >= 2);
     await jobs.stop();
     assert.equal(await c.onDisk(dx, fid), null, 'nothing stored on nginx');
@@ -160,7 +157,7 @@ describe('replicate job onto an nginx node', () => {
     await c.store.updateDevice(d2, { status: 'readonly' });
     const bytes = randomBytes(2 * 1024 * 1024 + 3);
     const { fid } = await c.putFile(bytes, [d1]);
-    const jobs = c.jobs();
+    const jobs = c.startJobs();
     await waitFor('2 copies', async () => (await c.store.replicasOf(fid)).length === 2);
     await jobs.stop();
     assert.ok((await c.onDisk(dx, fid))?.equals(bytes));

@@ -18,7 +18,8 @@ import { silentLog } from '../../src/jobs/runner.ts';
 import { StorageClient } from '../../src/storage/client.ts';
 import { openStore } from '../../src/tracker/open.ts';
 import type { Store } from '../../src/tracker/types.ts';
-import { startJobCluster, waitFor, type JobCluster } from '../jobs/fixtures/cluster.ts';
+import { JOBS_TEST_CLUSTER, useCluster } from '../harness/cluster.ts';
+import { waitFor } from '../harness/wait.ts';
 
 /** One jobs process as `mogftp jobs` runs it: its own pool, its own client, the monitor on. */
 interface JobsProcess {
@@ -29,7 +30,7 @@ interface JobsProcess {
 }
 
 describe('several jobs processes, each with its device monitor', () => {
-  let c: JobCluster;
+  const c = useCluster({ ...JOBS_TEST_CLUSTER, db: 'mysql', nodes: 3, mindevcount: 2 });
   const procs: JobsProcess[] = [];
 
   async function jobsProcess(autoDeadAfterMs: number): Promise<JobsProcess> {
@@ -63,13 +64,8 @@ describe('several jobs processes, each with its device monitor', () => {
     procs.push(p);
     return p;
   }
-
-  before(async () => {
-    c = await startJobCluster({ backend: 'mysql', nodes: 3, mindevcount: 2 });
-  });
-  after(async () => {
+  c.onStop(async () => {
     for (const p of procs) await p.stop();
-    await c?.close();
   });
 
   test('three monitors at once: agreeing observations leave observed_since alone and move observed_at on', async () => {

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
@@ -57,11 +59,10 @@ async function rawConnection(port: number, localAddress: string): Promise<net.So
 }
 
 describe('protocol abuse', () => {
-  let c: Cluster;
-  let fe: FrontendProcess;
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
+  let fe: DaemonProcess;
   let file: ReturnType<typeof newContent>;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
     fe = await c.startFrontendProcess(['--idle-timeout', String(IDLE_S)]);
     file = newContent(300_000);
     const ftp = await loggedIn(fe.port);
@@ -69,9 +70,8 @@ describe('protocol abuse', () => {
     fig.up(file.size);
     await ftp.quit();
   });
-  after(async () => c?.stop());
 
-  async function stillServes(from = '127.0.0.1', on: FrontendProcess = fe): Promise<void> {
+  async function stillServes(from = '127.0.0.1', on: DaemonProcess = fe): Promise<void> {
     const ftp = await loggedIn(on.port, 'demo', 'demo', { localAddress: from });
     const r = await ftp.retr('/file.bin');
     assert.equal(r.final.code, 226);
@@ -237,13 +237,11 @@ describe('protocol abuse', () => {
 });
 
 describe('brute-forced PASS', () => {
-  let c: Cluster;
-  let fe: FrontendProcess;
+  const c = useCluster({ db: 'sqlite', nodes: 1, mindevcount: 1, auth: false });
+  let fe: DaemonProcess;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 1, mindevcount: 1 });
     fe = await c.startFrontendProcess(); // default limits: 10 failures a minute, then 5 minutes out
   });
-  after(async () => c?.stop());
 
   test('wrong passwords from one address: at most 3 per connection, then the address is refused, even with the right one; others are not', async () => {
     fig.scenario('PASS brute force from one address');

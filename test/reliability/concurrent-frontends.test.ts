@@ -3,8 +3,10 @@
 // mindevcount devices; and once the jobs have drained the queues, every replica file on the
 // nodes belongs to a live fid that records it (no orphans), with no reservation left.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Cluster, until, type FrontendProcess } from './lib/cluster.ts';
+import { before, describe, test } from 'node:test';
+import { useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { until } from '../harness/wait.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -14,16 +16,14 @@ const PATHS = ['/shared/p0', '/shared/p1', '/shared/p2', '/shared/p3'];
 const RUN_MS = Number(process.env.MOGFTP_RELIABILITY_LONG ? 60_000 : 10_000);
 
 describe('two front-ends on the same paths', () => {
-  let c: Cluster;
-  let fes: FrontendProcess[];
+  const c = useCluster({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
+  let fes: DaemonProcess[];
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
     fes = [await c.startFrontendProcess(), await c.startFrontendProcess()];
     const ftp = await loggedIn(fes[0]!.port);
     assert.equal((await ftp.cmd('MKD /shared')).code, 257);
     await ftp.quit();
   });
-  after(async () => c?.stop());
 
   test('overwrites, renames and deletes racing: every state is one whole write, and nothing is orphaned', async () => {
     fig.scenario('2 front-ends × 4 clients overwriting/renaming/deleting 4 paths');

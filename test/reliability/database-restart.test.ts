@@ -5,7 +5,9 @@
 // restart, and the reservation the failed upload left is reaped.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { until } from '../harness/wait.ts';
 import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
@@ -21,10 +23,10 @@ let loginWhileDown = '';
 describe('MariaDB restarted during traffic', { skip: unavailable ? `skipped: ${unavailable}` : false }, () => {
   let db: PrivateMariadb;
   let c: Cluster;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   before(async () => {
     db = await startPrivateMariadb();
-    c = await Cluster.start({ db: db.db('mogftp_restart'), nodes: 3, mindevcount: 2 });
+    c = await Cluster.start({ db: db.db('mogftp_restart'), nodes: 3, mindevcount: 2, auth: false });
     fe = await c.startFrontendProcess();
   });
   after(async () => {

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Cluster, until } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { until } from '../harness/wait.ts';
 import { contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -44,17 +45,15 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('a device that fills up', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
   let port: number;
   let skip: string | null = null;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
     skip = await mountTmpfs(c.nodes[0]!.devDir, '4m');
     // Unmounted before the node removes its directory (cleanups run last-in first-out).
     if (!skip) c.deferCleanup(() => exec('umount', [c.nodes[0]!.devDir]));
     port = (await c.startFtp()).port;
   });
-  after(async () => c?.stop());
 
   test('an upload that outgrows a device gets 452, leaves nothing half-written, and the next uploads go elsewhere', async (t) => {
     if (skip) return t.skip(skip);

@@ -5,7 +5,8 @@
 // read-only user changes nothing at all); a benign client keeps working throughout.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, sleep } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { sleep } from '../harness/wait.ts';
 import { contentStream, newContent, sha256 } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp, type Reply } from './lib/ftp.ts';
@@ -50,11 +51,10 @@ function isError(r: Reply): boolean {
 }
 
 describe('hostile input', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
   let port: number;
   let benign: { stop(): Promise<{ ok: number; failed: string[] }> };
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
     port = (await c.startFtp()).port;
     const admin = await loggedIn(port);
     for (const d of ['/homes', '/homes/alice', '/homes/bob', '/topsecret', '/benign']) assert.equal((await admin.cmd(`MKD ${d}`)).code, 257);
@@ -67,14 +67,13 @@ describe('hostile input', () => {
     await c.addUser('reader', 'reader-pw', { readOnly: true });
     benign = startBenignClient(port);
   });
-  after(async () => {
+  c.onStop(async () => {
     const b = await benign?.stop();
     if (b) {
       process.stdout.write(`# benign client: ${b.ok} round trips during the hostile tests\n`);
       assert.deepEqual(b.failed, [], 'the benign client was served throughout');
       assert.ok(b.ok > 0);
     }
-    await c?.stop();
   });
 
   /** Everything outside alice's home (and the benign client's directory), to compare before and after. */

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../harness/nodes.ts';
-import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -39,12 +41,11 @@ interface Tally {
 }
 
 describe(`load: ${CLIENTS} clients for ${SECONDS} s`, () => {
-  let c: Cluster;
-  let fe: FrontendProcess;
+  const c = useCluster({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
+  let fe: DaemonProcess;
   let admin: string;
   let snapshots: string;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
     admin = `127.0.0.1:${await freePort()}`;
     snapshots = await mkdtemp(join(tmpdir(), 'mogftp-heap-'));
     // SIGUSR2 makes it write a heap snapshot, which first runs a full GC: then the heap figures
@@ -53,7 +54,6 @@ describe(`load: ${CLIENTS} clients for ${SECONDS} s`, () => {
     fe = await c.startFrontendProcess(['--admin-listen', admin], { NODE_OPTIONS: nodeOptions });
   });
   after(async () => {
-    await c?.stop();
     if (snapshots) await rm(snapshots, { recursive: true, force: true });
   });
 

@@ -4,7 +4,8 @@
 // quorum failure within a bounded time, with the same outcomes as a killed node.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, sleep, until } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -24,26 +25,24 @@ const unavailable = await namespacesUnavailable();
 
 
 describe('a storage node cut off from the network mid-transfer', { skip: unavailable ? `skipped: ${unavailable}` : false }, () => {
-  let c: Cluster;
+  const c = useCluster({
+    db: 'mysql',
+    nodes: 3,
+    mindevcount: 3,
+    writeQuorum: 2,
+    // Nodes on a (namespaced) network address must be keyed: --insecure-no-auth is loopback-only.
+    auth: true,
+    makeNode: async (i) => {
+      const n = await startNetnsNode(i, testStorageKeyFile());
+      nodes.push(n);
+      return n;
+    },
+  });
   let port: number;
   const nodes: NetnsNode[] = [];
   before(async () => {
-    c = await Cluster.start({
-      db: 'mysql',
-      nodes: 3,
-      mindevcount: 3,
-      writeQuorum: 2,
-      // Nodes on a (namespaced) network address must be keyed: --insecure-no-auth is loopback-only.
-      auth: true,
-      makeNode: async (i) => {
-        const n = await startNetnsNode(i, testStorageKeyFile());
-        nodes.push(n);
-        return n;
-      },
-    });
     port = (await c.startFtp()).port;
   });
-  after(async () => c?.stop());
 
   test('one node silent under a STOR and a RETR: the STOR is acknowledged on the quorum, the RETR fails over, both in bounded time', async () => {
     fig.scenario('node cut off mid-STOR and mid-RETR (quorum kept)');

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ftpUrl } from '../harness/clients.ts';
-import { Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster, useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, gated, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, FtpClosed } from './lib/ftp.ts';
@@ -23,11 +25,7 @@ async function openReservations(c: Cluster): Promise<number> {
 }
 
 describe('the FTP front-end killed mid-STOR', () => {
-  let c: Cluster;
-  before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
-  });
-  after(async () => c?.stop());
+  const c = useCluster({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
 
   test('nothing becomes visible; the reservation is reaped and the partial copies removed; another front-end serves on', async () => {
     fig.scenario('front-end process SIGKILLed mid-STOR');
@@ -78,16 +76,14 @@ describe('the FTP front-end killed mid-STOR', () => {
 });
 
 describe('FTP clients killed mid-STOR and mid-RETR', () => {
-  let c: Cluster;
-  let fe: FrontendProcess;
+  const c = useCluster({ db: 'mysql', nodes: 3, mindevcount: 2, auth: false });
+  let fe: DaemonProcess;
   let dir: string;
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 2 });
     fe = await c.startFrontendProcess();
     dir = await mkdtemp(join(tmpdir(), 'mogftp-rel-kill-'));
   });
   after(async () => {
-    await c?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -6,17 +6,17 @@
 // verify-before-send limit) with one bad copy is cut short rather than completed with wrong
 // bytes, and the next read goes to the good copy.
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { fidPath } from '../../src/storage/layout.ts';
 import { curl, ftpUrl, lftp } from '../harness/clients.ts';
-import { adminCli } from '../jobs/fixtures/admin-cli.ts';
-import { Cluster, until } from './lib/cluster.ts';
+import { adminCli } from '../harness/admin-cli.ts';
+import { useCluster } from '../harness/cluster.ts';
+import type { DaemonProcess } from '../harness/daemons.ts';
+import { until } from '../harness/wait.ts';
 import { contentStream, newContent, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
-import { startDavProcess, type DavProcess } from './lib/dav-process.ts';
 import { loggedIn } from './lib/ftp.ts';
 
 const MiB = 1024 * 1024;
@@ -36,20 +36,14 @@ for (const db of ['mysql', 'sqlite'] as const) {
   const fig = trackFigures(`read-verification-${db}`);
 
   describe(`damaged copies are never delivered whole (${db}, 2 nodes, mindevcount 2)`, () => {
-    let c: Cluster;
+    const c = useCluster({ db, nodes: 2, mindevcount: 2, auth: false, tmpDir: 'mogftp-readverify-' });
     let port: number;
     let dir: string;
-    let dav: DavProcess;
+    let dav: DaemonProcess;
     before(async () => {
-      c = await Cluster.start({ db, nodes: 2, mindevcount: 2 });
       port = (await c.startFtp()).port;
-      dav = await startDavProcess(c.dbUrl);
-      dir = await mkdtemp(join(tmpdir(), 'mogftp-readverify-'));
-    });
-    after(async () => {
-      await dav?.stop();
-      await c?.stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      dav = await c.startDavProcess();
+      dir = c.tmpDir;
     });
 
     async function store(path: string, content: Content): Promise<number> {

@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { curl, ftpUrl } from '../harness/clients.ts';
 import { freePort } from '../harness/nodes.ts';
-import { BIN, Cluster, until, type FrontendProcess } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { BIN } from '../harness/quickstart-process.ts';
+import { until } from '../harness/wait.ts';
 
 interface Ready {
   status: number;
@@ -42,13 +45,12 @@ async function startJobsProcess(dbUrl: string): Promise<{ url: string; proc: Chi
 }
 
 describe('readiness with storage hosts down', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 3, mindevcount: 2, writeQuorum: 2, auth: false });
   let jobs: Awaited<ReturnType<typeof startJobsProcess>>;
-  let fe: FrontendProcess;
+  let fe: DaemonProcess;
   let feAdmin: string;
 
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 3, mindevcount: 2, writeQuorum: 2 });
     await c.store.createClass(c.domainId, 'triple', { mindevcount: 3, writeQuorum: 3 });
     jobs = await startJobsProcess(c.dbUrl);
     c.deferCleanup(async () => {
@@ -58,7 +60,6 @@ describe('readiness with storage hosts down', () => {
     feAdmin = `http://127.0.0.1:${port}`;
     fe = await c.startFrontendProcess(['--admin-listen', `127.0.0.1:${port}`]);
   });
-  after(async () => c?.stop());
 
   test('one of three hosts down: still ready with a warning, uploads work; two down: 503 with the reason', async () => {
     // What the monitor (in the jobs process) last saw of a device: the front-ends place by it too.

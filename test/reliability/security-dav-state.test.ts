@@ -13,11 +13,11 @@
 //   elements side by side: 413 (the parser would spend seconds on them).
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, test } from 'node:test';
-import { startTestCluster, BACKENDS, type TestCluster } from '../harness/cluster.ts';
-import { dav, type DavResponse } from '../dav/harness.ts';
-import { until } from './lib/cluster.ts';
-import { startDavProcess, type DavProcess } from './lib/dav-process.ts';
+import { before, describe, test } from 'node:test';
+import { BACKENDS, useCluster } from '../harness/cluster.ts';
+import { dav, type DavResponse } from '../harness/clients.ts';
+import type { DaemonProcess } from '../harness/daemons.ts';
+import { until } from '../harness/wait.ts';
 
 const MiB = 1024 * 1024;
 const ENTRIES = 80;
@@ -37,8 +37,8 @@ const statuses = (r: DavResponse) => [...r.text.matchAll(/<D:status>HTTP\/1\.1 (
 
 for (const backend of BACKENDS) {
   describe(`WebDAV state limits (${backend})`, { timeout: 600_000 }, () => {
-    let c: TestCluster;
-    let server: DavProcess;
+    const c = useCluster({ db: backend, nodes: 2 });
+    let server: DaemonProcess;
     const url = () => server.url;
     const lock = (path: string, owner: string, o: { depth?: string; user?: string } = {}) =>
       dav(url(), 'LOCK', path, { body: lockInfo(owner), headers: { Depth: o.depth ?? '0', Timeout: 'Second-3600' }, user: o.user, password: o.user });
@@ -49,15 +49,10 @@ for (const backend of BACKENDS) {
     };
 
     before(async () => {
-      c = await startTestCluster({ backend, nodes: 2 });
       await c.addUser('bob', 'bob');
       // A heap limit an operator might set: the answers must be produced within it (building
       // one whole, as before, needs far more and ends the process).
-      server = await startDavProcess(c.dbUrl, [], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MIB}`.trim() });
-    });
-    after(async () => {
-      await server?.stop();
-      await c?.stop();
+      server = await c.startDavProcess([], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MIB}`.trim() });
     });
 
     test('40 LOCKs with 200 KB owners are refused with 400 and nothing is stored', async () => {
@@ -133,9 +128,9 @@ for (const backend of BACKENDS) {
     test(`${CONCURRENT} concurrent Depth 1 PROPFINDs with stalled readers: complete answers, bounded memory`, async () => {
       await dav(url(), 'PROPFIND', '/props', { headers: { Depth: '1' } }); // warm the handlers up
       // The server's RSS, sampled while the answers are produced, against what it was before.
-      const before = server.rss();
+      const before = server.rssKb() * 1024;
       let peak = before;
-      const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 20);
+      const sampler = setInterval(() => (peak = Math.max(peak, server.rssKb() * 1024)), 20);
       const clients = Array.from({ length: CONCURRENT }, () => streamPropfind(url(), '/big'));
       // Every reader stops once its answer has begun; resumed when the server is stuck on
       // back-pressure (nothing more arrives on any socket), so a server that buffered instead

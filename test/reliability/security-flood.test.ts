@@ -5,7 +5,6 @@
 // client (backpressure), keep its memory bounded, serve everybody else meanwhile, and drop the
 // flooder once it has left its replies unread for the stall timeout.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -13,7 +12,10 @@ import { curl, ftpUrl } from '../harness/clients.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, Cluster, sha256File, until, type FrontendProcess } from './lib/cluster.ts';
+import { sha256File } from '../harness/cluster-files.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { until } from '../harness/wait.ts';
 import { contentBuffer, contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
@@ -87,53 +89,16 @@ function watchRss(pid: number, kill: () => void): { peakKb: () => number; baseKb
   return { baseKb, peakKb: () => peak, over: () => over, stop: () => clearInterval(timer) };
 }
 
-/** `mogftp dav` as its own process on the cluster's database. */
-async function startDavProcess(dbUrl: string): Promise<FrontendProcess> {
-  const proc = spawn(process.execPath, [BIN, 'dav', '--db', dbUrl, '--listen', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-16_000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`mogftp dav did not start: ${out}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /mogftp dav listening on http:\/\/[^\s]*:(\d+)/.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`mogftp dav exited (${code}): ${out}`)));
-  });
-  const pid = proc.pid!;
-  return {
-    port,
-    pid,
-    proc,
-    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN),
-    fds: () => 0,
-    output: () => out,
-    kill: async (signal = 'SIGTERM') => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill(signal);
-      await exited;
-    },
-  };
-}
-
-const alive = (p: FrontendProcess) => p.proc.exitCode === null && p.proc.signalCode === null;
+const alive = (p: DaemonProcess) => p.proc.exitCode === null && p.proc.signalCode === null;
 
 describe('floods that never read their replies', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
   let tmp: string;
   const file = newContent(1024 * 1024);
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
     tmp = await mkdtemp(join(tmpdir(), 'mogftp-flood-'));
   });
   after(async () => {
-    await c?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
@@ -189,7 +154,7 @@ describe('floods that never read their replies', () => {
     const ftp = await c.startFtp();
     const put = await curl(['-T', '-', ftpUrl(ftp.port, '/dav-file.bin')], { input: contentBuffer(file.seed, file.size), timeoutMs: 60_000 });
     assert.equal(put.code, 0, put.stderr);
-    const dav = await startDavProcess(c.dbUrl);
+    const dav = await c.startDavProcess();
     // One request first, so the login (scrypt, 128 MiB for a moment) is cached and not counted.
     const warm = await curl(['-u', 'demo:demo', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${dav.port}/`], { timeoutMs: 60_000 });
     assert.equal(warm.stdout, '200', warm.stderr);

@@ -4,9 +4,10 @@
 // others. Other loopback addresses (127.0.0.x) stand in for other hosts.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULTS, defaultPassivePerAddress } from '../../src/ftp/settings.ts';
-import { Cluster, until } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { until } from '../harness/wait.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
 
@@ -33,11 +34,7 @@ async function freeRange(count: number): Promise<[number, number]> {
 }
 
 describe('per-address limits by default', () => {
-  let c: Cluster;
-  before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
-  });
-  after(async () => c?.stop());
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
 
   test(`one address gets ${DEFAULTS.maxConnectionsPerAddress} control connections, then 421; another address is served`, async () => {
     fig.scenario('connections from one address past the default cap');

@@ -19,7 +19,10 @@ import { startDavServer, type RunningDavServer } from '../../src/dav/server.ts';
 import { startAdminServer, type AdminServer } from '../../src/metrics/admin-server.ts';
 import { registerLoginMetrics, type LoginMetrics } from '../../src/metrics/logins.ts';
 import { run } from '../harness/clients.ts';
-import { BIN, Cluster, sleep, until, type FrontendProcess } from './lib/cluster.ts';
+import { Cluster, useCluster } from '../harness/cluster.ts';
+import { type DaemonProcess } from '../harness/daemons.ts';
+import { BIN } from '../harness/quickstart-process.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentBuffer, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn, RawFtp } from './lib/ftp.ts';
@@ -29,7 +32,7 @@ const fig = trackFigures('security-login');
 const LIMIT = 10;
 const FLOOD_ADDRESSES = 64;
 
-interface Ftp extends FrontendProcess {
+interface Ftp extends DaemonProcess {
   metricsUrl: string;
 }
 
@@ -90,7 +93,7 @@ const count = (codes: number[], code: number) => codes.filter((c) => c === code)
 
 for (const db of ['sqlite', 'mysql'] as const) {
   describe(`one login throttle for every door (${db})`, () => {
-    let c: Cluster;
+    const c = useCluster({ db, nodes: 2, auth: false });
     let ftpA: Ftp;
     let ftpB: Ftp;
     let dav: RunningDavServer;
@@ -100,7 +103,6 @@ for (const db of ['sqlite', 'mysql'] as const) {
     const file = newContent(256 * 1024);
 
     before(async () => {
-      c = await Cluster.start({ db, nodes: 2 });
       [ftpA, ftpB] = [await startFtp(c), await startFtp(c)];
       // WebDAV in this process, so its login metrics can be served from a registry of ours
       // (`mogftp dav` has no admin endpoint yet); the same database as the FTP daemons.
@@ -117,11 +119,10 @@ for (const db of ['sqlite', 'mysql'] as const) {
       await up.quit();
     });
 
-    after(async () => {
+    c.onStop(async () => {
       davMetrics?.stop();
       await davAdmin?.close();
       await dav?.close();
-      await c?.stop();
     });
 
     test('(a) 100 parallel FTP guesses from one address: at most the limit get a password check; the right password is then refused there, not elsewhere', async () => {

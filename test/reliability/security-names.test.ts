@@ -4,9 +4,9 @@
 // FTP, 400 over WebDAV, and nothing is created.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startDavServer, type RunningDavServer } from '../../src/dav/server.ts';
-import { Cluster } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
 
@@ -26,17 +26,15 @@ function dav(base: string, method: string, path: string, headers: Record<string,
 }
 
 describe('control characters in file names', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
   let port: number;
   let d: RunningDavServer;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
     port = (await c.startFtp()).port;
     d = await startDavServer({ ...c.services, host: '127.0.0.1', port: 0 });
   });
-  after(async () => {
+  c.onStop(async () => {
     await d?.close();
-    await c?.stop();
   });
 
   test('FTP: STOR, MKD and RNTO of a name with a control character get 553 and create nothing', async () => {

@@ -19,7 +19,9 @@ import { fidPath } from '../../src/storage/layout.ts';
 import { resolvePathComponents } from '../../src/tracker/names.ts';
 import { curl, run } from '../harness/clients.ts';
 import { startNodeProcess, testStorageKey } from '../harness/nodes.ts';
-import { BIN, Cluster, until } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { BIN } from '../harness/quickstart-process.ts';
+import { until } from '../harness/wait.ts';
 import { loggedIn } from './lib/ftp.ts';
 
 const VICTIM = '/victim/private.txt';
@@ -38,14 +40,13 @@ async function curlStatus(method: string, url: string, opts: { body?: string; he
 }
 
 describe('storage nodes serve only holders of the cluster storage key', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, writeQuorum: 2, auth: true });
   let ftpPort: number;
   let fid: number;
   /** The victim's replica URL on each node. */
   let urls: string[];
 
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2, writeQuorum: 2, auth: true });
     ftpPort = (await c.startFtp()).port;
     const ftp = await loggedIn(ftpPort);
     assert.equal((await ftp.cmd('MKD /victim')).code, 257);
@@ -56,7 +57,6 @@ describe('storage nodes serve only holders of the cluster storage key', () => {
     urls = c.nodes.map((n) => `http://127.0.0.1:${n.port}${fidPath(n.devid, fid)}`);
     assert.equal(await c.checkStored(VICTIM, stored), null);
   });
-  after(async () => c?.stop());
 
   test('curl without a credential: GET, HEAD, PUT, DELETE and usage all get 401, and the file is unchanged', async () => {
     for (const url of urls) {

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { after, before, describe, test } from 'node:test';
-import { Cluster, until } from './lib/cluster.ts';
+import { before, describe, test } from 'node:test';
+import { useCluster } from '../harness/cluster.ts';
+import { until } from '../harness/wait.ts';
 import { trackFigures } from './lib/figures.ts';
 
 const fig = trackFigures('security-proxy');
@@ -103,11 +104,7 @@ function hostAddress(): string | null {
 }
 
 describe('PROXY protocol headers are believed only from the listed proxies', () => {
-  let c: Cluster;
-  before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 2 });
-  });
-  after(async () => c?.stop());
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false });
 
   test('a direct client claiming 127.0.0.2 is closed before the greeting; no PORT transfer reaches 127.0.0.2', async () => {
     fig.scenario('direct client sends PROXY TCP4 127.0.0.2 and PORT there');

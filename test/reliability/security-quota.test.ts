@@ -10,9 +10,9 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { resolvePathComponents } from '../../src/tracker/names.ts';
 import type { Entry } from '../../src/tracker/types.ts';
-import { BACKENDS } from '../harness/cluster.ts';
-import { dav, startDavCluster, type DavCluster } from '../dav/harness.ts';
-import { until } from './lib/cluster.ts';
+import { BACKENDS, useCluster } from '../harness/cluster.ts';
+import { dav } from '../harness/clients.ts';
+import { until } from '../harness/wait.ts';
 import { contentBuffer } from './lib/content.ts';
 import { loggedIn, type RawFtp } from './lib/ftp.ts';
 
@@ -21,15 +21,8 @@ const KB900 = 900 * 1024;
 
 for (const backend of BACKENDS) {
   describe(`quotas as reservations (${backend})`, () => {
-    let c: DavCluster;
+    const c = useCluster({ db: backend, nodes: 2, mindevcount: 2, ftp: true, dav: true });
     let seq = 0;
-
-    before(async () => {
-      c = await startDavCluster({ backend, nodes: 2, mindevcount: 2 });
-    });
-    after(async () => {
-      await c?.stop();
-    });
 
     /** A user with a 1 MB quota and a home of its own. */
     async function quotaUser(quotaBytes: number | null = QUOTA): Promise<{ name: string; home: string }> {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fidPath } from '../../src/storage/layout.ts';
 import { curl, ftpUrl } from '../harness/clients.ts';
-import { Cluster, sleep, until } from './lib/cluster.ts';
+import { useCluster } from '../harness/cluster.ts';
+import { sleep, until } from '../harness/wait.ts';
 import { contentStream, gated, newContent, sha256, type Content } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -20,17 +21,15 @@ const MiB = 1024 * 1024;
 /** Yields `content`, pausing once after `pauseAt` bytes until `gate` resolves. */
 
 describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'mysql', nodes: 3, mindevcount: 3, writeQuorum: 2, auth: false });
   let port: number;
   let dir: string;
   const damaged = new Map<string, Content>();
   before(async () => {
-    c = await Cluster.start({ db: 'mysql', nodes: 3, mindevcount: 3, writeQuorum: 2 });
     port = (await c.startFtp()).port;
     dir = await mkdtemp(join(tmpdir(), 'mogftp-rel-'));
   });
   after(async () => {
-    await c?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -230,13 +229,11 @@ describe('storage node faults (mindevcount 3, write quorum 2, 3 nodes)', () => {
 });
 
 describe('a device marked dead while uploads run (mindevcount 2, 3 nodes)', () => {
-  let c: Cluster;
+  const c = useCluster({ db: 'sqlite', nodes: 3, mindevcount: 2, auth: false });
   let port: number;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 3, mindevcount: 2 });
     port = (await c.startFtp()).port;
   });
-  after(async () => c?.stop());
 
   test('every file acknowledged before, during and after ends at mindevcount on live devices', async () => {
     fig.scenario('device marked dead under 6 concurrent uploaders');

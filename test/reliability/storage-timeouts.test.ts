@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { StorageClient, type StorageClientOptions } from '../../src/storage/client.ts';
-import { Cluster } from './lib/cluster.ts';
+import { type NodeSpec, useCluster } from '../harness/cluster.ts';
 import { contentStream, newContent } from './lib/content.ts';
 import { trackFigures } from './lib/figures.ts';
 import { loggedIn } from './lib/ftp.ts';
@@ -40,11 +40,10 @@ async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
 }
 
 describe('silent storage nodes and the storage client timeouts', () => {
-  let c: Cluster;
+  const c = useCluster<NodeSpec>({ db: 'sqlite', nodes: 2, mindevcount: 3, writeQuorum: 2, auth: false });
   let port: number;
   let hole: Awaited<ReturnType<typeof blackHole>>;
   before(async () => {
-    c = await Cluster.start({ db: 'sqlite', nodes: 2, mindevcount: 3, writeQuorum: 2 });
     hole = await blackHole();
     const root = await mkdtemp(join(tmpdir(), 'mogftp-hole-'));
     await c.addNode({
@@ -58,7 +57,6 @@ describe('silent storage nodes and the storage client timeouts', () => {
     });
     port = (await c.startFtp({ client: new StorageClient(LIMITS) })).port;
   });
-  after(async () => c?.stop());
 
   test('one silent node of three under a STOR: the upload is acknowledged on the two others, promptly', async () => {
     fig.scenario('silent node (accepts, never reads) under a STOR');

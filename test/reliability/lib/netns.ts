@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, type NodeSpec } from './cluster.ts';
+import type { NodeSpec } from '../../harness/cluster.ts';
+import { BIN } from '../../harness/quickstart-process.ts';
 
 const exec = promisify(execFile);
 
