@@ -64,7 +64,7 @@ export async function startTrackerDoor(opts: TrackerDoorOptions): Promise<Runnin
     const addr = socket.remoteAddress ?? '?';
     const count = (perAddress.get(addr) ?? 0) + 1;
     if (count > limits.maxPerAddress) {
-      socket.end(errLine('too_many_connections', 'Too many connections from your address'));
+      socket.end(errLine('too_many_connections', 'Too many connections from your address'), () => socket.destroy());
       return;
     }
     perAddress.set(addr, count);
@@ -105,15 +105,14 @@ function serveConnection(ctx: DoorContext, socket: net.Socket, limits: TrackerDo
   socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
   socket.on('error', (err) => ctx.log('debug', 'tracker client connection failed', { error: describeError(err) }));
   const next = async (): Promise<void> => {
-    while (!busy && !socket.destroyed) {
+    while (!busy && !socket.destroyed && !socket.writableEnded) {
       const nl = buffered.indexOf('\n');
-      if (nl < 0) {
-        if (buffered.length > limits.maxLineBytes) {
-          socket.end(errLine('line_too_long', `Request lines are limited to ${limits.maxLineBytes} bytes`));
-          socket.destroy();
-        }
+      if ((nl < 0 ? buffered.length : nl) > limits.maxLineBytes) {
+        buffered = '';
+        socket.end(errLine('line_too_long', `Request lines are limited to ${limits.maxLineBytes} bytes`), () => socket.destroy());
         return;
       }
+      if (nl < 0) return;
       const line = buffered.slice(0, nl).replace(/\r$/, '');
       buffered = buffered.slice(nl + 1);
       if (line.trim() === '') continue;
@@ -126,6 +125,7 @@ function serveConnection(ctx: DoorContext, socket: net.Socket, limits: TrackerDo
     }
   };
   socket.on('data', (chunk: string) => {
+    if (socket.writableEnded) return; // refused: the rest is not read
     buffered += chunk;
     void next();
   });
