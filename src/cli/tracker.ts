@@ -31,9 +31,9 @@ export const trackerCommand: CommandModule<object, TrackerArgs> = {
       .option('admin', { type: 'boolean', default: true, describe: 'Answer the admin commands mogadm sends (domains, classes, hosts, devices, set_state); --no-admin refuses them' })
       .option('put-url-ttl', { type: 'number', default: 3600, describe: 'Seconds a create_open upload URL stays valid' })
       .option('get-url-ttl', { type: 'number', default: 600, describe: 'Seconds a get_paths download URL stays valid' })
-      .option('max-connections', { type: 'number', default: 1000, describe: 'Open client connections in all' })
-      .option('max-connections-per-address', { type: 'number', default: 64, describe: 'Open client connections per client address' })
-      .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds before a silent client connection is closed' })
+      .option('max-connections', { type: 'number', default: 1000, describe: 'Open client connections in all (0: no limit)' })
+      .option('max-connections-per-address', { type: 'number', default: 64, describe: 'Open client connections per client address (0: no limit)' })
+      .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds before a silent client connection is closed (0: never)' })
       .options(STORAGE_CREDENTIAL_FLAGS)
       .options(daemonOutputFlags('info')),
   handler: async (args) => {

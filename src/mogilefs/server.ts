@@ -4,7 +4,7 @@
 // only when the reply is written out (a client that pipelines or does not read its replies
 // holds nothing but its socket buffers).
 import net from 'node:net';
-import { describeError } from '../errors.ts';
+import { ErrorCodes, describeError, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import type { StorageClient } from '../storage/client.ts';
 import type { Tracker } from '../tracker/tracker.ts';
@@ -15,9 +15,9 @@ import { Keyspace } from './keyspace.ts';
 import { errLine, okLine, parseRequest } from './protocol.ts';
 
 export interface TrackerDoorLimits {
-  /** Open connections in all. Default 1000. */
+  /** Open connections in all (0: no limit). Default 1000. */
   maxConnections: number;
-  /** Open connections per client address. Default 64. */
+  /** Open connections per client address (0: no limit). Default 64. */
   maxPerAddress: number;
   /** Longest request line in bytes. Default 16384 (keys are ≤ 255 bytes in MogileFS). */
   maxLineBytes: number;
@@ -49,13 +49,17 @@ const DEFAULT_SETTINGS: DoorSettings = { putUrlTtlS: 3600, getUrlTtlS: 600, admi
 
 export async function startTrackerDoor(opts: TrackerDoorOptions): Promise<RunningTrackerDoor> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+  for (const [name, v] of [['put-url-ttl', settings.putUrlTtlS], ['get-url-ttl', settings.getUrlTtlS]] as const) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw mogError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be a whole number of seconds above 0, not ${v}`);
+  }
   const ctx: DoorContext = {
     store: opts.store,
     tracker: opts.tracker,
     client: opts.client,
     keys: new Keyspace(opts.store),
     signs: opts.signUrls,
-    settings: { ...DEFAULT_SETTINGS, ...opts.settings },
+    settings,
     log: opts.log,
   };
   const perAddress = new Map<string, number>();
@@ -63,7 +67,7 @@ export async function startTrackerDoor(opts: TrackerDoorOptions): Promise<Runnin
   const server = net.createServer((socket) => {
     const addr = socket.remoteAddress ?? '?';
     const count = (perAddress.get(addr) ?? 0) + 1;
-    if (count > limits.maxPerAddress) {
+    if (limits.maxPerAddress > 0 && count > limits.maxPerAddress) {
       socket.end(errLine('too_many_connections', 'Too many connections from your address'), () => socket.destroy());
       return;
     }
@@ -77,7 +81,7 @@ export async function startTrackerDoor(opts: TrackerDoorOptions): Promise<Runnin
     });
     serveConnection(ctx, socket, limits);
   });
-  server.maxConnections = limits.maxConnections;
+  if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
