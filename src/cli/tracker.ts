@@ -11,6 +11,7 @@ interface TrackerArgs extends ClusterDaemonArgs {
   admin: boolean;
   'put-url-ttl': number;
   'get-url-ttl': number;
+  'unsigned-hosts'?: string;
   'max-connections': number;
   'max-connections-per-address': number;
   'idle-timeout': number;
@@ -31,6 +32,10 @@ export const trackerCommand: CommandModule<object, TrackerArgs> = {
       .option('admin', { type: 'boolean', default: true, describe: 'Answer the admin commands mogadm sends (domains, classes, hosts, devices, set_state); --no-admin refuses them' })
       .option('put-url-ttl', { type: 'number', default: 3600, describe: 'Seconds a create_open upload URL stays valid' })
       .option('get-url-ttl', { type: 'number', default: 600, describe: 'Seconds a get_paths download URL stays valid' })
+      .option('unsigned-hosts', {
+        type: 'string',
+        describe: 'Comma-separated host names whose URLs go out unsigned: nodes that check no signature, such as mogstored (which refuses a PUT URL with a query)',
+      })
       .option('max-connections', { type: 'number', default: 1000, describe: 'Open client connections in all (0: no limit)' })
       .option('max-connections-per-address', { type: 'number', default: 64, describe: 'Open client connections per client address (0: no limit)' })
       .option('idle-timeout', { type: 'number', default: 300, describe: 'Seconds before a silent client connection is closed (0: never)' })
@@ -43,7 +48,12 @@ export const trackerCommand: CommandModule<object, TrackerArgs> = {
       host,
       port,
       allowRemoteClients: args['allow-remote-clients'],
-      settings: { admin: args.admin, putUrlTtlS: args['put-url-ttl'], getUrlTtlS: args['get-url-ttl'] },
+      settings: {
+        admin: args.admin,
+        putUrlTtlS: args['put-url-ttl'],
+        getUrlTtlS: args['get-url-ttl'],
+        unsignedHosts: (args['unsigned-hosts'] ?? '').split(',').map((h) => h.trim()).filter((h) => h !== ''),
+      },
       limits: {
         maxConnections: args['max-connections'],
         maxPerAddress: args['max-connections-per-address'],

@@ -37,7 +37,7 @@ export const getPaths: Command = async (ctx, args) => {
   for (const loc of await ctx.tracker.replicasFor(file.fid)) {
     const url = replicaUrl(loc, file.fid);
     if (verify && n === 0 && !(await lengthMatches(ctx, url, file.length))) continue;
-    reply[`path${++n}`] = clientUrl(ctx, 'GET', url);
+    reply[`path${++n}`] = await clientUrl(ctx, 'GET', url, loc.devid);
     if (n === want) break;
   }
   reply.paths = n;

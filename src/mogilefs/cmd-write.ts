@@ -28,13 +28,13 @@ export const createOpen: Command = async (ctx, args) => {
   const reply: Reply = { fid: r.fid };
   if (!args.flag('multi_dest')) {
     reply.devid = dests[0]!.devid;
-    reply.path = clientUrl(ctx, 'PUT', replicaUrl(dests[0]!, r.fid));
+    reply.path = await clientUrl(ctx, 'PUT', replicaUrl(dests[0]!, r.fid), dests[0]!.devid);
     return reply;
   }
-  dests.forEach((d, i) => {
+  for (const [i, d] of dests.entries()) {
     reply[`devid_${i + 1}`] = d.devid;
-    reply[`path_${i + 1}`] = clientUrl(ctx, 'PUT', replicaUrl(d, r.fid));
-  });
+    reply[`path_${i + 1}`] = await clientUrl(ctx, 'PUT', replicaUrl(d, r.fid), d.devid);
+  }
   reply.dev_count = dests.length;
   return reply;
 };

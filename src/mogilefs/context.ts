@@ -19,6 +19,11 @@ export interface DoorSettings {
   getUrlTtlS: number;
   /** Admin commands (domains, classes, hosts, devices, set_state) answered; off: refused. */
   admin: boolean;
+  /**
+   * Hosts (by name) whose URLs go out unsigned: nodes that check no signature and refuse a PUT
+   * with a query string (mogstored answers 400), e.g. those of an imported MogileFS cluster.
+   */
+  unsignedHosts: string[];
 }
 
 export interface DoorContext {
@@ -50,8 +55,15 @@ export function keyOf(args: Args, name = 'key'): Buffer {
   return key;
 }
 
-/** A URL handed to a client for one method: signed when the door holds the storage key. */
-export function clientUrl(ctx: DoorContext, method: 'GET' | 'PUT', url: string): string {
+/**
+ * A URL of a copy on device `devid` handed to a client for one method: signed when the door
+ * holds the storage key, unless the device's host is one that takes no signature.
+ */
+export async function clientUrl(ctx: DoorContext, method: 'GET' | 'PUT', url: string, devid: number): Promise<string> {
   if (!ctx.signs) return url;
+  if (ctx.settings.unsignedHosts.length > 0) {
+    const host = (await ctx.tracker.devices()).find((d) => d.id === devid)?.hostName;
+    if (host !== undefined && ctx.settings.unsignedHosts.includes(host)) return url;
+  }
   return ctx.client.signedUrl(method, url, method === 'PUT' ? ctx.settings.putUrlTtlS : ctx.settings.getUrlTtlS);
 }

@@ -45,7 +45,7 @@ export interface RunningTrackerDoor {
 }
 
 const DEFAULT_LIMITS: TrackerDoorLimits = { maxConnections: 1000, maxPerAddress: 64, maxLineBytes: 16384, idleTimeoutMs: 300_000 };
-const DEFAULT_SETTINGS: DoorSettings = { putUrlTtlS: 3600, getUrlTtlS: 600, admin: true };
+const DEFAULT_SETTINGS: DoorSettings = { putUrlTtlS: 3600, getUrlTtlS: 600, admin: true, unsignedHosts: [] };
 
 export async function startTrackerDoor(opts: TrackerDoorOptions): Promise<RunningTrackerDoor> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };

@@ -194,6 +194,21 @@ for (const backend of BACKENDS) {
       assert.equal(await t.err('create_open', { domain: 'd', class: 'nope', key: 'k' }), 'unreg_class');
     });
 
+    test('URLs for hosts named in unsignedHosts go out without a signature (mogstored refuses a PUT with a query)', async () => {
+      const plain = await startTrackerDoor({ ...c.services, signUrls: true, host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), settings: { unsignedHosts: ['host1', 'host2', 'host3'] } });
+      after(() => plain.close());
+      const p = await TrackerClient.connect(plain.port);
+      const open = await p.ok('create_open', { domain: 'd', key: 'plain/x', multi_dest: 1 });
+      for (let i = 1; i <= Number(open.dev_count); i++) assert.doesNotMatch(open[`path_${i}`]!, /\?/);
+      assert.equal((await storeKey(t, c.tmpDir, 'd', 'plain/y', Buffer.from('y'))).close.ok, true);
+      const paths = await p.ok('get_paths', { domain: 'd', key: 'plain/y', noverify: 1 });
+      assert.doesNotMatch(paths.path1!, /\?/);
+      // A close without a key discards the upload (MogileFS's rule); the fid is then closed.
+      await p.ok('create_close', { domain: 'd', key: '', fid: open.fid!, devid: open.devid_1!, path: open.path_1! });
+      assert.equal(await p.err('create_close', { domain: 'd', key: 'plain/x', fid: open.fid!, devid: open.devid_1!, path: open.path_1! }), 'no_temp_file');
+      p.close();
+    });
+
     test('limits: a line too long, connections per address, idle clients', async () => {
       const limited = await startTrackerDoor({ ...c.services, signUrls: true, host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), limits: { maxPerAddress: 3, idleTimeoutMs: 500 } });
       after(() => limited.close());
