@@ -104,7 +104,9 @@ export class Keyspace {
     for (const phase of phases) {
       let within: string[] | null = null;
       if (resume) {
-        if (!startsWith(resume, phase.dirs)) {
+        // A prefixed listing's first phase never holds an escaped key: those come in the second.
+        const escapedKey = resume[0] === ESCAPED_KEYS_DIR;
+        if (!startsWith(resume, phase.dirs) || (phase.skipEscaped && escapedKey)) {
           continue; // the `after` key lies in a later phase
         }
         within = resume.slice(phase.dirs.length);

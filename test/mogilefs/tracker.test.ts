@@ -149,6 +149,10 @@ for (const backend of BACKENDS) {
       const pre = await t.ok('list_keys', { domain: 'd', prefix: 'pre' });
       // 'pre' took its own path first, so 'pre/fix' lives escaped: the prefix's directory comes first, then escaped keys.
       assert.deepEqual([pre.key_1, pre.key_2, pre.key_count], ['pre', 'pre/fix', '2']);
+      // Paged one by one with a prefix: each key once, then none.
+      assert.equal((await t.ok('list_keys', { domain: 'd', prefix: 'pre', limit: 1 })).key_1, 'pre');
+      assert.equal((await t.ok('list_keys', { domain: 'd', prefix: 'pre', limit: 1, after: 'pre' })).key_1, 'pre/fix');
+      assert.equal(await t.err('list_keys', { domain: 'd', prefix: 'pre', limit: 1, after: 'pre/fix' }), 'none_match');
       assert.equal(await t.err('list_keys', { domain: 'd', prefix: 'pre', after: 'zzz' }), 'after_mismatch');
       assert.equal(await t.err('list_keys', { domain: 'd', prefix: 'nothing-here' }), 'none_match');
     });
