@@ -6,7 +6,7 @@
 // commits the key and queues replication up to the class's mindevcount. Anything that fails
 // before the commit aborts the reservation, which queues the reserved devices for cleanup.
 import { createHash, type Hash } from 'node:crypto';
-import { ErrorCodes, describeError, mogError } from '../errors.ts';
+import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import { nearestDirClass } from '../tracker/tracker.ts';
 import type { FileClass, Reservation } from '../tracker/types.ts';
@@ -86,10 +86,28 @@ async function closeReserved(ctx: DoorContext, r: Reservation, devid: number, pa
   const read = await readBack(ctx, url, cls, wanted?.alg ?? null);
   if (expected && expected !== read.length) throw new Refusal('size_mismatch', `Expected: ${expected}; actual: ${read.length}; path: ${path.split('?')[0]}`);
   if (wanted && read.extra !== wanted.hex) throw new Refusal('checksum_mismatch', `Expected: ${wanted.alg.toUpperCase()}:${wanted.hex}; actual: ${wanted.alg.toUpperCase()}:${read.extra}`);
-  const now = Date.now();
-  const slot = await ctx.keys.slotFor(r.domainId, key, now);
-  await ctx.store.commitUpload({ fid: r.fid, parentId: slot.parentId, name: slot.name, length: read.length, checksum: read.digest, devids: [devid], mtime: now });
+  await commitKey(ctx, r, key, { length: read.length, checksum: read.digest, devid });
   return {};
+}
+
+/**
+ * Commits the upload as `key`. Another door may remove the key's directory between finding it
+ * and the commit (NOT_FOUND): then the directories are made again, once. A reservation gone
+ * meanwhile (a second close of the fid, the reaper) is MogileFS's no_temp_file.
+ */
+async function commitKey(ctx: DoorContext, r: Reservation, key: Buffer, copy: { length: number; checksum: string | null; devid: number }): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const now = Date.now();
+    const slot = await ctx.keys.slotFor(r.domainId, key, now);
+    try {
+      await ctx.store.commitUpload({ fid: r.fid, parentId: slot.parentId, name: slot.name, length: copy.length, checksum: copy.checksum, devids: [copy.devid], mtime: now });
+      return;
+    } catch (err) {
+      if (!isMogError(err, ErrorCodes.NOT_FOUND)) throw err;
+      if (!(await ctx.store.getReservation(r.fid))) throw new Refusal('no_temp_file', 'No tempfile or file already closed');
+      if (attempt > 0) throw err;
+    }
+  }
 }
 
 /** `checksum=MD5:<hex>` with `checksumverify=1`: the digest the client asks us to check. */

@@ -117,6 +117,16 @@ for (const backend of BACKENDS) {
       // A close for a fid already closed, or never opened.
       const again = await t.call('create_close', { domain: 'd', key: 'good/sum.txt', fid: right.open.fid!, devid: right.open.devid_1!, path: right.open.path_1!, size: bytes.length });
       assert.equal(again.ok ? '' : again.code, 'no_temp_file');
+      // Two closes of one fid at once (a client retrying on another connection): one commits, the other is told no_temp_file.
+      const twice = await t.ok('create_open', { domain: 'd', key: 'race/k', multi_dest: 1 });
+      await writeFile(join(c.tmpDir, 'race'), bytes);
+      assert.equal((await curl(['-f', '-T', join(c.tmpDir, 'race'), twice.path_1!])).code, 0);
+      const other = await TrackerClient.connect(door.port);
+      const closeArgs = { domain: 'd', key: 'race/k', fid: twice.fid!, devid: twice.devid_1!, path: twice.path_1!, size: bytes.length };
+      const both = await Promise.all([t.call('create_close', closeArgs), other.call('create_close', closeArgs)]);
+      other.close();
+      assert.deepEqual(both.map((b) => (b.ok ? 'OK' : b.code)).sort(), ['OK', 'no_temp_file']);
+      assert.equal((await t.ok('file_info', { domain: 'd', key: 'race/k' })).fid, twice.fid);
       // The URL a client got is a PUT for that path only: it does not read, and an unsigned one does nothing.
       assert.equal((await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', right.open.path_1!])).stdout, '401');
       assert.equal((await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', right.open.path_1!.split('?')[0]!])).stdout, '401');
