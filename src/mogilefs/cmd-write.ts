@@ -10,7 +10,7 @@ import { ErrorCodes, describeError, isMogError, mogError } from '../errors.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import { nearestDirClass } from '../tracker/tracker.ts';
 import type { FileClass, Reservation } from '../tracker/types.ts';
-import { type Command, type DoorContext, clientUrl, domainOf } from './context.ts';
+import { type Command, type DoorContext, clientUrl, domainOf, keyOf } from './context.ts';
 import { Refusal } from './errors.ts';
 import { placeOfKey } from './keys.ts';
 import type { Args, Reply } from './protocol.ts';
@@ -47,8 +47,8 @@ async function classForOpen(ctx: DoorContext, domainId: number, args: Args): Pro
     if (!cls) throw new Refusal('unreg_class', 'Class name invalid/not found');
     return cls;
   }
-  const key = args.bytes('key');
-  const dirs = key && key.length ? (await ctx.store.walkPath(domainId, placeOfKey(key).names)).filter((e) => e.kind === 'dir') : [];
+  const key = args.bytes('key')?.length ? keyOf(args) : null;
+  const dirs = key ? (await ctx.store.walkPath(domainId, placeOfKey(key).names)).filter((e) => e.kind === 'dir') : [];
   return ctx.tracker.classForNewFile(domainId, nearestDirClass(dirs));
 }
 
@@ -75,11 +75,11 @@ async function closeReserved(ctx: DoorContext, r: Reservation, devid: number, pa
   if (!device) throw new Refusal('invalid_destdev', `Device ${devid} is gone`);
   const url = replicaUrl({ address: device.hostAddress, port: device.hostPort, devid }, r.fid);
   if (path.split('?')[0] !== url) throw new Refusal('bogus_args', 'The path is not the one create_open gave for this fid and device');
-  const key = args.bytes('key');
-  if (!key || key.length === 0) {
+  if (!args.bytes('key')?.length) {
     await ctx.store.abortUpload(r.fid); // MogileFS: a close without a key discards the file
     return {};
   }
+  const key = keyOf(args);
   const cls = await ctx.tracker.classById(r.classId);
   const expected = args.int('size');
   const wanted = clientChecksum(args);

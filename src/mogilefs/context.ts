@@ -48,10 +48,17 @@ export async function domainOf(ctx: DoorContext, args: Args): Promise<Domain> {
   return domain;
 }
 
-/** The `key` argument (no_key when missing or empty). */
+/**
+ * The longest key taken: MogileFS's schema holds 255 bytes; 2048 keeps even an escaped key's
+ * path (base64, a third longer) within the 4096 bytes a path may have in every door.
+ */
+const MAX_KEY_BYTES = 2048;
+
+/** The `key` argument (no_key when missing or empty, key_too_long over MAX_KEY_BYTES). */
 export function keyOf(args: Args, name = 'key'): Buffer {
   const key = args.bytes(name);
   if (!key || key.length === 0) throw new Refusal('no_key', 'No key provided');
+  if (key.length > MAX_KEY_BYTES) throw new Refusal('key_too_long', `Keys are limited to ${MAX_KEY_BYTES} bytes`);
   return key;
 }
 

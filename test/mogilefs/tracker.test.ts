@@ -165,6 +165,7 @@ for (const backend of BACKENDS) {
       assert.equal(await t.err('list_keys', { domain: 'd', prefix: 'pre', limit: 1, after: 'pre/fix' }), 'none_match');
       assert.equal(await t.err('list_keys', { domain: 'd', prefix: 'pre', after: 'zzz' }), 'after_mismatch');
       assert.equal(await t.err('list_keys', { domain: 'd', prefix: 'nothing-here' }), 'none_match');
+      assert.equal(await t.err('get_paths', { domain: 'd', key: 'k'.repeat(2049) }), 'key_too_long');
     });
 
     test('admin commands: domains, classes, hosts, devices, states', async () => {
@@ -202,16 +203,29 @@ for (const backend of BACKENDS) {
       await t.ok('set_weight', { host: 'extra', device: 77, weight: 10 });
       assert.equal((await c.store.getDevice(77))!.weight, 10);
       assert.equal(await t.err('delete_host', { host: 'extra' }), 'host_not_empty');
+      await t.ok('create_host', { host: 'empty', ip: '127.0.0.10', port: 7500, status: 'alive' });
+      await t.ok('delete_host', { host: 'empty' });
+      assert.equal(await c.store.getHost('empty'), null);
+      assert.equal(await t.err('delete_host', { host: 'empty' }), 'unknown_host');
+      // updateclass moves a key to another class of its domain.
+      assert.equal((await storeKey(t, c.tmpDir, 'd', 'cls/k', Buffer.from('k'))).close.ok, true);
+      await t.ok('create_class', { domain: 'd', class: 'one', mindevcount: 1 });
+      await t.ok('updateclass', { domain: 'd', key: 'cls/k', class: 'one' });
+      assert.equal((await t.ok('file_info', { domain: 'd', key: 'cls/k' })).class, 'one');
+      assert.equal(await t.err('updateclass', { domain: 'd', key: 'cls/k', class: 'nope' }), 'class_not_found');
+      await t.ok('clear_cache');
       await t.ok('noop');
       assert.equal(await t.err('no_such_command'), 'unknown_command');
       assert.equal(await t.err('get_paths', { domain: 'nope', key: 'k' }), 'unreg_domain');
       assert.equal(await t.err('create_open', { domain: 'd', class: 'nope', key: 'k' }), 'unreg_class');
     });
 
-    test('URLs for hosts named in unsignedHosts go out without a signature (mogstored refuses a PUT with a query)', async () => {
-      const plain = await startTrackerDoor({ ...c.services, signUrls: true, host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), settings: { unsignedHosts: ['host1', 'host2', 'host3'] } });
+    test('URLs for hosts named in unsignedHosts go out without a signature (mogstored refuses a PUT with a query); admin commands can be off', async () => {
+      const plain = await startTrackerDoor({ ...c.services, signUrls: true, host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), settings: { unsignedHosts: ['host1', 'host2', 'host3'], admin: false } });
       after(() => plain.close());
       const p = await TrackerClient.connect(plain.port);
+      assert.equal(await p.err('create_domain', { domain: 'refused' }), 'admin_disabled');
+      assert.equal(await c.store.getDomain('refused'), null);
       const open = await p.ok('create_open', { domain: 'd', key: 'plain/x', multi_dest: 1 });
       for (let i = 1; i <= Number(open.dev_count); i++) assert.doesNotMatch(open[`path_${i}`]!, /\?/);
       assert.equal((await storeKey(t, c.tmpDir, 'd', 'plain/y', Buffer.from('y'))).close.ok, true);
