@@ -123,7 +123,12 @@ function serveConnection(ctx: DoorContext, socket: net.Socket, limits: TrackerDo
       busy = true;
       socket.pause();
       const reply = await answer(ctx, line);
-      if (!socket.destroyed && !socket.write(reply)) await new Promise((r) => socket.once('drain', r));
+      if (!socket.destroyed && !socket.write(reply)) {
+        await new Promise((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
+      }
       busy = false;
       socket.resume();
     }
@@ -138,10 +143,12 @@ function serveConnection(ctx: DoorContext, socket: net.Socket, limits: TrackerDo
 /** The reply line to one request line. */
 async function answer(ctx: DoorContext, line: string): Promise<string> {
   const req = parseRequest(line);
-  const command = req ? (FILE_COMMANDS[req.cmd] ?? ADMIN_COMMANDS[req.cmd]) : undefined;
+  // Own properties only: `constructor` or `toString` must not reach Object.prototype.
+  const admin = req !== null && Object.hasOwn(ADMIN_COMMANDS, req.cmd);
+  const command = req === null ? undefined : Object.hasOwn(FILE_COMMANDS, req.cmd) ? FILE_COMMANDS[req.cmd] : admin ? ADMIN_COMMANDS[req.cmd] : undefined;
   if (!req || !command) return errLine('unknown_command', 'Unknown server command');
   try {
-    if (ADMIN_COMMANDS[req.cmd] && !ctx.settings.admin) throw new Refusal('admin_disabled', 'This tracker was started with --no-admin');
+    if (admin && !ctx.settings.admin) throw new Refusal('admin_disabled', 'This tracker was started with --no-admin');
     return okLine(await command(ctx, req.args));
   } catch (err) {
     const { code, text, unexpected } = replyForError(err);

@@ -216,6 +216,7 @@ for (const backend of BACKENDS) {
       await t.ok('clear_cache');
       await t.ok('noop');
       assert.equal(await t.err('no_such_command'), 'unknown_command');
+      for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) assert.equal(await t.err(name), 'unknown_command', name);
       assert.equal(await t.err('get_paths', { domain: 'nope', key: 'k' }), 'unreg_domain');
       assert.equal(await t.err('create_open', { domain: 'd', class: 'nope', key: 'k' }), 'unreg_class');
     });
