@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ function findSources(): { dir: string } | { missing: string } {
   let dir = process.env.MOG_SRC_DIR ?? '/tmp/mogilefs-src';
   if (!has(dir) && process.env.MOG_MIRROR_DIR) {
     dir = mkdtempSync(join(tmpdir(), 'mogftp-mogsrc-'));
+    const exported = dir;
+    after(() => rmSync(exported, { recursive: true, force: true }));
     for (const repo of ['perl-MogileFS-Client', 'MogileFS-Utils']) {
       const git = join(process.env.MOG_MIRROR_DIR, `mogilefs+${repo}`, 'repo');
       const r = spawnSync('bash', ['-c', `mkdir -p "$2" && git --git-dir="$1" archive HEAD | tar -x -C "$2"`, '_', git, join(dir, repo)]);
