@@ -209,6 +209,8 @@ export function parseAuthorizedKeys(text: string): ParsedPublicKey[] {
   const seen = new Set<string>();
   const lines = text.split(/\r?\n/);
   const several = lines.filter((l) => l.trim() !== '').length > 1;
+  // A PEM or RFC 4716 file: say what it is once, rather than about its first line.
+  if (/^\s*-{4,5} ?BEGIN/.test(text)) throw notAKeyLine('', text.trim());
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
