@@ -80,9 +80,10 @@ const add = leaf<{ name: string; keyFile: string }>({
       if (dup) throw mogError(ErrorCodes.EXISTS, `User "${args.name}" already has the key ${dup.fingerprint}${keys.length > 1 ? ': nothing added' : ''}`);
       if (had.size + keys.length > MAX_KEYS_PER_USER)
         throw invalid(`User "${args.name}" has ${had.size} keys; ${keys.length} more would pass the limit of ${MAX_KEYS_PER_USER}: nothing added`);
+      // The keys of one file are added a millisecond apart, so a listing (oldest first) keeps their order.
       const now = Date.now();
-      for (const k of keys) {
-        await store.addUserKey(args.name, { algorithm: k.algorithm, key: k.key, comment: k.comment, fingerprint: k.fingerprint, now });
+      for (const [i, k] of keys.entries()) {
+        await store.addUserKey(args.name, { algorithm: k.algorithm, key: k.key, comment: k.comment, fingerprint: k.fingerprint, now: now + i });
         say(`Added ${k.algorithm} key ${k.fingerprint}${k.comment === '' ? '' : ` (${k.comment})`} to user ${args.name}`);
       }
     });
