@@ -177,6 +177,7 @@ function notAKeyLine(first: string, line: string): Error {
     return invalid(/PRIVATE KEY/.test(line) ? 'This is a private key: give the public one (the .pub file next to it)' : 'This is a PEM file, not an OpenSSH public key line');
   }
   if (line.startsWith('---- BEGIN SSH2 PUBLIC KEY')) return invalid('This is an RFC 4716 (SSH2) public key: convert it with `ssh-keygen -i -f FILE`');
+  if (line.startsWith('PuTTY-User-Key-File')) return invalid("This is a PuTTY key file: copy the key from PuTTYgen's \"Public key for pasting into OpenSSH authorized_keys file\" box instead");
   const laterType = /\s(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa|ssh-dss|sk-\S+@openssh\.com)\s/.test(line + ' ');
   if (/^[a-z0-9-]+(=|,|$)/i.test(first) && laterType) {
     return invalid('authorized_keys options (from=, command=, no-pty, ...) are not supported: give the key line without them');

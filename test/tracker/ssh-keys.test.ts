@@ -102,6 +102,7 @@ describe('OpenSSH public key lines', () => {
     const rfc4716 = (await run('ssh-keygen', ['-e', '-f', k.ed!.publicPath])).stdout;
     refused(() => parseAuthorizedKeys(rfc4716), /RFC 4716 .*ssh-keygen -i -f FILE/);
     refused(() => parsePublicKeyLine('hello world'), /Not an OpenSSH public key line/);
+    refused(() => parseAuthorizedKeys('PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n'), /PuTTY key file/);
   });
 
   test('a damaged line or blob is refused, never half-read', () => {
