@@ -502,8 +502,42 @@ export interface Queues extends JobLeases {
   enqueueMany(queue: QueueName, fids: number[], opts?: { delayMs?: number; now?: number }): Promise<void>;
 }
 
-/** Accounts and the shared login throttle. */
-export interface Users extends LoginAttempts {
+/** An SSH public key of a user (store/user-keys.ts; parsed and checked by ../tracker/ssh-keys.ts). */
+export interface UserKey {
+  userName: string;
+  /** The key type as its wire blob names it: 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-rsa', ... */
+  algorithm: string;
+  /** The SSH wire blob (RFC 4253 §6.6). */
+  key: Buffer;
+  comment: string;
+  /** 'SHA256:' + unpadded base64 of SHA-256(key), as `ssh-keygen -l` prints it. */
+  fingerprint: string;
+  createdAt: number;
+}
+
+/**
+ * Users' SSH public keys, for the SFTP door's publickey logins (store/user-keys.ts). A key is
+ * checked completely before it is stored (ssh-keys.ts checkPublicKey: accepted type, valid key,
+ * the fingerprint its blob has): INVALID_ARGUMENT otherwise, and when the user already has
+ * MAX_KEYS_PER_USER keys. Removing a user removes their keys in the same transaction.
+ */
+export interface UserKeys {
+  /** NOT_FOUND if the user is unknown; EXISTS if the user already has this key. */
+  addUserKey(name: string, k: { algorithm: string; key: Buffer; comment: string; fingerprint: string; now: number }): Promise<UserKey>;
+  /** The user's keys, oldest first. NOT_FOUND if the user is unknown. */
+  listUserKeys(name: string): Promise<UserKey[]>;
+  /** false if the user has no key with this fingerprint. */
+  removeUserKey(name: string, fingerprint: string): Promise<boolean>;
+  /**
+   * true when `key` (SSH wire blob) of `algorithm` is one of the user's keys. `algorithm` is the
+   * key's type; the RSA signature names rsa-sha2-256 and rsa-sha2-512 count as 'ssh-rsa'.
+   * false (never an error) for an unknown user or a key no user could have.
+   */
+  userKeyMatches(name: string, algorithm: string, key: Buffer): Promise<boolean>;
+}
+
+/** Accounts, their SSH keys and the shared login throttle. */
+export interface Users extends LoginAttempts, UserKeys {
   createUser(u: Omit<User, 'id'>): Promise<User>;
   getUser(name: string): Promise<User | null>;
   listUsers(): Promise<User[]>;

@@ -61,7 +61,7 @@ describe('docs/operations', () => {
     const helpCache = new Map<string, Promise<string>>();
     const problems: string[] = [];
     for (const c of calls) {
-      const path = c.args.slice(0, c.args.findIndex((a) => a.startsWith('-')) >>> 0).slice(0, 3);
+      const path = c.args.slice(0, c.args.findIndex((a) => /^[-[]/.test(a)) >>> 0).slice(0, 4);
       const key = path.join(' ');
       if (!helpCache.has(key)) helpCache.set(key, helpOf(path));
       let help: string;

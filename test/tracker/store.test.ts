@@ -17,6 +17,7 @@ import { repairSuite } from './repair.conformance.ts';
 import { replicasSuite } from './replicas.conformance.ts';
 import { storeOpener, type OpenStore } from './suite-store.ts';
 import { uploadsSuite } from './uploads.conformance.ts';
+import { userKeysSuite } from './user-keys.conformance.ts';
 import { usersSuite } from './users.conformance.ts';
 
 const ROLE_SUITES: Array<(name: string, open: OpenStore<Store>) => void> = [
@@ -31,6 +32,7 @@ const ROLE_SUITES: Array<(name: string, open: OpenStore<Store>) => void> = [
   queuesSuite, // Queues
   jobLeasesSuite, // JobLeases
   usersSuite, // Users
+  userKeysSuite, // UserKeys
   loginAttemptsSuite, // LoginAttempts
   davStateSuite, // DavState
   repairSuite, // Repair

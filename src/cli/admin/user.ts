@@ -4,6 +4,7 @@ import type { User } from '../../tracker/types.ts';
 import { leaf, noun, requireDomain, requireUser, withStore } from './context.ts';
 import { jsonOption, printList, say, type Column } from './output.ts';
 import { passwordFromArgs } from './secrets.ts';
+import { keyCommand } from './user-keys.ts';
 import { parseBooleanArg, parseHomeDir, parseObjectName, parseSize } from './values.ts';
 
 /** The stable JSON shape of a user: deliberately without the password hash. */
@@ -114,4 +115,4 @@ const remove = leaf<{ name: string }>({
   },
 });
 
-export const userCommand = noun('user', 'Manage FTP users', [add, list, passwd, modify, remove]);
+export const userCommand = noun('user', 'Manage users and their SSH keys', [add, list, passwd, modify, remove, keyCommand]);

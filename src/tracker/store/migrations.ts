@@ -13,8 +13,9 @@ import { SCHEMA_V5 } from './schema/v5-quota-reservations.ts';
 import { SCHEMA_V6 } from './schema/v6-bad-replicas.ts';
 import { SCHEMA_V7 } from './schema/v7-dir-classes.ts';
 import { SCHEMA_V8 } from './schema/v8-job-owners.ts';
+import { SCHEMA_V9 } from './schema/v9-user-keys.ts';
 
-export const MIGRATIONS: readonly Migration[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8];
+export const MIGRATIONS: readonly Migration[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

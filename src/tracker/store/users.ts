@@ -1,11 +1,12 @@
-// The Users role: accounts, and the login throttle every front-end shares (the SQL of that lives
-// in logins.ts). Units of work over the Driver seam (driver.ts).
+// The Users role: accounts, their SSH public keys (the SQL in user-keys.ts) and the login
+// throttle every front-end shares (the SQL in logins.ts). Units of work over the Driver seam (driver.ts).
 import { mogError, ErrorCodes } from '../../errors.ts';
-import type { LoginAttempt, LoginPolicy, User, Users } from '../types.ts';
+import type { LoginAttempt, LoginPolicy, User, UserKey, Users } from '../types.ts';
 import type { Dialect, Driver } from './driver.ts';
 import { all, get, run } from './driver.ts';
 import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
-import { checkHomeDir, checkId, checkInt, checkLabel, toUser } from './rows.ts';
+import { checkHomeDir, checkId, checkInt, checkLabel, num, toUser } from './rows.ts';
+import { checkNewUserKey, UserKeyWork, type NewUserKey } from './user-keys.ts';
 
 const USER_COLS = 'id, name, password_hash, domain_id, home_dir, read_only, quota_bytes';
 
@@ -25,10 +26,12 @@ function checkUser(u: Omit<User, 'id'>): Omit<User, 'id'> {
 export class SqlUsers implements Users {
   private readonly d: Dialect;
   private readonly logins: LoginWork;
+  private readonly keys: UserKeyWork;
 
   constructor(private readonly driver: Driver) {
     this.d = driver.dialect;
     this.logins = new LoginWork(driver.dialect);
+    this.keys = new UserKeyWork(driver.dialect);
   }
 
   async createUser(u: Omit<User, 'id'>): Promise<User> {
@@ -76,11 +79,35 @@ export class SqlUsers implements Users {
     });
   }
 
+  /** Removes the user and, in the same transaction, their SSH keys. */
   async removeUser(name: string): Promise<void> {
+    const d = this.d;
+    const keys = this.keys;
     return this.driver.write(function* () {
-      const { changes } = yield* run('DELETE FROM users WHERE name = ?', name);
-      if (changes === 0) throw notFound(`User "${name}" does not exist`);
+      const r = yield* get(`SELECT id FROM users WHERE name = ?${d.forUpdate}`, name);
+      if (!r) throw notFound(`User "${name}" does not exist`);
+      yield* keys.removeAllOf(num(r.id));
+      yield* run('DELETE FROM users WHERE id = ?', num(r.id));
     });
+  }
+
+  // --- SSH public keys (the SQL lives in user-keys.ts) ---------------------------------
+
+  async addUserKey(name: string, k: NewUserKey): Promise<UserKey> {
+    const key = checkNewUserKey(k);
+    return this.driver.write(() => this.keys.add(name, key));
+  }
+
+  async listUserKeys(name: string): Promise<UserKey[]> {
+    return this.driver.read(() => this.keys.list(name));
+  }
+
+  async removeUserKey(name: string, fingerprint: string): Promise<boolean> {
+    return this.driver.write(() => this.keys.remove(name, fingerprint));
+  }
+
+  async userKeyMatches(name: string, algorithm: string, key: Buffer): Promise<boolean> {
+    return this.driver.read(() => this.keys.matches(name, algorithm, key));
   }
 
   // --- login attempts (the SQL lives in logins.ts) -------------------------------------
