@@ -640,6 +640,8 @@ export interface Import {
   presentFids(fids: number[]): Promise<number[]>;
   /** Raises the fid counter to at least `fid`; returns the counter. */
   raiseFidFloor(fid: number): Promise<number>;
+  /** Records the checksum fsck computed for a file that had none (an imported one); false when it has one now, or is gone. */
+  recordChecksum(fid: number, alg: ChecksumAlg, checksum: string): Promise<boolean>;
 }
 
 /** A WebDAV dead property: `value` is the XML content of the property element, as stored. */

@@ -11,13 +11,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ImportReport } from '../../src/mogilefs/import/report.ts';
+import { fsckFid } from '../../src/jobs/fsck.ts';
+import { silentLog } from '../../src/jobs/runner.ts';
+import { StorageClient } from '../../src/storage/client.ts';
 import { openStore } from '../../src/tracker/open.ts';
 import { adminCli } from '../harness/admin-cli.ts';
 import { curl } from '../harness/clients.ts';
 import { BACKENDS } from '../harness/cluster.ts';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemons.ts';
 import { createMysqlTestDb, createSqliteTestDb, type TestDb } from '../harness/db.ts';
-import { startNginxNode, startNodeProcess, testStorageKeyFile, type NodeHandle } from '../harness/nodes.ts';
+import { startNginxNode, startNodeProcess, testStorageKey, testStorageKeyFile, type NodeHandle } from '../harness/nodes.ts';
 import { createMogileFsDb, fidRelPath, hashTree, type MogileFsDb } from './import-fixture.ts';
 
 interface FixtureFile {
@@ -195,6 +198,25 @@ for (const backend of BACKENDS) {
       const after0 = await hashTree(nodes.map((n) => n.root));
       assert.deepEqual(after0.files, before0.files);
       assert.equal(after0.digest, before0.digest);
+    });
+
+    test('fsck computes and records the checksums MogileFS did not have', async () => {
+      const store = await openStore(db.url);
+      const client = new StorageClient({ key: testStorageKey() });
+      try {
+        const ctx = { store, client, log: silentLog, checksumBytesPerSecond: 1_000_000 };
+        const byFid = new Map(files.map((f) => [f.fid, f]));
+        for (const [fid, alg] of [[6, 'md5'], [3, 'sha256'], [101, 'sha256']] as const) {
+          assert.equal((await store.getFile(fid))?.checksum, null);
+          await fsckFid(ctx, fid);
+          const row = await store.getFile(fid);
+          assert.equal(row?.checksumAlg, alg, `fid ${fid}`);
+          assert.equal(row?.checksum, createHash(alg).update(byFid.get(fid)!.data!).digest('hex'), `fid ${fid}`);
+        }
+      } finally {
+        client.close();
+        await store.close();
+      }
     });
 
     test('a re-run changes nothing; new uploads get fids above every MogileFS fid', async () => {

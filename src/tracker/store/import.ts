@@ -111,6 +111,16 @@ export class SqlImport implements Import {
     return this.driver.read(() => this.work.present(fids));
   }
 
+  async recordChecksum(fid: number, alg: ChecksumAlg, checksum: string): Promise<boolean> {
+    checkId('Fid', fid);
+    checkChecksumAlg(alg);
+    if (!/^[0-9a-f]{32}([0-9a-f]{32})?$/.test(checksum)) throw mogError(ErrorCodes.INVALID_ARGUMENT, `"${checksum}" is not a lower-case hex digest`);
+    return this.driver.write(function* () {
+      const { changes } = yield* run('UPDATE files SET checksum = ?, checksum_alg = ? WHERE fid = ? AND checksum IS NULL', checksum, alg, fid);
+      return changes > 0;
+    });
+  }
+
   async raiseFidFloor(fid: number): Promise<number> {
     checkInt('Fid', fid, 0);
     return this.driver.write(function* () {
