@@ -158,6 +158,12 @@ for (const backend of BACKENDS) {
       const renamed = new Map(r.renamed.map((x) => [x.keyHex, x.path]));
       for (const f of files.filter((x) => x.path?.startsWith('/.mogilefs-keys/'))) assert.equal(renamed.get(f.key.toString('hex')), f.path, `key ${f.key.toString('hex')}`);
       assert.equal(r.renamed.length, 7);
+      const reason = new Map(r.renamed.map((x) => [x.keyHex, x.reason]));
+      assert.equal(reason.get(''), 'the key is empty');
+      assert.match(reason.get(k('x//y').toString('hex'))!, /empty component/);
+      assert.match(reason.get(k('a').toString('hex'))!, /prefix of other keys/);
+      assert.equal(reason.get('66ff2f67'), 'the key is not UTF-8');
+      assert.match(reason.get(k('.mogilefs-keys/x').toString('hex'))!, /starts with \.mogilefs-keys/);
 
       const store = await openStore(db.url);
       try {

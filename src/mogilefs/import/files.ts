@@ -5,7 +5,8 @@
 // resumes by running it again and a finished one can be re-run without effect.
 import type { MogFile, MogileFsSource } from '../../tracker/mogilefs-source.ts';
 import type { ImportFile, ImportOutcome, Store } from '../../tracker/types.ts';
-import { escapedNames, keyOfNames, placeOfKey } from '../keys.ts';
+import { MAX_DEPTH, MAX_PATH_BYTES, validateName } from '../../tracker/names.ts';
+import { ESCAPED_KEYS_DIR, escapedNames, keyOfNames, placeOfKey } from '../keys.ts';
 import { HASHTYPE_MD5, type ClusterMap } from './cluster.ts';
 import { printableKey, type ImportReport } from './report.ts';
 
@@ -115,7 +116,7 @@ function record(report: ImportReport, p: Planned, o: ImportOutcome): void {
   }
   if (file.devids.length < p.mindevcount) report.queued.replicate++;
   const path = '/' + o.names.join('/');
-  if (p.escaped) report.renamed.push(renamed(p.domain, file.fid, p.key, path, 'the key is not a valid path (empty or . or .. component, control character, over-long name, not UTF-8, or starts with .mogilefs-keys)'));
+  if (p.escaped) report.renamed.push(renamed(p.domain, file.fid, p.key, path, whyNotAPath(p.key)));
   else if (o.escapedBecause) report.renamed.push(renamed(p.domain, file.fid, p.key, path, o.escapedBecause));
   for (const m of o.moved) {
     report.renamed.push(renamed(p.domain, m.fid, keyOfNames(m.from), '/' + m.to.join('/'), 'the key is also a prefix of other keys (a directory is needed at its path)'));
@@ -124,4 +125,28 @@ function record(report: ImportReport, p: Planned, o: ImportOutcome): void {
 
 function renamed(domain: string, fid: number, key: Buffer, path: string, reason: string) {
   return { domain, fid, key: printableKey(key), keyHex: key.toString('hex'), path, reason };
+}
+
+/** Why placeOfKey escaped a key, in the report's words (the checks are keys.ts's, in its order). */
+function whyNotAPath(key: Buffer): string {
+  if (key.length === 0) return 'the key is empty';
+  if (key.length > MAX_PATH_BYTES) return `the key is longer than ${MAX_PATH_BYTES} bytes`;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(key);
+  } catch {
+    return 'the key is not UTF-8';
+  }
+  const names = text.split('/');
+  if (names.length > MAX_DEPTH) return `the key has more than ${MAX_DEPTH} components`;
+  if (names[0] === ESCAPED_KEYS_DIR) return `the key starts with ${ESCAPED_KEYS_DIR}/, the place of escaped keys`;
+  for (const name of names) {
+    if (name === '') return 'the key has an empty component (a leading, trailing or doubled /)';
+    try {
+      validateName(name);
+    } catch (err) {
+      return `a component of the key is not a file name: ${(err as Error).message}`;
+    }
+  }
+  return 'the key is not a valid path';
 }
