@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ImportReport } from '../../src/mogilefs/import/report.ts';
+import { startMonitor } from '../../src/jobs/monitor.ts';
+import { StorageClient } from '../../src/storage/client.ts';
 import { fidPath } from '../../src/storage/layout.ts';
 import { openStore } from '../../src/tracker/open.ts';
 import { adminCli } from '../harness/admin-cli.ts';
@@ -131,6 +133,24 @@ describe('import of a real MogileFS cluster (mogupload, mogstored as nodes)', { 
         const afterFids = await fidFiles();
         for (const [p, sig] of beforeFids) assert.equal(afterFids.get(p), sig, p);
         t.diagnostic(`${beforeFids.size} .fid files on mogstored unchanged; ${files.size} keys read back over FTP and WebDAV`);
+
+        // The device monitor on mogstored: its usage file gives the sizes, its test write works.
+        const monStore = await openStore(db.url);
+        const client = new StorageClient();
+        try {
+          const monitor = startMonitor(monStore, { client, intervalMs: 3_600_000, log: () => {} });
+          await monitor.runOnce();
+          await monitor.stop();
+          for (const d of await monStore.listDevices()) {
+            const usage = await readFile(join(ANCHOR, `st${d.id}`, `dev${d.id}`, 'usage'), 'utf8');
+            const totalKb = Number(/^total:\s*(\d+)/m.exec(usage)?.[1]);
+            assert.equal(d.observed, 'writeable', `dev${d.id}`);
+            assert.equal(d.mbTotal, Math.round(totalKb / 1024), `dev${d.id} size from mogstored's usage file`);
+          }
+        } finally {
+          client.close();
+          await monStore.close();
+        }
 
         // mogstored as a node for writes too: an FTP upload goes to two mogstored devices. The
         // MogileFS tracker keeps running here (the cluster is shared), so it keeps handing out

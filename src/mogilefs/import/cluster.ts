@@ -58,7 +58,7 @@ export async function importCluster(source: MogileFsSource, store: Store, report
     if (h.status === 'readonly') readonlyHosts.add(h.hostid);
     if (h.httpGetPort !== null && h.httpGetPort !== h.httpPort)
       report.notes.push(`host ${h.hostname} has http_get_port ${h.httpGetPort}: mogftp reads and writes through http_port ${h.httpPort}`);
-    const host = { id: h.hostid, name: h.hostname, address: h.hostip, httpPort: h.httpPort, status };
+    const host = { id: h.hostid, name: h.hostname || `host${h.hostid}`, address: h.hostip, httpPort: h.httpPort, status };
     try {
       const what = dry ? dryHost(await store.getHost(h.hostid), host) : await store.importHost(host);
       bump(report.hosts, what);

@@ -66,7 +66,8 @@ function planFile(f: MogFile, map: ClusterMap, report: ImportReport, now: number
   let cls = map.classes.get(`${f.dmid}/${f.classid}`);
   if (!cls) {
     cls = map.classes.get(`${f.dmid}/0`)!;
-    report.notes.push(`fid ${f.fid}: class ${f.classid} does not exist in domain ${domain.name}; imported in its default class`);
+    const note = `class ${f.classid} of domain ${domain.name} does not exist: its files are imported in the domain's default class`;
+    if (!report.notes.includes(note)) report.notes.push(note);
   }
   const devids: number[] = [];
   for (const devid of f.devids) {
