@@ -1,6 +1,7 @@
 // The cluster's shape, MogileFS → mogftp: hosts keep their hostids, devices their devids and
 // states, domains and classes their names. What has no exact counterpart is taken as closely as
 // it can be and said in the report's notes.
+import { ErrorCodes, isMogError } from '../../errors.ts';
 import type { ChecksumAlg, DeviceStatus, FileClass, HostStatus, Store } from '../../tracker/types.ts';
 import type { MogClass, MogDevice, MogHost, MogileFsSource } from '../../tracker/mogilefs-source.ts';
 import type { ImportReport } from './report.ts';
@@ -64,7 +65,7 @@ export async function importCluster(source: MogileFsSource, store: Store, report
       bump(report.hosts, what);
       hostIds.add(h.hostid);
     } catch (err) {
-      report.skipped.push({ kind: 'host', id: String(h.hostid), reason: (err as Error).message });
+      report.skipped.push({ kind: 'host', id: String(h.hostid), reason: rowRefused(err) });
     }
   }
   for (const d of await source.devices()) {
@@ -78,7 +79,7 @@ export async function importCluster(source: MogileFsSource, store: Store, report
       bump(report.devices, what);
       map.devids.add(d.devid);
     } catch (err) {
-      report.skipped.push({ kind: 'device', id: String(d.devid), reason: (err as Error).message });
+      report.skipped.push({ kind: 'device', id: String(d.devid), reason: rowRefused(err) });
     }
   }
   await importNames(source, store, report, dry, map);
@@ -124,6 +125,12 @@ async function importNames(source: MogileFsSource, store: Store, report: ImportR
       map.classes.set(`${dm.dmid}/${c.classid}`, r.cls);
     }
   }
+}
+
+/** Why the store refused a row (it is then skipped); anything else (the database gone...) ends the import. */
+function rowRefused(err: unknown): string {
+  if (isMogError(err, ErrorCodes.EXISTS) || isMogError(err, ErrorCodes.NOT_FOUND) || isMogError(err, ErrorCodes.INVALID_ARGUMENT)) return err.message;
+  throw err;
 }
 
 function bump(c: { created: number; present: number; updated: number }, what: 'created' | 'updated' | 'same'): void {
