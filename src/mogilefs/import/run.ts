@@ -21,8 +21,6 @@ export interface ImportOptions {
   onProgress?: (done: number) => void;
 }
 
-export const DEFAULT_IMPORT_BATCH = 1000;
-
 export async function importMogileFs(store: Store, opts: ImportOptions): Promise<ImportReport> {
   const source = await MogileFsSource.open(opts.from);
   try {
