@@ -114,7 +114,9 @@ export class SqlImport implements Import {
   async recordChecksum(fid: number, alg: ChecksumAlg, checksum: string): Promise<boolean> {
     checkId('Fid', fid);
     checkChecksumAlg(alg);
-    if (!/^[0-9a-f]{32}([0-9a-f]{32})?$/.test(checksum)) throw mogError(ErrorCodes.INVALID_ARGUMENT, `"${checksum}" is not a lower-case hex digest`);
+    const hexLength = alg === 'md5' ? 32 : alg === 'sha256' ? 64 : 0;
+    if (hexLength === 0 || checksum.length !== hexLength || !/^[0-9a-f]+$/.test(checksum))
+      throw mogError(ErrorCodes.INVALID_ARGUMENT, `"${checksum}" is not a lower-case hex ${alg} digest`);
     return this.driver.write(function* () {
       const { changes } = yield* run('UPDATE files SET checksum = ?, checksum_alg = ? WHERE fid = ? AND checksum IS NULL', checksum, alg, fid);
       return changes > 0;
