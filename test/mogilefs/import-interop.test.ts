@@ -19,6 +19,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ImportReport } from '../../src/mogilefs/import/report.ts';
 import { startMonitor } from '../../src/jobs/monitor.ts';
+import { sweepOrphans } from '../../src/jobs/orphans.ts';
+import { silentLog } from '../../src/jobs/runner.ts';
 import { StorageClient } from '../../src/storage/client.ts';
 import { fidPath } from '../../src/storage/layout.ts';
 import { openStore } from '../../src/tracker/open.ts';
@@ -147,6 +149,9 @@ describe('import of a real MogileFS cluster (mogupload, mogstored as nodes)', { 
             assert.equal(d.observed, 'writeable', `dev${d.id}`);
             assert.equal(d.mbTotal, Math.round(totalKb / 1024), `dev${d.id} size from mogstored's usage file`);
           }
+          // mogstored does not list a device's files: the orphan sweep leaves its devices alone.
+          const sweep = await sweepOrphans({ store: monStore, client, log: silentLog }, { minAgeMs: 3_600_000, dryRun: true });
+          for (const d of sweep.devices) assert.match(d.skipped ?? '', /does not list/, `dev${d.devid}`);
         } finally {
           client.close();
           await monStore.close();
