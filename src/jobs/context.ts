@@ -36,6 +36,8 @@ export interface JobContext {
    * while another live jobs process holds it. Absent (admin commands, tests): always ours.
    */
   claimTask?: (task: string, ttlMs: number) => Promise<boolean>;
+  /** How fast fsck reads a copy to compute a checksum the file lacks (fill-checksum.ts); default 20 MiB/s. */
+  checksumBytesPerSecond?: number;
 }
 
 /** Whether this process may work `task` now (see JobContext.claimTask). */

@@ -16,6 +16,7 @@ import { judgeReplicas } from '../tracker/policy.ts';
 import type { DeviceView, FileRow, FsckCode, NewFsckEvent } from '../tracker/types.ts';
 import { isGoneDevice, type JobContext } from './context.ts';
 import { checkReplica, describeCheck, discardCopy, type ReplicaCheck } from './verify.ts';
+import { fillMissingChecksum } from './fill-checksum.ts';
 
 export interface FsckFidResult {
   fid: number;
@@ -84,6 +85,7 @@ export async function fsckFid(ctx: JobContext, fid: number): Promise<FsckFidResu
   if (good.length === 0 && result.unchecked.length === 0) good.push(...(await searchEverywhere(ctx, file, on, devices, note)));
 
   let replicate = await dropDamaged(ctx, file, { good, bad, unchecked: result.unchecked }, note);
+  if (good.length > 0 && file.checksum === null && file.checksumAlg !== 'none') await fillMissingChecksum(ctx, file, good, note);
 
   if (good.length > 0) {
     const now = await store.replicasOf(fid);

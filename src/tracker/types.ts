@@ -617,7 +617,66 @@ export interface Repair {
  * The whole metadata store: every role. Code that needs only some of them asks for those
  * (e.g. `Namespace & DavState`), so what a module touches is visible in its signature.
  */
-export interface Store extends StoreLifecycle, Catalog, Replicas, Namespace, Uploads, Queues, Users, DavState, Repair {}
+export interface Store extends StoreLifecycle, Catalog, Replicas, Namespace, Uploads, Queues, Users, DavState, Repair, Import {}
+
+/** A MogileFS file as `admin import mogilefs` writes it: its fid, copies and key's place kept (store/import.ts). */
+export interface ImportFile {
+  fid: number;
+  domainId: number;
+  classId: number;
+  length: number;
+  checksum: string | null;
+  checksumAlg: ChecksumAlg;
+  /** Devices holding a copy (file_on); unknown devices are left out by the caller. */
+  devids: number[];
+  /** The key's place below the domain's root. */
+  names: string[];
+  /** Where it goes when that place is taken (a directory of another key, another file). */
+  escapedNames: string[];
+  mtime: number;
+}
+
+/** What importing one file did. */
+export interface ImportOutcome {
+  fid: number;
+  /** present: the fid was imported before (a re-run); nothing touched. */
+  state: 'imported' | 'present';
+  /** Where it is now. */
+  names: string[];
+  /** Why it is at escapedNames rather than its own place, when it is. */
+  escapedBecause: string | null;
+  /** Files imported earlier that stood where this key needs a directory, moved to their escaped place. */
+  moved: Array<{ fid: number; from: string[]; to: string[] }>;
+}
+
+/**
+ * Writing a MogileFS cluster's rows with their own ids (issue 20): hosts, devices, domains,
+ * classes and files are created or left as they are, so a re-run changes nothing. One
+ * transaction per batch of files; the fid counter is raised above the highest imported fid.
+ */
+export interface Import {
+  /** Creates the host with this id, or updates the one that has it. EXISTS when its name belongs to another id. */
+  importHost(h: Host): Promise<'created' | 'updated' | 'same'>;
+  /** Creates the device with this devid, or updates status and weight. EXISTS when the devid was retired or is on another host. */
+  importDevice(d: { id: number; hostId: number; status: DeviceStatus; weight: number; mbTotal: number | null; mbUsed: number | null }): Promise<'created' | 'updated' | 'same'>;
+  /** The domain of that name, created (with its default class) when missing. */
+  importDomain(name: string): Promise<{ domain: Domain; created: boolean }>;
+  /** The class of that name, created when missing; an existing class is left as it is. */
+  importClass(domainId: number, name: string, opts: { mindevcount: number; checksum: ChecksumAlg }): Promise<{ cls: FileClass; created: boolean }>;
+  /**
+   * One transaction: each file whose fid is new gets its files row, replicas, namespace entry
+   * (directories made on the way) and queue items (replicate when under its class's
+   * mindevcount, fsck when it has no checksum). `escapeFor` names the escaped place of the key
+   * whose own path is `names`, for a file that stands where a directory is needed.
+   */
+  importFiles(files: ImportFile[], escapeFor: (names: string[]) => string[]): Promise<ImportOutcome[]>;
+  /** Of these fids, those with a files row. */
+  presentFids(fids: number[]): Promise<number[]>;
+  /** Raises the fid counter to at least `fid`; returns the counter. */
+  raiseFidFloor(fid: number): Promise<number>;
+  /** Records the checksum fsck computed for a file that had none (an imported one); false when it has one now, or is gone. */
+  recordChecksum(fid: number, alg: ChecksumAlg, checksum: string): Promise<boolean>;
+}
 
 /** A WebDAV dead property: `value` is the XML content of the property element, as stored. */
 export interface DavProp {

@@ -7,6 +7,7 @@ import { badReplicasSuite } from './bad-replicas.conformance.ts';
 import { catalogSuite } from './catalog.conformance.ts';
 import { classTreeSuite } from './class-tree.conformance.ts';
 import { davStateSuite } from './dav-state.conformance.ts';
+import { importSuite } from './import.conformance.ts';
 import { jobLeasesSuite } from './job-leases.conformance.ts';
 import { lifecycleSuite } from './lifecycle.conformance.ts';
 import { loginAttemptsSuite } from './login-attempts.conformance.ts';
@@ -36,6 +37,7 @@ const ROLE_SUITES: Array<(name: string, open: OpenStore<Store>) => void> = [
   loginAttemptsSuite, // LoginAttempts
   davStateSuite, // DavState
   repairSuite, // Repair
+  importSuite, // Import
 ];
 
 for (const backend of storeBackends) {

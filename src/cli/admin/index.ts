@@ -19,6 +19,7 @@ import { statsCommand } from './stats.ts';
 import { rebalanceCommand } from './rebalance.ts';
 import { orphansCommand } from './orphans.ts';
 import { storageKeyCommand } from './storage-key.ts';
+import { importCommand } from './import.ts';
 
 /**
  * yargs validation failures (missing flag, bad choice, unknown verb) become one MogError, which
@@ -58,7 +59,8 @@ export const adminCommand: CommandModule = {
       .command(rebalanceCommand)
       .command(orphansCommand)
       .command(storageKeyCommand)
-      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, dir, stats, fsck, rebalance or storage-key')
+      .command(importCommand)
+      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, dir, stats, fsck, rebalance, storage-key or import')
       .strict()
       .fail(failOnOneLine),
   handler: () => {},

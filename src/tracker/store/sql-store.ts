@@ -3,13 +3,14 @@
 // on one pooled connection inside BEGIN/COMMIT (retried whole on deadlock).
 //
 // Each role of the Store (../types.ts) is implemented by a class of its own module: catalog.ts,
-// replicas.ts, namespace.ts, uploads.ts, queues.ts, users.ts, dav.ts and repair.ts. This module
+// replicas.ts, namespace.ts, uploads.ts, queues.ts, users.ts, dav.ts, repair.ts and import.ts. This module
 // adds the lifecycle (migrations, schema version, close) and puts the roles together into one
 // Store; sqlite.ts and mysql.ts open the database and make the driver.
 import { mogError, ErrorCodes } from '../../errors.ts';
-import type { Catalog, DavState, Namespace, Queues, Replicas, Repair, Store, StoreLifecycle, Uploads, Users } from '../types.ts';
+import type { Catalog, DavState, Import, Namespace, Queues, Replicas, Repair, Store, StoreLifecycle, Uploads, Users } from '../types.ts';
 import { SqlCatalog } from './catalog.ts';
 import { SqlDavState } from './dav.ts';
+import { SqlImport } from './import.ts';
 import type { Driver } from './driver.ts';
 import { runMigrations, schemaVersionWork } from './migrations.ts';
 import { SqlNamespace } from './namespace.ts';
@@ -54,7 +55,7 @@ class SqlLifecycle implements StoreLifecycle {
 export function createSqlStore(driver: Driver): SqlStore {
   const lifecycle = new SqlLifecycle(driver);
   // One object per role, each typed by its role: a role left out here does not compile.
-  const roles: [Catalog, Replicas, Namespace, Uploads, Queues, Users, DavState, Repair] = [
+  const roles: [Catalog, Replicas, Namespace, Uploads, Queues, Users, DavState, Repair, Import] = [
     new SqlCatalog(driver),
     new SqlReplicas(driver),
     new SqlNamespace(driver),
@@ -63,6 +64,7 @@ export function createSqlStore(driver: Driver): SqlStore {
     new SqlUsers(driver),
     new SqlDavState(driver),
     new SqlRepair(driver),
+    new SqlImport(driver),
   ];
   return composeRoles({ kind: lifecycle.kind }, [lifecycle, ...roles]) as SqlStore;
 }
