@@ -43,8 +43,10 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       adminListen: args['admin-listen'] ? parseListen(args['admin-listen']) : undefined,
       davPort: args.dav ? args['dav-port'] : false,
     });
+    // Signals are taken before the banner: whoever reads it may press Ctrl-C at once.
+    const served = serveQuickstart(qs);
     process.stdout.write(quickstartBanner(qs, { dataDir: resolve(args.data), host: args.host, packageRoot: packageRoot() }));
-    await serveQuickstart(qs);
+    await served;
   },
 };
 

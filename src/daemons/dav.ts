@@ -63,8 +63,10 @@ export async function runDavDaemon(opts: DavDaemonOptions): Promise<void> {
       await dav.close();
       throw err;
     });
+    // Signals are taken before the listening line: whoever reads it may stop us at once.
+    const signalled = untilSignal();
     process.stdout.write(`mogftp dav listening on ${dav.url}\n`);
-    await untilSignal();
+    await signalled;
     log('info', 'shutting down');
     await admin?.close();
     await dav.close();

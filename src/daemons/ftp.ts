@@ -34,8 +34,8 @@ export async function runFtpDaemon(opts: FtpDaemonOptions): Promise<void> {
   const ftp = await startFtpServer({ ...services, ...opts, log, ...ftpHooks(registerFtpMetrics(registry), log) });
   ports = [ftp.port, ...(ftp.ftpsPort !== null ? [ftp.ftpsPort] : [])];
   const admin = await startAdminEndpoint('ftp', opts.adminListen, { registry, ready: clusterReadiness(services.store), log });
-  process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}${ftp.ftpsPort !== null ? ` and ftps://${ftp.host}:${ftp.ftpsPort}` : ''}\n`);
-  await serveUntilStopped({
+  // Signals are taken before the listening line: whoever reads it may stop us at once.
+  const served = serveUntilStopped({
     transfers,
     graceMs: opts.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
     say: (line) => process.stdout.write(`${line}\n`),
@@ -46,4 +46,6 @@ export async function runFtpDaemon(opts: FtpDaemonOptions): Promise<void> {
       await services.close();
     },
   });
+  process.stdout.write(`mogftp ftp listening on ftp://${ftp.host}:${ftp.port}${ftp.ftpsPort !== null ? ` and ftps://${ftp.host}:${ftp.ftpsPort}` : ''}\n`);
+  await served;
 }

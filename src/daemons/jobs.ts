@@ -33,8 +33,9 @@ export async function runJobsDaemon(opts: JobsDaemonOptions): Promise<void> {
     const onEvent = metrics ? (e: { type: string; bytes?: number }) => metrics.jobEvent(e.type, e.bytes) : undefined;
     const admin = await startAdminEndpoint('jobs', opts.adminListen, { registry, ready: clusterReadiness(store), log });
     const jobs = startJobs(store, { client, monitor: opts.monitor, autoDeadAfterMs: opts.autoDeadAfterMs, log, onEvent });
+    const signalled = untilSignal(); // taken before the line that says we run
     log('info', `jobs running${opts.autoDeadAfterMs ? `; devices unreachable for ${opts.autoDeadAfterText} are marked dead` : ''}`);
-    const signal = await untilSignal();
+    const signal = await signalled;
     log('info', `${signal}: stopping after the work in flight`);
     await admin?.close();
     await jobs.stop();

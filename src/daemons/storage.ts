@@ -40,8 +40,8 @@ export async function runStorageDaemon(opts: StorageDaemonOptions): Promise<void
   });
   const admin = m && registry ? await m.startAdminEndpoint('storage', adminListen, { registry, ready: m.storageReadiness(opts.root), log }) : null;
   if (opts.insecureNoAuth) log('warn', 'running with --insecure-no-auth: anyone who can connect to this address may read, overwrite and delete every replica');
-  process.stdout.write(`mogftp storage listening on ${node.url}\n`);
-  await new Promise<void>((resolve) => {
+  // Signals are taken before the listening line: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = () => {
       // A second signal while we drain means "now".
       process.once('SIGTERM', () => process.exit(1));
@@ -51,4 +51,6 @@ export async function runStorageDaemon(opts: StorageDaemonOptions): Promise<void
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
+  process.stdout.write(`mogftp storage listening on ${node.url}\n`);
+  await stopped;
 }

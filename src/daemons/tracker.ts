@@ -56,8 +56,10 @@ export async function runTrackerDaemon(opts: TrackerDaemonOptions): Promise<void
       throw err;
     });
     const shown = door.address.includes(':') ? `[${door.address}]` : door.address;
+    // Signals are taken before the listening line: whoever reads it may stop us at once.
+    const signalled = untilSignal();
     process.stdout.write(`mogftp tracker listening on ${shown}:${door.port}\n`);
-    await untilSignal();
+    await signalled;
     log('info', 'shutting down');
     await admin?.close();
     await door.close();
