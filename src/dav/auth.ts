@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, isMogError } from '../errors.ts';
 import { createLogger, type LogFn } from '../log.ts';
 import { clientKey, LoginDenied } from '../tracker/login-throttle.ts';
-import type { LoginAttempts } from '../tracker/types.ts';
+import type { LoginAttempts } from '../tracker/auth-types.ts';
 import type { VolumeDeps } from '../vfs/deps.ts';
 import { Volume } from '../vfs/volume.ts';
 import { DavError } from './http.ts';

@@ -2,7 +2,7 @@
 // (total and per address), and the idle timeout, which only counts time in which the client
 // has no command running (a long transfer is not idleness).
 import { checkLoginPolicy } from '../tracker/login-throttle.ts';
-import type { LoginPolicy } from '../tracker/types.ts';
+import type { LoginPolicy } from '../tracker/auth-types.ts';
 import { canonicalIp } from '../addresses.ts';
 import type { FtpConn } from './connection.ts';
 

@@ -8,7 +8,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { describeError, ErrorCodes, MogError, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
-import type { LoginAttempts, LoginPolicy } from './types.ts';
+import type { LoginAttempts, LoginPolicy } from './auth-types.ts';
 
 export type LoginDoor = 'ftp' | 'dav' | 'sftp';
 

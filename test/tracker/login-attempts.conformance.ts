@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.ts';
-import type { LoginAttempts, LoginPolicy } from '../../src/tracker/types.ts';
+import type { LoginAttempts, LoginPolicy } from '../../src/tracker/auth-types.ts';
 import { expectCode, suiteStore, type OpenStore } from './suite-store.ts';
 
 const POLICY: LoginPolicy = { limit: 3, windowMs: 60_000, banMs: 300_000 };

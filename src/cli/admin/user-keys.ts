@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises';
 import { ErrorCodes, describeError, mogError } from '../../errors.ts';
 import { MAX_KEYS_PER_USER, parseAuthorizedKeys } from '../../tracker/ssh-keys.ts';
-import type { UserKey } from '../../tracker/types.ts';
+import type { UserKey } from '../../tracker/auth-types.ts';
 import { leaf, noun, requireUser, withStore } from './context.ts';
 import { formatTime, jsonOption, printList, say, type Column } from './output.ts';
 

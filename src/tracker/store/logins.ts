@@ -6,7 +6,7 @@
 // burst of parallel connections from one address is cut at the limit instead of all of them
 // passing the "banned?" check first and hashing at once.
 import { ErrorCodes, mogError } from '../../errors.ts';
-import type { LoginAttempt, LoginPolicy } from '../types.ts';
+import type { LoginAttempt, LoginPolicy } from '../auth-types.ts';
 import type { Dialect, Work } from './driver.ts';
 import { get, run } from './driver.ts';
 import { checkTime, num } from './rows.ts';

@@ -7,7 +7,7 @@
 // concurrency) and waits for a removeUser in flight, which deletes the user's keys with the user.
 import { mogError, ErrorCodes } from '../../errors.ts';
 import { checkKeyComment, checkPublicKey, MAX_KEY_BYTES, MAX_KEYS_PER_USER, sshFingerprint } from '../ssh-keys.ts';
-import type { UserKey } from '../types.ts';
+import type { UserKey } from '../auth-types.ts';
 import type { Dialect, Row, Work } from './driver.ts';
 import { all, get, run } from './driver.ts';
 import { checkTime, num, str } from './rows.ts';

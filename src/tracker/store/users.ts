@@ -1,7 +1,8 @@
 // The Users role: accounts, their SSH public keys (the SQL in user-keys.ts) and the login
 // throttle every front-end shares (the SQL in logins.ts). Units of work over the Driver seam (driver.ts).
 import { mogError, ErrorCodes } from '../../errors.ts';
-import type { LoginAttempt, LoginPolicy, User, UserKey, Users } from '../types.ts';
+import type { User, Users } from '../types.ts';
+import type { LoginAttempt, LoginPolicy, UserKey } from '../auth-types.ts';
 import type { Dialect, Driver } from './driver.ts';
 import { all, get, run } from './driver.ts';
 import { checkClientAddress, checkPolicy, LoginWork } from './logins.ts';
