@@ -3,7 +3,8 @@
 // runs it synchronously inside a better-sqlite3 transaction or asynchronously on a mysql2
 // connection. One body of logic therefore gives both stores the same semantics.
 
-type QueryOp = 'get' | 'all' | 'run';
+/** 'counter' (params: [name]) is yielded only by the MySQL dialect's bumpCounter; its driver answers it. */
+type QueryOp = 'get' | 'all' | 'run' | 'counter';
 
 export interface Query {
   op: QueryOp;

@@ -10,7 +10,8 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
 import type { LogFn } from '../../log.ts';
 import type { Dialect, Driver, Query, Row, RunResult, Work, WriteOptions } from './driver.ts';
-import { driveAsync, run } from './driver.ts';
+import { driveAsync } from './driver.ts';
+import { Counters, type PendingIds } from './mysql-counters.ts';
 import { hostLabel, HostPools, isConnectionError, type HostPort } from './mysql-hosts.ts';
 import { withMigrationLock } from './mysql-migrate-lock.ts';
 import { createSqlStore, type SqlStore } from './sql-store.ts';
@@ -28,7 +29,14 @@ export interface MysqlConfig {
 
 const CONNECT_TIMEOUT_MS = 5000;
 const LOCK_WAIT_TIMEOUT_S = 10;
-const MAX_ATTEMPTS = 5;
+/**
+ * Writers on different Galera nodes collide at COMMIT (a certification conflict, reported as a
+ * deadlock) far more often than InnoDB deadlocks on one server: a hot row such as the fid counter
+ * or the head of a queue is written from every node. Enough attempts, with a growing random
+ * pause, that such a burst settles (the whole write is re-run; see write()).
+ */
+const MAX_ATTEMPTS = 12;
+const MAX_RETRY_PAUSE_MS = 250;
 /** A lock wait timeout already cost LOCK_WAIT_TIMEOUT_S; one more try is the most worth waiting for. */
 const MAX_LOCK_WAIT_ATTEMPTS = 2;
 
@@ -72,10 +80,8 @@ function makeDialect(skipLocked: boolean): Dialect {
     forUpdateSkipLocked: skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE',
     insertIgnore: 'INSERT IGNORE',
     *bumpCounter(name: string): Work<number> {
-      // LAST_INSERT_ID(expr) hands the new value back in the OK packet: one round trip.
-      const { insertId, changes } = yield* run('UPDATE counters SET v = LAST_INSERT_ID(v + 1) WHERE name = ?', name);
-      if (changes !== 1) throw mogError(ErrorCodes.INTERNAL, `Counter ${name} is missing; was the schema migrated?`);
-      return insertId;
+      // The driver answers (mysql-counters.ts: one id at a time, or blocks of them on Galera).
+      return (yield { op: 'counter', sql: '', params: [name] }) as number;
     },
   };
 }
@@ -94,11 +100,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class MysqlDriver implements Driver {
   readonly kind = 'mysql' as const;
 
+  private readonly counters: Counters;
+
   constructor(
     private readonly hosts: HostPools,
     readonly dialect: Dialect,
     private readonly database: string,
-  ) {}
+    galera: boolean,
+  ) {
+    this.counters = new Counters(galera);
+  }
 
   private map(err: unknown): unknown {
     return mapMysqlError(err, this.hosts.where, this.database);
@@ -128,7 +139,9 @@ class MysqlDriver implements Driver {
     }
   }
 
-  private static async exec(conn: PoolConnection, q: Query): Promise<unknown> {
+  /** Runs one statement; `pending` gathers the ids a transaction takes (null: autocommit). */
+  private async exec(conn: PoolConnection, q: Query, pending: PendingIds[] | null): Promise<unknown> {
+    if (q.op === 'counter') return this.counters.next(conn, String(q.params[0]), pending);
     const [res] = await conn.query(q.sql, q.params as unknown[]);
     if (q.op === 'run') {
       const h = res as ResultSetHeader;
@@ -150,8 +163,8 @@ class MysqlDriver implements Driver {
       try {
         return await this.withConnection((conn) =>
           driveAsync(work(), (q) => {
-            if (q.op === 'run') wrote = true;
-            return MysqlDriver.exec(conn, q);
+            if (q.op !== 'get' && q.op !== 'all') wrote = true;
+            return this.exec(conn, q, null);
           }),
         );
       } catch (err) {
@@ -181,13 +194,15 @@ class MysqlDriver implements Driver {
     for (let attempt = 1; ; attempt++) {
       let committing = false;
       let result: T | undefined;
+      const pending: PendingIds[] = [];
       try {
         return await this.withConnection(async (conn) => {
           await conn.query('START TRANSACTION');
           try {
-            result = await driveAsync(work(), (q) => MysqlDriver.exec(conn, q));
+            result = await driveAsync(work(), (q) => this.exec(conn, q, pending));
             committing = true;
             await conn.query('COMMIT');
+            this.counters.release(pending);
             return result;
           } catch (err) {
             if (!isConnectionError(err)) await conn.query('ROLLBACK').catch(() => undefined);
@@ -196,7 +211,8 @@ class MysqlDriver implements Driver {
         });
       } catch (err) {
         if (isRetryable(err, attempt)) {
-          await sleep(Math.random() * 5 * attempt); // spread the retries of colliding transactions
+          // Spread the retries of colliding transactions: 0-8 ms at first, doubling up to 250 ms.
+          await sleep(Math.random() * Math.min(MAX_RETRY_PAUSE_MS, 4 * 2 ** attempt));
           continue;
         }
         if (!committing && connectionRetries++ < this.hosts.hosts.length && isConnectionError(err)) continue;
@@ -220,7 +236,7 @@ class MysqlDriver implements Driver {
 
   async migrate<T>(work: () => Work<T>): Promise<T> {
     try {
-      return await this.withConnection((conn) => withMigrationLock(conn, this.database, () => driveAsync(work(), (q) => MysqlDriver.exec(conn, q))));
+      return await this.withConnection((conn) => withMigrationLock(conn, this.database, () => driveAsync(work(), (q) => this.exec(conn, q, null))));
     } catch (err) {
       throw this.map(err);
     }
@@ -280,14 +296,17 @@ function setUpSession(conn: { query(sql: string, cb: () => void): unknown }): vo
   conn.query('SET SESSION wsrep_sync_wait = 1', ignore);
 }
 
-/** The server's version, from the first address that serves (a Galera node out of the cluster does not). */
-async function serverVersion(hosts: HostPools): Promise<string> {
+/** The server's version and whether it is a Galera node, from the first address that serves. */
+async function serverInfo(hosts: HostPools): Promise<{ version: string; galera: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const { conn, host } = await hosts.getConnection();
     try {
       const [rows] = await conn.query('SELECT VERSION() AS v');
+      // MySQL has no wsrep_on variable: no row.
+      const [wsrep] = await conn.query("SHOW VARIABLES LIKE 'wsrep_on'");
       conn.release();
-      return String((rows as RowDataPacket[])[0]?.v ?? '');
+      const on = String((wsrep as RowDataPacket[])[0]?.Value ?? 'OFF').toUpperCase() === 'ON';
+      return { version: String((rows as RowDataPacket[])[0]?.v ?? ''), galera: on };
     } catch (err) {
       conn.destroy();
       if (!isConnectionError(err) || attempt >= hosts.hosts.length) throw err;
@@ -306,12 +325,12 @@ export async function openMysqlStore(cfg: MysqlConfig, opts: { createDatabase?: 
     setUpSession,
     opts.log,
   );
-  let version: string;
+  let server: { version: string; galera: boolean };
   try {
-    version = await serverVersion(hosts);
+    server = await serverInfo(hosts);
   } catch (err) {
     await hosts.end();
     throw mapMysqlError(err, hosts.where, cfg.database);
   }
-  return createSqlStore(new MysqlDriver(hosts, makeDialect(supportsSkipLocked(version)), cfg.database));
+  return createSqlStore(new MysqlDriver(hosts, makeDialect(supportsSkipLocked(server.version)), cfg.database, server.galera));
 }
