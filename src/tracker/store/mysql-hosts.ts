@@ -58,7 +58,7 @@ export function hostLabel(h: HostPort): string {
 }
 
 /** A pooled connection and the index of the address it came from (to blame the right one). */
-export interface HostConnection {
+interface HostConnection {
   conn: PoolConnection;
   host: number;
 }
