@@ -37,6 +37,7 @@ const LOCK_WAIT_TIMEOUT_S = 10;
  */
 const MAX_ATTEMPTS = 12;
 const MAX_RETRY_PAUSE_MS = 250;
+const MAX_DUP_ATTEMPTS = 5;
 /** A lock wait timeout already cost LOCK_WAIT_TIMEOUT_S; one more try is the most worth waiting for. */
 const MAX_LOCK_WAIT_ATTEMPTS = 2;
 
@@ -55,7 +56,9 @@ interface MysqlError {
 function isRetryable(err: unknown, attempt: number): boolean {
   const errno = (err as MysqlError | undefined)?.errno;
   if (errno === ER_LOCK_WAIT_TIMEOUT) return attempt < MAX_LOCK_WAIT_ATTEMPTS;
-  return (errno === ER_LOCK_DEADLOCK || errno === ER_DUP_ENTRY) && attempt < MAX_ATTEMPTS;
+  // A duplicate key settles in one re-run (its existence check then answers): as before Galera.
+  if (errno === ER_DUP_ENTRY) return attempt < MAX_DUP_ATTEMPTS;
+  return errno === ER_LOCK_DEADLOCK && attempt < MAX_ATTEMPTS;
 }
 
 function mapMysqlError(err: unknown, where: string, database?: string): unknown {
