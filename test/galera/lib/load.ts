@@ -11,6 +11,8 @@ export interface Attempt {
   /** Which front-end took the upload (0 or 1). */
   fe: number;
   at: number;
+  /** When its final reply came. */
+  doneAt: number;
   /** The final reply's code; 0 when the connection broke first. */
   code: number;
   text: string;
@@ -48,9 +50,9 @@ export class Load {
     await Promise.all(this.running);
   }
 
-  /** When front-end `fe` last acknowledged an upload that started after `since` (or null). */
+  /** When front-end `fe` first acknowledged an upload that started after `since` (or null). */
   firstAckAfter(fe: number, since: number): number | null {
-    const after = this.results.acked.filter((a) => a.fe === fe && a.at > since).map((a) => a.at);
+    const after = this.results.acked.filter((a) => a.fe === fe && a.at > since).map((a) => a.doneAt);
     return after.length ? Math.min(...after) : null;
   }
 
@@ -60,12 +62,13 @@ export class Load {
     let down: RawFtp | null = null;
     for (let seq = 0; !this.stopped; seq++) {
       const content = newContent((16 + Math.floor(Math.random() * 240)) * KiB);
-      const a: Attempt = { path: `/${this.tag}-c${i}-${seq}.bin`, content, fe, at: Date.now(), code: 0, text: '' };
+      const a: Attempt = { path: `/${this.tag}-c${i}-${seq}.bin`, content, fe, at: Date.now(), doneAt: 0, code: 0, text: '' };
       try {
         up ??= await loggedIn(this.ports[fe], 'demo', 'demo', { timeoutMs: 30_000 });
         const r = await up.stor(a.path, contentStream(content.seed, content.size));
         a.code = r.final.code;
         a.text = r.final.text;
+        a.doneAt = Date.now();
       } catch (err) {
         a.text = err instanceof FtpClosed ? 'connection closed' : String(err);
         up?.socket.destroy();
