@@ -10,7 +10,7 @@ import { readStorageKeyFile, type StorageKey } from '../storage/auth.ts';
 
 /** `--db` as the daemons take it (admin declares its own, global to its subcommands). */
 export const DATABASE_FLAG = {
-  db: { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db or sqlite:/path); env MOGFTP_DB' },
+  db: { type: 'string', describe: 'Database URL (mysql://user:pass@host:port/db, several hosts as host1:port,host2:port, or sqlite:/path); env MOGFTP_DB' },
 } as const;
 
 export interface DbArgs {

@@ -43,7 +43,7 @@ async function loadTls(cert?: string, key?: string): Promise<{ cert: Buffer; key
 export async function runDavDaemon(opts: DavDaemonOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'dav' });
   const tls = await loadTls(opts.tlsCert, opts.tlsKey);
-  const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });
+  const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken, log });
   try {
     const dav = await startDavServer({
       ...services,

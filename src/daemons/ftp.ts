@@ -27,7 +27,7 @@ export interface FtpDaemonOptions extends ProtocolOptions {
 
 export async function runFtpDaemon(opts: FtpDaemonOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'ftp' });
-  const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });
+  const services = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken, log });
   const registry = createRegistry('ftp');
   let ports: number[] = [];
   const transfers = watchTransfers(() => ports);

@@ -25,7 +25,7 @@ export interface JobsDaemonOptions {
 
 export async function runJobsDaemon(opts: JobsDaemonOptions): Promise<void> {
   const log = createLogger({ level: opts.logLevel, name: 'jobs' });
-  const { store, client, close } = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken });
+  const { store, client, close } = await openServices({ dbUrl: opts.dbUrl, storageKey: opts.storageKey, storageToken: opts.storageToken, log });
   try {
     const registry = createRegistry('jobs');
     // The cluster gauges walk every fid now and then: only worth it when someone scrapes them.

@@ -2,6 +2,7 @@
 // over it and the client for the storage nodes. The daemons, the quickstart and the test
 // harnesses all open them here, so what the tests run is what users run.
 import { ErrorCodes, mogError } from '../errors.ts';
+import type { LogFn } from '../log.ts';
 import type { StorageKey } from '../storage/auth.ts';
 import { StorageClient } from '../storage/client.ts';
 import { openStore } from '../tracker/open.ts';
@@ -24,11 +25,13 @@ export interface ServicesOptions {
   createDatabase?: boolean;
   /** Bring the schema up to date; without it a database with no schema is refused. */
   migrate?: boolean;
+  /** Where the store reports a move to another database address. */
+  log?: LogFn;
 }
 
 /** Opens the database (which must already have the schema) and the shared clients. */
 export async function openServices(opts: ServicesOptions): Promise<Services> {
-  const store = await openStore(opts.dbUrl, { createDatabase: opts.createDatabase });
+  const store = await openStore(opts.dbUrl, { createDatabase: opts.createDatabase, log: opts.log });
   try {
     if (opts.migrate) await store.migrate();
     else if ((await store.schemaVersion()) === 0)

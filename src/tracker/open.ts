@@ -1,11 +1,14 @@
 // Opens the metadata store named by a database URL:
 //   sqlite:/abs/path.db   sqlite:relative/path.db   sqlite:///abs/path.db   sqlite::memory:
 //   mysql://user:pass@host:port/dbname   (mariadb:// is the same; port defaults to 3306)
+//   mysql://user:pass@db1:3306,db2:3306,db3/dbname   several servers (a Galera cluster's nodes):
+//     the process uses one at a time, in this order, and moves to the next when it fails
 // The store comes back unmigrated: call store.migrate() before use.
 import { existsSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, mogError, ErrorCodes } from '../errors.ts';
+import type { LogFn } from '../log.ts';
 import type { Store } from './types.ts';
 import type { MysqlConfig } from './store/mysql.ts';
 // The drivers are imported when a store of their kind is opened: processes that never open one
@@ -35,16 +38,14 @@ export function parseDbUrl(url: string): DbLocation {
     return { kind: 'sqlite', path: resolve(rest) };
   }
   if (scheme === 'mysql' || scheme === 'mariadb') {
+    const hosts = splitHosts(url).map((spec) => parseHostPort(url, spec));
     let u: URL;
     try {
-      u = new URL(url);
+      u = new URL(withFirstHost(url));
     } catch {
       throw badUrl(url, 'it is not a valid URL');
     }
-    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (!host) throw badUrl(url, 'no host');
-    const port = u.port === '' ? 3306 : Number(u.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw badUrl(url, `bad port ${u.port}`);
+    const { host, port } = hosts[0]!;
     let user: string, password: string, database: string;
     try {
       user = decodeURIComponent(u.username);
@@ -62,9 +63,44 @@ export function parseDbUrl(url: string): DbLocation {
       connectionLimit = Number(value);
       if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) throw badUrl(url, 'connectionLimit must be 1-1000');
     }
-    return { kind: 'mysql', host, port, user, password, database, ...(connectionLimit !== undefined && { connectionLimit }) };
+    return {
+      kind: 'mysql', host, port, user, password, database,
+      ...(hosts.length > 1 && { hosts }),
+      ...(connectionLimit !== undefined && { connectionLimit }),
+    };
   }
   throw badUrl(url, scheme ? `unknown scheme "${scheme}:"` : 'no scheme');
+}
+
+/** mysql://[userinfo@]AUTHORITY/...: the parts of a URL around its comma-separated host list. */
+const AUTHORITY = /^([a-z][a-z0-9+.-]*:\/\/)((?:[^/?#]*@)?)([^/?#]*)(.*)$/is;
+
+/** The host[:port] items of a mysql:// URL's authority (one, or several separated by commas). */
+function splitHosts(url: string): string[] {
+  const m = AUTHORITY.exec(url);
+  if (!m) throw badUrl(url, 'it is not a valid URL');
+  const specs = m[3]!.split(',');
+  if (specs.length > 16) throw badUrl(url, 'at most 16 database addresses');
+  return specs;
+}
+
+/** The URL with only the first of its hosts: what WHATWG URL parsing accepts. */
+function withFirstHost(url: string): string {
+  return url.replace(AUTHORITY, (_all, scheme: string, userinfo: string, hosts: string, rest: string) => scheme + userinfo + hosts.split(',')[0] + rest);
+}
+
+function parseHostPort(url: string, spec: string): { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(`mysql://${spec}/`);
+  } catch {
+    throw badUrl(url, `"${spec}" is not a host or host:port`);
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host || u.username || u.password) throw badUrl(url, spec === '' ? 'no host' : `"${spec}" is not a host or host:port`);
+  const port = u.port === '' ? 3306 : Number(u.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw badUrl(url, `bad port ${u.port}`);
+  return { host, port };
 }
 
 /**
@@ -74,16 +110,18 @@ export function parseDbUrl(url: string): DbLocation {
 export function withDbPassword(url: string, password: string): string {
   const loc = parseDbUrl(url);
   if (loc.kind !== 'mysql') throw badUrl(url, 'a database password file is for mysql:// (or mariadb://) URLs; a SQLite database has no password');
-  const u = new URL(url);
+  // Set on a one-host copy (WHATWG URL parsing takes one host), then the host list put back.
+  const m = AUTHORITY.exec(url)!;
+  const u = new URL(withFirstHost(url));
   u.password = encodeURIComponent(password);
-  return u.toString();
+  return AUTHORITY.exec(u.toString())!.slice(1, 3).join('') + m[3] + m[4];
 }
 
 /**
  * Opens the store. With createDatabase a missing MySQL database (utf8mb4, binary collation) or a
  * missing SQLite file and its directory are created. Unreachable server or failed login: DB_UNAVAILABLE.
  */
-export async function openStore(url: string, opts: { createDatabase?: boolean } = {}): Promise<Store> {
+export async function openStore(url: string, opts: { createDatabase?: boolean; log?: LogFn } = {}): Promise<Store> {
   const loc = parseDbUrl(url);
   if (loc.kind === 'sqlite') {
     if (opts.createDatabase && loc.path !== ':memory:') await createPrivately(loc.path);
@@ -98,7 +136,7 @@ export async function openStore(url: string, opts: { createDatabase?: boolean } 
   } catch (err) {
     // The store's own message offers an option only this function has; name the command instead.
     if ((err as { cause?: { errno?: number } })?.cause?.errno === ER_BAD_DB_ERROR)
-      throw mogError(ErrorCodes.DB_UNAVAILABLE, `The database ${cfg.database} does not exist on ${cfg.host}:${cfg.port}: create it with 'mogftp admin init' (or CREATE DATABASE)`, err);
+      throw mogError(ErrorCodes.DB_UNAVAILABLE, `The database ${cfg.database} does not exist on ${cfg.host}:${cfg.port}${cfg.hosts ? ' (the first address)' : ''}: create it with 'mogftp admin init' (or CREATE DATABASE)`, err);
     throw err;
   }
 }

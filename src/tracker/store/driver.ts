@@ -3,7 +3,8 @@
 // runs it synchronously inside a better-sqlite3 transaction or asynchronously on a mysql2
 // connection. One body of logic therefore gives both stores the same semantics.
 
-type QueryOp = 'get' | 'all' | 'run';
+/** 'counter' (params: [name]) is yielded only by the MySQL dialect's bumpCounter; its driver answers it. */
+type QueryOp = 'get' | 'all' | 'run' | 'counter';
 
 export interface Query {
   op: QueryOp;
@@ -50,6 +51,15 @@ export interface Dialect {
   bumpCounter(name: string): Work<number>;
 }
 
+export interface WriteOptions {
+  /**
+   * Asked when the connection was lost while COMMIT was under way (the change may or may not be
+   * in): true when the transaction's effect is found in the database, which then counts as
+   * committed. Without it such a write fails with DB_UNAVAILABLE, as it may not have happened.
+   */
+  committed?: () => Work<boolean>;
+}
+
 /** How a driver runs work. */
 export interface Driver {
   readonly kind: 'sqlite' | 'mysql';
@@ -57,7 +67,7 @@ export interface Driver {
   /** Reads only; no write lock taken. */
   read<T>(work: () => Work<T>): Promise<T>;
   /** One transaction holding write locks; on MySQL retried whole on deadlock, hence a factory. */
-  write<T>(work: () => Work<T>): Promise<T>;
+  write<T>(work: () => Work<T>, opts?: WriteOptions): Promise<T>;
   /** No enclosing transaction: each statement commits on its own (used to keep locks short). */
   auto<T>(work: () => Work<T>): Promise<T>;
   /** Runs schema changes under a lock that keeps other processes from migrating at the same time. */

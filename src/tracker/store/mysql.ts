@@ -2,17 +2,25 @@
 // connection; writes inside START TRANSACTION/COMMIT, retried whole on deadlock, lock wait
 // timeout and duplicate key (the retry re-runs the existence checks, which then answer properly).
 // A connection that failed at the network level is destroyed, never handed back to the pool, so
-// the pool reconnects by itself once the server is back.
+// the pool reconnects by itself once the server is back; with several addresses (mysql-hosts.ts)
+// the process moves to the next one instead. On a Galera cluster a certification conflict comes
+// back as a deadlock (1213) and is retried the same way.
 import mysql from 'mysql2/promise';
-import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { isMogError, mogError, ErrorCodes } from '../../errors.ts';
-import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
-import { driveAsync, run } from './driver.ts';
+import type { LogFn } from '../../log.ts';
+import type { Dialect, Driver, Query, Row, RunResult, Work, WriteOptions } from './driver.ts';
+import { driveAsync } from './driver.ts';
+import { Counters, type PendingIds } from './mysql-counters.ts';
+import { hostLabel, HostPools, isConnectionError, type HostPort } from './mysql-hosts.ts';
+import { withMigrationLock } from './mysql-migrate-lock.ts';
 import { createSqlStore, type SqlStore } from './sql-store.ts';
 
 export interface MysqlConfig {
   host: string;
   port: number;
+  /** Every address when the URL names several (host/port are the first); tried in this order. */
+  hosts?: HostPort[];
   user: string;
   password: string;
   database: string;
@@ -21,7 +29,15 @@ export interface MysqlConfig {
 
 const CONNECT_TIMEOUT_MS = 5000;
 const LOCK_WAIT_TIMEOUT_S = 10;
-const MAX_ATTEMPTS = 5;
+/**
+ * Writers on different Galera nodes collide at COMMIT (a certification conflict, reported as a
+ * deadlock) far more often than InnoDB deadlocks on one server: a hot row such as the fid counter
+ * or the head of a queue is written from every node. Enough attempts, with a growing random
+ * pause, that such a burst settles (the whole write is re-run; see write()).
+ */
+const MAX_ATTEMPTS = 12;
+const MAX_RETRY_PAUSE_MS = 250;
+const MAX_DUP_ATTEMPTS = 5;
 /** A lock wait timeout already cost LOCK_WAIT_TIMEOUT_S; one more try is the most worth waiting for. */
 const MAX_LOCK_WAIT_ATTEMPTS = 2;
 
@@ -30,15 +46,6 @@ const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 const ER_BAD_DB_ERROR = 1049;
 
-/** Error codes that mean the connection or the server is gone, not that the query was wrong. */
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH',
-  'EAI_AGAIN', 'ECONNABORTED', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_CONNECTION_KILLED', 'ER_ACCESS_DENIED_ERROR',
-  'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_NET_READ_INTERRUPTED', 'ER_NET_PACKETS_OUT_OF_ORDER',
-  'ER_HOST_IS_BLOCKED', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_SERVER_GONE_ERROR',
-]);
-
 interface MysqlError {
   code?: string;
   errno?: number;
@@ -46,16 +53,12 @@ interface MysqlError {
   message?: string;
 }
 
-function isConnectionError(err: unknown): boolean {
-  const e = err as MysqlError | undefined;
-  if (!e || typeof e !== 'object') return false;
-  return Boolean(e.fatal) || (e.code !== undefined && CONNECTION_CODES.has(e.code)) || /Pool is closed|closed state/.test(e.message ?? '');
-}
-
 function isRetryable(err: unknown, attempt: number): boolean {
   const errno = (err as MysqlError | undefined)?.errno;
   if (errno === ER_LOCK_WAIT_TIMEOUT) return attempt < MAX_LOCK_WAIT_ATTEMPTS;
-  return (errno === ER_LOCK_DEADLOCK || errno === ER_DUP_ENTRY) && attempt < MAX_ATTEMPTS;
+  // A duplicate key settles in one re-run (its existence check then answers): as before Galera.
+  if (errno === ER_DUP_ENTRY) return attempt < MAX_DUP_ATTEMPTS;
+  return errno === ER_LOCK_DEADLOCK && attempt < MAX_ATTEMPTS;
 }
 
 function mapMysqlError(err: unknown, where: string, database?: string): unknown {
@@ -80,10 +83,8 @@ function makeDialect(skipLocked: boolean): Dialect {
     forUpdateSkipLocked: skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE',
     insertIgnore: 'INSERT IGNORE',
     *bumpCounter(name: string): Work<number> {
-      // LAST_INSERT_ID(expr) hands the new value back in the OK packet: one round trip.
-      const { insertId, changes } = yield* run('UPDATE counters SET v = LAST_INSERT_ID(v + 1) WHERE name = ?', name);
-      if (changes !== 1) throw mogError(ErrorCodes.INTERNAL, `Counter ${name} is missing; was the schema migrated?`);
-      return insertId;
+      // The driver answers (mysql-counters.ts: one id at a time, or blocks of them on Galera).
+      return (yield { op: 'counter', sql: '', params: [name] }) as number;
     },
   };
 }
@@ -102,22 +103,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class MysqlDriver implements Driver {
   readonly kind = 'mysql' as const;
 
-  constructor(
-    private readonly pool: Pool,
-    readonly dialect: Dialect,
-    private readonly where: string,
-    private readonly database: string,
-  ) {}
+  private readonly counters: Counters;
 
-  private map(err: unknown): unknown {
-    return mapMysqlError(err, this.where, this.database);
+  constructor(
+    private readonly hosts: HostPools,
+    readonly dialect: Dialect,
+    private readonly database: string,
+    galera: boolean,
+  ) {
+    this.counters = new Counters(galera);
   }
 
-  /** Runs `fn` on one pooled connection; a connection that failed at the network level is destroyed. */
+  private map(err: unknown): unknown {
+    return mapMysqlError(err, this.hosts.where, this.database);
+  }
+
+  /**
+   * Runs `fn` on one pooled connection. A connection that failed at the network level is
+   * destroyed, and its address is left for the next one (when the URL names several).
+   */
   private async withConnection<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {
-    let conn: PoolConnection;
+    let conn: PoolConnection, host: number;
     try {
-      conn = await this.pool.getConnection();
+      ({ conn, host } = await this.hosts.getConnection());
     } catch (err) {
       throw this.map(err);
     }
@@ -126,13 +134,17 @@ class MysqlDriver implements Driver {
       conn.release();
       return result;
     } catch (err) {
-      if (isConnectionError(err)) conn.destroy();
-      else conn.release();
+      if (isConnectionError(err)) {
+        conn.destroy();
+        this.hosts.failed(host, err);
+      } else conn.release();
       throw err;
     }
   }
 
-  private static async exec(conn: PoolConnection, q: Query): Promise<unknown> {
+  /** Runs one statement; `pending` gathers the ids a transaction takes (null: autocommit). */
+  private async exec(conn: PoolConnection, q: Query, pending: PendingIds[] | null): Promise<unknown> {
+    if (q.op === 'counter') return this.counters.next(conn, String(q.params[0]), pending);
     const [res] = await conn.query(q.sql, q.params as unknown[]);
     if (q.op === 'run') {
       const h = res as ResultSetHeader;
@@ -144,8 +156,9 @@ class MysqlDriver implements Driver {
 
   /**
    * Runs work without a transaction. A pooled connection can turn out dead on first use (the
-   * server restarted, or killed it while idle): when that happens before anything was written,
-   * the work is run once more on a fresh connection instead of failing.
+   * server restarted, or killed it while idle; or, with several addresses, the server is gone):
+   * when that happens before anything was written, the work is run once more on a fresh
+   * connection (from the next address) instead of failing.
    */
   private async plain<T>(work: () => Work<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -153,12 +166,12 @@ class MysqlDriver implements Driver {
       try {
         return await this.withConnection((conn) =>
           driveAsync(work(), (q) => {
-            if (q.op === 'run') wrote = true;
-            return MysqlDriver.exec(conn, q);
+            if (q.op !== 'get' && q.op !== 'all') wrote = true;
+            return this.exec(conn, q, null);
           }),
         );
       } catch (err) {
-        if (attempt === 1 && !wrote && isConnectionError(err)) continue;
+        if (attempt <= this.hosts.hosts.length && !wrote && isConnectionError(err)) continue;
         throw this.map(err);
       }
     }
@@ -173,20 +186,26 @@ class MysqlDriver implements Driver {
   }
 
   /**
-   * Runs work in a transaction. Retried whole on deadlock, lock wait timeout or duplicate key,
-   * and once on a lost connection as long as COMMIT was not sent (the server rolls back the rest).
+   * Runs work in a transaction. Retried whole on deadlock (on Galera also a certification
+   * conflict), lock wait timeout or duplicate key, and on a lost connection as long as COMMIT
+   * was not sent (the server rolls back the rest): once per address. When the connection is lost
+   * while COMMIT is under way the outcome is unknown: `opts.committed` (if given) asks the
+   * database, on the next address, whether the change is there.
    */
-  async write<T>(work: () => Work<T>): Promise<T> {
+  async write<T>(work: () => Work<T>, opts: WriteOptions = {}): Promise<T> {
     let connectionRetries = 0;
     for (let attempt = 1; ; attempt++) {
       let committing = false;
+      let result: T | undefined;
+      const pending: PendingIds[] = [];
       try {
         return await this.withConnection(async (conn) => {
           await conn.query('START TRANSACTION');
           try {
-            const result = await driveAsync(work(), (q) => MysqlDriver.exec(conn, q));
+            result = await driveAsync(work(), (q) => this.exec(conn, q, pending));
             committing = true;
             await conn.query('COMMIT');
+            this.counters.release(pending);
             return result;
           } catch (err) {
             if (!isConnectionError(err)) await conn.query('ROLLBACK').catch(() => undefined);
@@ -195,43 +214,44 @@ class MysqlDriver implements Driver {
         });
       } catch (err) {
         if (isRetryable(err, attempt)) {
-          await sleep(Math.random() * 5 * attempt); // spread the retries of colliding transactions
+          // Spread the retries of colliding transactions: 0-8 ms at first, doubling up to 250 ms.
+          await sleep(Math.random() * Math.min(MAX_RETRY_PAUSE_MS, 4 * 2 ** attempt));
           continue;
         }
-        if (!committing && connectionRetries++ === 0 && isConnectionError(err)) continue;
+        if (!committing && connectionRetries++ < this.hosts.hosts.length && isConnectionError(err)) continue;
+        if (committing && opts.committed && isConnectionError(err)) return this.settleInDoubt(err, opts.committed, result as T);
         throw this.map(err);
       }
     }
   }
 
+  /** After a COMMIT whose answer was lost: the result when the change is in, else the original error. */
+  private async settleInDoubt<T>(err: unknown, committed: () => Work<boolean>, result: T): Promise<T> {
+    let landed: boolean;
+    try {
+      landed = await this.plain(committed);
+    } catch {
+      throw this.map(err);
+    }
+    if (landed) return result;
+    throw this.map(err);
+  }
+
   async migrate<T>(work: () => Work<T>): Promise<T> {
     try {
-      return await this.withConnection(async (conn) => {
-        // DDL is not transactional in MySQL: a named lock keeps two processes from migrating at once.
-        const lockName = `mogftp_migrate:${this.database}`;
-        const [rows] = await conn.query('SELECT GET_LOCK(?, 60) AS got', [lockName]);
-        if (Number((rows as RowDataPacket[])[0]?.got) !== 1)
-          throw mogError(ErrorCodes.DB_UNAVAILABLE, `Another process kept the schema migration lock of ${this.database} for over 60 s`);
-        try {
-          return await driveAsync(work(), (q) => MysqlDriver.exec(conn, q));
-        } finally {
-          await conn.query('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => undefined);
-        }
-      });
+      return await this.withConnection((conn) => withMigrationLock(conn, this.database, () => driveAsync(work(), (q) => this.exec(conn, q, null))));
     } catch (err) {
       throw this.map(err);
     }
   }
 
   async close(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
+    await this.hosts.end();
   }
 }
 
 function connectionOptions(cfg: MysqlConfig) {
   return {
-    host: cfg.host,
-    port: cfg.port,
     user: cfg.user,
     password: cfg.password,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -243,45 +263,77 @@ function connectionOptions(cfg: MysqlConfig) {
   };
 }
 
-/** Connects (creating the database first when asked), checks the server, returns the store. */
-export async function openMysqlStore(cfg: MysqlConfig, opts: { createDatabase?: boolean } = {}): Promise<SqlStore> {
-  const where = `${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${cfg.port}`;
-  if (opts.createDatabase) {
+/** CREATE DATABASE on the first address that answers. */
+async function createDatabase(cfg: MysqlConfig, hosts: readonly HostPort[]): Promise<void> {
+  let lastErr: unknown;
+  for (const h of hosts) {
     let conn: mysql.Connection | undefined;
     try {
-      conn = await mysql.createConnection(connectionOptions(cfg));
+      conn = await mysql.createConnection({ ...connectionOptions(cfg), host: h.host, port: h.port });
       // The name was checked to be [A-Za-z0-9_$-] when the URL was parsed.
       await conn.query(`CREATE DATABASE IF NOT EXISTS \`${cfg.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      return;
     } catch (err) {
-      throw mapMysqlError(err, where, cfg.database);
+      if (!isConnectionError(err)) throw mapMysqlError(err, hostLabel(h), cfg.database);
+      lastErr = mapMysqlError(err, hostLabel(h), cfg.database);
     } finally {
       await conn?.end().catch(() => undefined);
     }
   }
-  const pool = mysql.createPool({
-    ...connectionOptions(cfg),
-    database: cfg.database,
-    connectionLimit: cfg.connectionLimit ?? 10,
-    maxIdle: 4,
-    idleTimeout: 60_000,
-    enableKeepAlive: true,
-  });
-  // Session settings for every new connection (queued before any query of ours on it).
-  // READ COMMITTED: locking reads see the latest commits and InnoDB takes no gap locks, so fewer deadlocks.
-  // An explicit sql_mode: strict, and without NO_BACKSLASH_ESCAPES, which mysql2's escaping relies on.
-  pool.pool.on('connection', (conn) => {
-    const ignore = () => undefined;
-    conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', ignore);
-    conn.query(`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_TIMEOUT_S}`, ignore);
-    conn.query(`SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'`, ignore);
-  });
-  let version: string;
-  try {
-    const [rows] = await pool.query('SELECT VERSION() AS v');
-    version = String((rows as RowDataPacket[])[0]?.v ?? '');
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    throw mapMysqlError(err, where, cfg.database);
+  throw lastErr;
+}
+
+/**
+ * Session settings for every new connection (queued before any query of ours on it).
+ * READ COMMITTED: locking reads see the latest commits and InnoDB takes no gap locks, so fewer deadlocks.
+ * An explicit sql_mode: strict, and without NO_BACKSLASH_ESCAPES, which mysql2's escaping relies on.
+ * wsrep_sync_wait = 1: on a Galera node a read first waits until the node has applied every
+ * write the cluster committed before it (read-your-writes across nodes: a file that got 226
+ * through one front-end is listed by the next). Servers without Galera refuse or ignore it.
+ */
+function setUpSession(conn: { query(sql: string, cb: () => void): unknown }): void {
+  const ignore = () => undefined;
+  conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', ignore);
+  conn.query(`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_TIMEOUT_S}`, ignore);
+  conn.query(`SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'`, ignore);
+  conn.query('SET SESSION wsrep_sync_wait = 1', ignore);
+}
+
+/** The server's version and whether it is a Galera node, from the first address that serves. */
+async function serverInfo(hosts: HostPools): Promise<{ version: string; galera: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const { conn, host } = await hosts.getConnection();
+    try {
+      const [rows] = await conn.query('SELECT VERSION() AS v');
+      // MySQL has no wsrep_on variable: no row.
+      const [wsrep] = await conn.query("SHOW VARIABLES LIKE 'wsrep_on'");
+      conn.release();
+      const on = String((wsrep as RowDataPacket[])[0]?.Value ?? 'OFF').toUpperCase() === 'ON';
+      return { version: String((rows as RowDataPacket[])[0]?.v ?? ''), galera: on };
+    } catch (err) {
+      conn.destroy();
+      if (!isConnectionError(err) || attempt >= hosts.hosts.length) throw err;
+      hosts.failed(host, err);
+    }
   }
-  return createSqlStore(new MysqlDriver(pool, makeDialect(supportsSkipLocked(version)), where, cfg.database));
+}
+
+/** Connects (creating the database first when asked), checks the server, returns the store. */
+export async function openMysqlStore(cfg: MysqlConfig, opts: { createDatabase?: boolean; log?: LogFn } = {}): Promise<SqlStore> {
+  const hostList = cfg.hosts ?? [{ host: cfg.host, port: cfg.port }];
+  if (opts.createDatabase) await createDatabase(cfg, hostList);
+  const hosts = new HostPools(
+    hostList,
+    { ...connectionOptions(cfg), database: cfg.database, connectionLimit: cfg.connectionLimit ?? 10, maxIdle: 4, idleTimeout: 60_000, enableKeepAlive: true },
+    setUpSession,
+    opts.log,
+  );
+  let server: { version: string; galera: boolean };
+  try {
+    server = await serverInfo(hosts);
+  } catch (err) {
+    await hosts.end();
+    throw mapMysqlError(err, hosts.where, cfg.database);
+  }
+  return createSqlStore(new MysqlDriver(hosts, makeDialect(supportsSkipLocked(server.version)), cfg.database, server.galera));
 }

@@ -183,7 +183,7 @@ export class SqlUploads implements Uploads {
       const entry = yield* placeEntry(queue, c, domainId, old, mode);
       if (devids.length < num(res.mindevcount)) yield* queue.enqueue('replicate', c.fid, [], Date.now());
       return { entry, replacedFid: old ? old.fid : null };
-    });
+    }, { committed: () => committedUpload(c.fid) });
   }
 
   async abortUpload(fid: number): Promise<void> {
@@ -195,6 +195,12 @@ export class SqlUploads implements Uploads {
       yield* queue.enqueue('delete', fid, decodeDevids(r.devids), Date.now());
     });
   }
+}
+
+/** After a lost COMMIT answer: the upload is in when its reservation is gone and its file row there. */
+function* committedUpload(fid: number): Work<boolean> {
+  if (yield* get('SELECT 1 AS x FROM reservations WHERE fid = ?', fid)) return false;
+  return !!(yield* get('SELECT 1 AS x FROM files WHERE fid = ?', fid));
 }
 
 /**
