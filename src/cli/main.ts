@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Loader> = {
   quickstart: async () => (await import('./quickstart.ts')).quickstartCommand,
   ftp: async () => (await import('./ftp.ts')).ftpCommand,
   dav: async () => (await import('./dav.ts')).davCommand,
+  sftp: async () => (await import('./sftp.ts')).sftpCommand,
   storage: async () => (await import('./storage.ts')).storageCommand,
   jobs: async () => (await import('./jobs.ts')).jobsCommand,
   admin: async () => (await import('./admin/index.ts')).adminCommand,

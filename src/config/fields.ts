@@ -63,5 +63,5 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
 export const COMMON_KEYS = ['db', 'db-password-file', 'storage-key-file', 'storage-token', 'log-level'] as const;
 
 /** Commands that read a section of the config file named after them. */
-export const SECTIONS = ['ftp', 'dav', 'storage', 'jobs', 'quickstart'] as const;
+export const SECTIONS = ['ftp', 'dav', 'sftp', 'storage', 'jobs', 'quickstart'] as const;
 export type Section = (typeof SECTIONS)[number];
