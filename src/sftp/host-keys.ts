@@ -14,6 +14,8 @@ export interface HostKey {
   type: string;
   /** As `ssh-keygen -lf` and OpenSSH's prompts show it: SHA256:base64. */
   fingerprint: string;
+  /** The public key in SSH wire format (known_hosts, authorized_keys). */
+  publicBlob: Buffer;
 }
 
 export function fingerprintOf(publicBlob: Buffer): string {
@@ -31,26 +33,31 @@ export async function loadHostKeys(files: string[]): Promise<HostKey[]> {
     if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey())
       throw mogError(ErrorCodes.INVALID_ARGUMENT, `${file} is not an unencrypted SSH private key${parsed instanceof Error ? `: ${parsed.message}` : ''}`);
     if (parsed.type === 'ssh-dss') throw mogError(ErrorCodes.INVALID_ARGUMENT, `${file} is a DSA key, which this server does not offer; use ed25519, ECDSA or RSA`);
-    keys.push({ file, key, type: parsed.type, fingerprint: fingerprintOf(parsed.getPublicSSH()) });
+    const publicBlob = parsed.getPublicSSH();
+    keys.push({ file, key, type: parsed.type, fingerprint: fingerprintOf(publicBlob), publicBlob });
   }
   return keys;
 }
 
-/** DIR/ssh_host_ed25519_key and DIR/ssh_host_rsa_key, made when missing; returns their paths. */
+/** A new private key in OpenSSH format, made off the event loop (RSA 3072 takes seconds). */
+function generate(type: 'ed25519' | 'rsa'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, pair: { private: string }) => (err ? reject(err) : resolve(pair.private));
+    if (type === 'rsa') ssh2.utils.generateKeyPair('rsa', { bits: 3072 }, done);
+    else ssh2.utils.generateKeyPair('ed25519', done);
+  });
+}
+
+/** DIR/ssh_host_ed25519_key and DIR/ssh_host_rsa_key, made (at once) when missing; returns their paths. */
 export async function ensureHostKeys(dir: string): Promise<string[]> {
-  const made: Array<[string, () => string]> = [
-    ['ssh_host_ed25519_key', () => ssh2.utils.generateKeyPairSync('ed25519').private],
-    ['ssh_host_rsa_key', () => ssh2.utils.generateKeyPairSync('rsa', { bits: 3072 }).private],
-  ];
-  const files: string[] = [];
-  for (const [name, generate] of made) {
-    const file = join(dir, name);
-    files.push(file);
-    if (await access(file).then(() => true, () => false)) continue;
+  const made = (['ed25519', 'rsa'] as const).map(async (type) => {
+    const file = join(dir, `ssh_host_${type}_key`);
+    if (await access(file).then(() => true, () => false)) return file;
     // 'wx': never over a key that appeared meanwhile (another run's, or the operator's own).
-    await writeFile(file, generate(), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    await writeFile(file, await generate(type), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
-  }
-  return files;
+    return file;
+  });
+  return Promise.all(made);
 }

@@ -94,9 +94,9 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const a = randomBytes(700_001);
     await writeFile(join(dir, 'x.bin'), a);
     assert.equal((await sftpBatch(t, 'mkdir /tree\nput x.bin "/tree/x y.bin"\n', { cwd: dir })).code, 0);
-    const f = await curl([ftpUrl(c.port, '/tree/x y.bin')]);
+    const f = await curl(['-o', join(dir, 'x-ftp.bin'), ftpUrl(c.port, '/tree/x y.bin')]);
     assert.equal(f.code, 0, f.stderr);
-    assert.equal(sha256(Buffer.from(f.stdout, 'latin1')), sha256(a));
+    assert.equal(sha256(await readFile(join(dir, 'x-ftp.bin'))), sha256(a));
     const d = await dav(c.dav.url, 'GET', '/tree/x%20y.bin');
     assert.equal(d.status, 200);
     assert.equal(sha256(d.body), sha256(a));
