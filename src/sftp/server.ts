@@ -3,7 +3,7 @@
 // Only modern algorithms are offered (docs/sftp.md lists them): no CBC ciphers, no SHA-1 MACs,
 // key exchanges or `ssh-rsa` signatures. Limits: connections in all and per address, sessions
 // per connection, time to log in, failed logins per connection, and an idle timeout.
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Algorithms, Connection, ServerChannel, Session } from 'ssh2';
 import { describeError } from '../errors.ts';
@@ -73,62 +73,91 @@ export interface RunningSftpServer {
   close(): Promise<void>;
 }
 
+/** A TCP connection before and after SSH takes it over: its caps are counted and its login clock runs from the first byte. */
+interface Accepted {
+  socket: Socket;
+  address: string;
+  loginTimer: NodeJS.Timeout;
+  client?: Connection;
+}
+
 export async function startSftpServer(opts: SftpServerOptions): Promise<RunningSftpServer> {
   const limits = { ...DEFAULT_SFTP_LIMITS, ...opts.limits };
   const perAddress = new Map<string, number>();
-  const open = new Set<Connection>();
-  const server = new ssh2.Server({ hostKeys: opts.hostKeys, algorithms: ALGORITHMS, ident: 'mogftp' }, (client, info) => {
-    const address = clientKey(info.ip);
+  const accepted = new Map<string, Accepted>();
+  const keyOf = (ip: string | undefined, port: number | undefined) => `${ip}|${port}`;
+  const ssh = new ssh2.Server({ hostKeys: opts.hostKeys, algorithms: ALGORITHMS, ident: 'mogftp' }, (client, info) => {
+    const conn = accepted.get(keyOf(info.ip, info.port));
+    if (!conn) return client.end(); // its socket closed meanwhile
+    conn.client = client;
+    serveConnection(client, conn, opts, limits);
+  });
+  // Our own listener hands sockets to ssh2 (injectSocket): ssh2 reports a connection only once
+  // the client has sent its version line, and a socket that never does must still be capped
+  // and timed out.
+  const tcp = createServer((socket) => {
+    const address = clientKey(socket.remoteAddress);
     const count = perAddress.get(address) ?? 0;
-    if (open.size >= limits.maxConnections || count >= limits.maxPerAddress) {
+    if (accepted.size >= limits.maxConnections || count >= limits.maxPerAddress) {
       opts.log('info', 'sftp connection refused: too many connections', { ip: address });
-      client.on('error', () => {});
-      client.end();
+      socket.destroy();
       return;
     }
+    const key = keyOf(socket.remoteAddress, socket.remotePort);
+    const loginTimer = setTimeout(() => {
+      opts.log('info', 'sftp connection closed: no login in time', { ip: address });
+      socket.destroy();
+    }, limits.loginMs);
     perAddress.set(address, count + 1);
-    open.add(client);
-    client.on('close', () => {
-      open.delete(client);
+    accepted.set(key, { socket, address, loginTimer });
+    socket.once('close', () => {
+      clearTimeout(loginTimer);
+      accepted.delete(key);
       const left = (perAddress.get(address) ?? 1) - 1;
       if (left > 0) perAddress.set(address, left);
       else perAddress.delete(address);
     });
-    serveConnection(client, address, opts, limits);
+    ssh.injectSocket(socket);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+    tcp.once('error', reject);
+    tcp.listen(opts.port, opts.host, () => {
+      tcp.off('error', reject);
       resolve();
     });
   });
-  server.on('error', (err: Error) => opts.log('error', 'sftp listener failed', { error: describeError(err) }));
-  const port = (server.address() as AddressInfo).port;
+  tcp.on('error', (err: Error) => opts.log('error', 'sftp listener failed', { error: describeError(err) }));
+  ssh.on('error', (err: Error) => opts.log('error', 'sftp server failed', { error: describeError(err) }));
+  const port = (tcp.address() as AddressInfo).port;
   return {
     host: opts.host,
     port,
     get connections() {
-      return open.size;
+      return accepted.size;
     },
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const c of open) c.end();
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const c of accepted.values()) {
+        if (c.client) c.client.end();
+        else c.socket.destroy();
+      }
+      // A client that does not answer the disconnect is cut off.
+      const stragglers = setTimeout(() => {
+        for (const c of accepted.values()) c.socket.destroy();
+      }, 2000);
       await closed;
+      clearTimeout(stragglers);
     },
   };
 }
 
-/** One SSH connection: its login, its sessions, its clocks. */
-function serveConnection(client: Connection, address: string, opts: SftpServerOptions, limits: SftpLimits): void {
-  const log = opts.log;
+/** One SSH connection: its login, its sessions, its idle clock. */
+function serveConnection(client: Connection, conn: Accepted, opts: SftpServerOptions, limits: SftpLimits): void {
+  const { log } = opts;
+  const address = conn.address;
   let volume: Volume | null = null;
   let failures = 0;
   let lastActive = Date.now();
-  const loginTimer = setTimeout(() => {
-    log('info', 'sftp connection closed: no login in time', { ip: address });
-    client.end();
-  }, limits.loginMs);
   const idleTimer = setInterval(
     () => {
       if (Date.now() - lastActive < limits.idleMs) return;
@@ -138,15 +167,12 @@ function serveConnection(client: Connection, address: string, opts: SftpServerOp
     Math.max(250, Math.min(limits.idleMs / 4, 30_000)),
   );
   client.on('error', (err) => log('debug', 'sftp connection error', { ip: address, error: describeError(err) }));
-  client.on('close', () => {
-    clearTimeout(loginTimer);
-    clearInterval(idleTimer);
-  });
+  client.on('close', () => clearInterval(idleTimer));
   client.on('authentication', (ctx) => {
     void authenticate(opts, ctx, address, log).then((outcome) => {
       if ('volume' in outcome) {
         volume = outcome.volume;
-        clearTimeout(loginTimer);
+        clearTimeout(conn.loginTimer);
         lastActive = Date.now();
       } else if ('denied' in outcome && ctx.method !== 'none' && (++failures >= limits.maxAuthFailures || outcome.denied === 'banned')) {
         answer(ctx, outcome);

@@ -14,7 +14,7 @@ import { sftpBatch, startTestSftp, type TestSftp } from './lib.ts';
 function connect(port: number, password = 'demo'): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const conn = new ssh2.Client();
-    conn.once('ready', () => resolve(conn)).once('error', reject).once('close', () => reject(new Error('closed before ready')));
+    conn.once('ready', () => resolve(conn)).on('error', reject).once('close', () => reject(new Error('closed before ready')));
     conn.connect({ host: '127.0.0.1', port, username: 'demo', password, readyTimeout: 10_000 });
   });
 }
@@ -164,6 +164,25 @@ describe('hostile inputs against the SFTP door', () => {
       assert.ok(fwd, 'port forwarding must be refused');
     } finally {
       conn.end();
+    }
+  });
+
+  test('a connection that does not log in in time, or goes idle, is closed', async () => {
+    const quick = await startTestSftp(c, join(c.tmpDir, 'keys'), { loginMs: 800, idleMs: 1000 });
+    try {
+      const { connect: tcp } = await import('node:net');
+      const sock = tcp(quick.port, '127.0.0.1');
+      sock.on('data', () => {});
+      const t0 = Date.now();
+      await new Promise<void>((resolve) => sock.on('close', () => resolve()));
+      assert.ok(Date.now() - t0 < 5000, 'closed for not logging in');
+      const conn = await connect(quick.port);
+      const closed = new Promise<number>((resolve) => conn.on('close', () => resolve(Date.now())));
+      await sftpOf(conn);
+      const idleFrom = Date.now();
+      assert.ok((await closed) - idleFrom < 5000, 'closed when idle');
+    } finally {
+      await quick.server.close();
     }
   });
 });

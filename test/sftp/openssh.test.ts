@@ -108,8 +108,15 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const child = spawn('sftp', [...sshOptions(t.port, ['-o', 'PreferredAuthentications=password', '-l', '32000']), '-b', '-', 'demo@127.0.0.1'], { env, cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin!.end('put big.bin /killed.bin\n');
     await new Promise((r) => setTimeout(r, 2500));
+    // Mid-upload: the reservation exists (the bytes are streaming to the nodes).
+    assert.ok((await c.store.staleReservations(Date.now() + 3_600_000, 10)).length > 0, 'the upload was under way when sftp was killed');
     child.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1500));
+    // The door notices the connection is gone and aborts: the reservation is released, not left to the reaper.
+    const deadline = Date.now() + 10_000;
+    while ((await c.store.staleReservations(Date.now() + 3_600_000, 10)).length > 0) {
+      assert.ok(Date.now() < deadline, 'the killed upload was not aborted');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const ls = await sftpBatch(t, 'ls /\n', { cwd: dir });
     assert.equal(ls.code, 0, ls.stderr);
     assert.doesNotMatch(output(ls.stdout), /killed\.bin/);
