@@ -23,6 +23,7 @@ export class ReadHandle {
   private stream: Readable | null = null;
   private leftover: Buffer = Buffer.alloc(0);
   private pos = 0;
+  private opened = false;
 
   constructor(
     private readonly volume: Volume,
@@ -53,8 +54,11 @@ export class ReadHandle {
 
   private async reopen(offset: number): Promise<void> {
     this.close();
-    // A read resumed at an offset usually runs to the end (reget): the prefix is hashed too.
-    const dl = await this.volume.openDownload(this.path, offset, { verifyResume: offset > 0 });
+    // A handle's first read at an offset is usually a resumed download running to the end
+    // (reget): the prefix is hashed too. Later jumps (random access) are served unverified
+    // rather than re-reading the prefix on every jump.
+    const dl = await this.volume.openDownload(this.path, offset, { verifyResume: offset > 0 && !this.opened });
+    this.opened = true;
     this.stream = dl.stream;
     this.iter = dl.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     this.stat = { ...this.stat, size: dl.size };
