@@ -20,7 +20,8 @@ function output(stdout: string): string {
 }
 
 describe('OpenSSH sftp against the SFTP door', () => {
-  const c = useCluster({ db: 'sqlite', ftp: true, dav: true, tmpDir: 'mogftp-sftp-' });
+  // On MariaDB (the other SFTP suites run on SQLite).
+  const c = useCluster({ db: 'mysql', ftp: true, dav: true, tmpDir: 'mogftp-sftp-' });
   let t: TestSftp;
   let dir: string;
   before(async () => {
