@@ -2,7 +2,7 @@
 // the user's volume, the open handles, and the ways to answer.
 import type { LogFn } from '../log.ts';
 import type { Volume, VolumeStat } from '../vfs/volume.ts';
-import type { ReadHandle, WriteHandle } from './file-handles.ts';
+import type { ReadHandle, ReorderBudget, WriteHandle } from './file-handles.ts';
 
 /** An OPENDIR handle: the listing's iterator, read a page per READDIR. */
 export interface DirHandle {
@@ -19,6 +19,8 @@ export interface SessionLimits {
   maxHandles: number;
   /** Entries per READDIR reply. */
   readdirPage: number;
+  /** Bytes of out-of-order WRITEs the channel holds for all its handles. */
+  reorderBytes: number;
 }
 
 export interface SftpContext {
@@ -26,6 +28,7 @@ export interface SftpContext {
   readonly log: LogFn;
   readonly limits: SessionLimits;
   readonly handles: Map<string, Handle>;
+  readonly reorder: ReorderBudget;
   /** True once the channel is gone: an upload still running must not commit. */
   readonly closed: boolean;
   send(packet: Buffer): void;

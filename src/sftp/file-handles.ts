@@ -6,7 +6,7 @@
 // one run: from 0 (a new version), or from an offset inside the existing file (a resumed upload:
 // the volume's copy-on-write path keeps that many bytes of the old version, as REST+STOR does;
 // the new version ends where the writes end). WRITEs that arrive ahead of their turn (clients
-// with concurrent writes) wait, up to REORDER_LIMIT bytes, for the ones before them.
+// with concurrent writes) wait for the ones before them, within the channel's ReorderBudget.
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -14,8 +14,11 @@ import { ErrorCodes, mogError } from '../errors.ts';
 import type { Upload } from '../vfs/upload.ts';
 import type { Volume, VolumeStat } from '../vfs/volume.ts';
 
-/** Bytes of early WRITEs one handle holds while it waits for the gap before them. */
-export const REORDER_LIMIT = 4 * 1024 * 1024;
+/** Bytes of early WRITEs one channel holds, over all its handles, while they wait for their turn. */
+export interface ReorderBudget {
+  used: number;
+  readonly limit: number;
+}
 
 export class ReadHandle {
   readonly kind = 'read';
@@ -89,7 +92,6 @@ export class WriteHandle {
   private expected = 0;
   private failure: unknown = null;
   private readonly early = new Map<number, { data: Buffer; reply: Reply }>();
-  private earlyBytes = 0;
   /** FSETSTAT's mode and mtime, applied once the new version is committed. */
   readonly pendingAttrs: { mode?: number; mtime?: Date } = {};
 
@@ -98,6 +100,7 @@ export class WriteHandle {
     readonly path: string,
     private readonly mode: WriteMode,
     private readonly isCancelled: () => boolean,
+    private readonly budget: ReorderBudget,
   ) {}
 
   /** What FSTAT shows: the file as opened, with the size written so far once writing began. */
@@ -123,10 +126,10 @@ export class WriteHandle {
       return;
     }
     if (offset < this.expected) return reply(mogError(ErrorCodes.INVALID_OFFSET, `Cannot write at byte ${offset} again: the upload is at byte ${this.expected}`));
-    if (this.earlyBytes + data.length > REORDER_LIMIT || this.early.has(offset))
+    if (this.budget.used + data.length > this.budget.limit || this.early.has(offset))
       return reply(mogError(ErrorCodes.INVALID_OFFSET, `Writes must be sequential: byte ${offset} arrived while byte ${this.expected} is awaited`));
     this.early.set(offset, { data, reply });
-    this.earlyBytes += data.length;
+    this.budget.used += data.length;
   }
 
   /**
@@ -161,9 +164,7 @@ export class WriteHandle {
 
   /** Drops the upload (the client went away or the handle failed): nothing becomes visible. */
   async abort(): Promise<void> {
-    for (const { reply } of this.early.values()) reply(mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted'));
-    this.early.clear();
-    this.earlyBytes = 0;
+    this.dropEarly(mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted'));
     const upload = this.upload ?? (await this.starting?.catch(() => null));
     if (upload) {
       await upload.abort();
@@ -200,15 +201,22 @@ export class WriteHandle {
   private async flushEarly(): Promise<void> {
     for (let next = this.early.get(this.expected); next && !this.failure; next = this.early.get(this.expected)) {
       this.early.delete(this.expected);
-      this.earlyBytes -= next.data.length;
+      this.budget.used -= next.data.length;
       await this.feed(next.data, next.reply);
     }
   }
 
   private fail(err: unknown): void {
     this.failure ??= err;
-    for (const { reply } of this.early.values()) reply(this.failure);
+    this.dropEarly(this.failure);
+  }
+
+  /** Fails the parked WRITEs and gives their bytes back to the channel's budget. */
+  private dropEarly(err: unknown): void {
+    for (const { data, reply } of this.early.values()) {
+      this.budget.used -= data.length;
+      reply(err);
+    }
     this.early.clear();
-    this.earlyBytes = 0;
   }
 }

@@ -101,7 +101,7 @@ async function open(s: SftpContext, id: number, path: string, pflags: number): P
   if (!existing && !(pflags & OpenFlags.CREAT)) throw mogError(ErrorCodes.NOT_FOUND, `${path}: no such file`);
   if (s.volume.readOnly) throw mogError(ErrorCodes.PERMISSION_DENIED, 'Permission denied: this account is read-only');
   const mode = { truncate: (pflags & OpenFlags.TRUNC) !== 0, append: (pflags & OpenFlags.APPEND) !== 0, existing };
-  const handle = new WriteHandle(s.volume, path, mode, () => s.closed);
+  const handle = new WriteHandle(s.volume, path, mode, () => s.closed, s.reorder);
   if (mode.truncate || !existing) await handle.begin();
   s.send(handlePacket(id, s.newHandle(handle)));
 }

@@ -9,6 +9,7 @@ import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import type { Volume } from '../vfs/volume.ts';
 import type { Handle, SessionLimits, SftpContext } from './context.ts';
+import type { ReorderBudget } from './file-handles.ts';
 import { handleRequest } from './requests.ts';
 import { statusOf } from './status.ts';
 import { BadMessage, FieldReader, Packet, PacketSplitter, Status, statusPacket, versionPacket } from './wire.ts';
@@ -21,10 +22,11 @@ const EXTENSIONS = {
   'fsync@openssh.com': '1',
 };
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxHandles: 64, readdirPage: 128 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxHandles: 64, readdirPage: 128, reorderBytes: 4 * 1024 * 1024 };
 
 export class SftpSession implements SftpContext {
   readonly handles = new Map<string, Handle>();
+  readonly reorder: ReorderBudget;
   closed = false;
 
   constructor(
@@ -34,7 +36,9 @@ export class SftpSession implements SftpContext {
     readonly limits: SessionLimits,
     /** Called on every request: the connection's idle clock. */
     private readonly touch: () => void,
-  ) {}
+  ) {
+    this.reorder = { used: 0, limit: limits.reorderBytes };
+  }
 
   /** Serves the channel until it ends; every handle left open is then closed, uploads aborted. */
   async run(): Promise<void> {

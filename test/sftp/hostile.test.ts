@@ -69,7 +69,7 @@ describe('hostile inputs against the SFTP door', () => {
   const c = useCluster({ db: 'sqlite', dav: true, tmpDir: 'mogftp-sftp-hostile-' });
   let t: TestSftp;
   before(async () => {
-    t = await startTestSftp(c, join(c.tmpDir, 'keys'), { maxPerAddress: 4, session: { maxHandles: 8, readdirPage: 128 } });
+    t = await startTestSftp(c, join(c.tmpDir, 'keys'), { maxPerAddress: 4, session: { maxHandles: 8, readdirPage: 128, reorderBytes: 1024 * 1024 } });
   });
   after(() => t?.server.close());
 
@@ -127,6 +127,15 @@ describe('hostile inputs against the SFTP door', () => {
       assert.notEqual(await status(), 0, 'the parked WRITE fails');
       assert.notEqual(await status(), 0, 'CLOSE with a gap fails');
       assert.equal((await dav(c.dav.url, 'GET', '/gap.txt')).status, 404);
+      // Early WRITEs beyond the session's reorder budget (1 MiB here) are refused at once.
+      const b = await open(20, '/budget.bin');
+      const chunk = Buffer.alloc(250_000, 7);
+      for (let i = 0; i < 5; i++) ch.write(packet(6, u32(21 + i), str(b), u64(1 + i * chunk.length), str(chunk)));
+      const refused = await rx.next();
+      assert.deepEqual([refused[0], refused.readUInt32BE(1), refused.readUInt32BE(5) !== 0], [101, 25, true], 'the fifth early WRITE is over budget');
+      ch.write(packet(4, u32(26), str(b)));
+      for (let i = 0; i < 5; i++) assert.notEqual(await status(), 0, 'the parked WRITEs and the CLOSE fail');
+      assert.equal((await dav(c.dav.url, 'GET', '/budget.bin')).status, 404);
       // A packet longer than any SFTP packet may be: the channel is closed, not the server.
       ch.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));
       await rx.ended;
