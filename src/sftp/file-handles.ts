@@ -154,10 +154,10 @@ export class WriteHandle {
     }
     // Nothing written: a new or truncated file is stored empty; an existing one stays as it was.
     if (!this.upload && (this.mode.truncate || !this.mode.existing)) await this.start({});
-    if (!this.upload) return;
-    const upload = this.upload;
-    upload.end();
-    await finished(upload);
+    if (this.upload) {
+      this.upload.end();
+      await finished(this.upload);
+    }
     if (this.pendingAttrs.mode !== undefined) await this.volume.chmod(this.path, this.pendingAttrs.mode);
     if (this.pendingAttrs.mtime) await this.volume.setMtime(this.path, this.pendingAttrs.mtime);
   }
