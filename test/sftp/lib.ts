@@ -1,11 +1,11 @@
-// The SFTP door for tests: an in-process server on a running test cluster, with host keys made
-// the way the quickstart makes them, and OpenSSH's sftp run in batch mode against it. The
+// The SFTP door for tests: an in-process server on a running test cluster, with a fresh ed25519
+// host key, and OpenSSH's sftp run in batch mode against it. The
 // password reaches ssh through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force, OpenSSH 8.4+): no
 // terminal and no sshpass needed.
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { ensureHostKeys, fingerprintOf, loadHostKeys } from '../../src/sftp/host-keys.ts';
+import { fingerprintOf, loadHostKeys } from '../../src/sftp/host-keys.ts';
 import { startSftpServer, type RunningSftpServer, type SftpLimits } from '../../src/sftp/server.ts';
 import type { Cluster } from '../harness/cluster.ts';
 import { run, type RunResult } from '../harness/clients.ts';
@@ -20,7 +20,11 @@ export interface TestSftp {
 
 export async function startTestSftp(c: Cluster, dir: string, limits: Partial<SftpLimits> = {}): Promise<TestSftp> {
   await mkdir(dir, { recursive: true });
-  const keys = await loadHostKeys(await ensureHostKeys(dir));
+  // An ed25519 host key only: an RSA one costs seconds of CPU to make (the quickstart and
+  // daemon tests cover RSA host keys).
+  const file = join(dir, 'ssh_host_ed25519_key');
+  await writeFile(file, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600, flag: 'w' });
+  const keys = await loadHostKeys([file]);
   const server = await startSftpServer({ ...c.services, host: '127.0.0.1', port: 0, hostKeys: keys.map((k) => k.key), log: process.env.SFTP_TEST_LOG ? (level, msg, fields) => console.error(level, msg, fields) : () => {}, limits });
   const ed = keys.find((k) => k.type === 'ssh-ed25519')!;
   return { server, port: server.port, hostSha256: ed.fingerprint.slice('SHA256:'.length), dir };
