@@ -86,10 +86,11 @@ export function quickstartBanner(qs: RunningQuickstart, where: { dataDir: string
   const url = `ftp://demo:demo@${hostInUrl}:${port}`;
   const data = (name: string) => shellWord(join(where.dataDir, name));
   const tls = 'cert' in qs.tls;
+  // The WebDAV URL goes last, before the ';': scripts read it up to a space or ';'.
   const doors = [
     `FTP${tls ? ' and explicit FTPS' : ''} on ${hostInUrl}:${port}`,
-    ...(qs.dav ? [`WebDAV on ${qs.dav.url}`] : []),
     ...(qs.sftp ? [`SFTP on ${hostInUrl}:${qs.sftp.server.port}`] : []),
+    ...(qs.dav ? [`WebDAV on ${qs.dav.url}`] : []),
   ];
   const lines = [
     `# mogftp quickstart is running: ${doors.join(', ')}; user demo, password demo.`,
