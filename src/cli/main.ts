@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Loader> = {
   ftp: async () => (await import('./ftp.ts')).ftpCommand,
   dav: async () => (await import('./dav.ts')).davCommand,
   tracker: async () => (await import('./tracker.ts')).trackerCommand,
+  sftp: async () => (await import('./sftp.ts')).sftpCommand,
   storage: async () => (await import('./storage.ts')).storageCommand,
   jobs: async () => (await import('./jobs.ts')).jobsCommand,
   admin: async () => (await import('./admin/index.ts')).adminCommand,

@@ -1,5 +1,5 @@
 // `mogftp quickstart`: the whole system on this machine with nothing installed (SQLite, three
-// local storage nodes, jobs, FTP, WebDAV; src/daemons/quickstart.ts). `npm start` runs it too.
+// local storage nodes, jobs, FTP, WebDAV, SFTP; src/daemons/quickstart.ts). `npm start` runs it too.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +17,13 @@ interface QuickstartArgs extends DaemonOutputArgs {
   tls: boolean;
   dav: boolean;
   'dav-port'?: number;
+  sftp: boolean;
+  'sftp-port'?: number;
 }
 
 export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
   command: 'quickstart',
-  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP + WebDAV) in one process',
+  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP + WebDAV + SFTP) in one process',
   builder: (y) =>
     configurable('quickstart', y)
       .option('data', { type: 'string', default: './mogftp-data', describe: 'Data directory (database and node storage)' })
@@ -31,7 +33,9 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       .options(daemonOutputFlags('warn'))
       .option('tls', { type: 'boolean', default: true, describe: 'Offer explicit FTPS (AUTH TLS) with a self-signed certificate kept in the data directory' })
       .option('dav', { type: 'boolean', default: true, describe: 'Also serve the files over WebDAV (--no-dav: FTP only)' })
-      .option('dav-port', { type: 'number', describe: 'WebDAV port, which must be free (default 8080, or a free port if 8080 is taken)' }),
+      .option('dav-port', { type: 'number', describe: 'WebDAV port, which must be free (default 8080, or a free port if 8080 is taken)' })
+      .option('sftp', { type: 'boolean', default: true, describe: 'Also serve the files over SFTP, with host keys made in the data directory (--no-sftp: none)' })
+      .option('sftp-port', { type: 'number', describe: 'SFTP port, which must be free (default 2222, or a free port if 2222 is taken)' }),
   handler: async (args) => {
     const qs = await startQuickstart({
       tls: args.tls,
@@ -42,6 +46,7 @@ export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
       logLevel: logLevelOf(args),
       adminListen: args['admin-listen'] ? parseListen(args['admin-listen']) : undefined,
       davPort: args.dav ? args['dav-port'] : false,
+      sftpPort: args.sftp ? args['sftp-port'] : false,
     });
     // Signals are taken before the banner: whoever reads it may press Ctrl-C at once.
     const served = serveQuickstart(qs);
@@ -62,6 +67,14 @@ export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The sftp line: the host key is checked against DATA/known_hosts; the comment shows its fingerprint. */
+function sftpLines(qs: RunningQuickstart, host: string): string[] {
+  if (!qs.sftp) return [];
+  const ed = qs.sftp.keys.find((k) => k.type === 'ssh-ed25519') ?? qs.sftp.keys[0]!;
+  const target = `demo@${host.includes(':') ? `[${host}]` : host}`;
+  return [`sftp -P ${qs.sftp.server.port} -o UserKnownHostsFile=${shellWord(qs.sftp.knownHosts)} ${target}   # password demo; host key ${ed.fingerprint}`];
+}
+
 /**
  * What the quickstart prints first: every line is a shell comment or a command that works as
  * pasted, from any directory (absolute paths; TLS verified against the certificate it made).
@@ -75,7 +88,12 @@ export function quickstartBanner(qs: RunningQuickstart, where: { dataDir: string
   const url = `ftp://demo:demo@${hostInUrl}:${port}`;
   const data = (name: string) => shellWord(join(where.dataDir, name));
   const tls = 'cert' in qs.tls;
-  const doors = [`FTP${tls ? ' and explicit FTPS' : ''} on ${hostInUrl}:${port}`, ...(qs.dav ? [`WebDAV on ${qs.dav.url}`] : [])];
+  // The WebDAV URL goes last, before the ';': scripts read it up to a space or ';'.
+  const doors = [
+    `FTP${tls ? ' and explicit FTPS' : ''} on ${hostInUrl}:${port}`,
+    ...(qs.sftp ? [`SFTP on ${hostInUrl}:${qs.sftp.server.port}`] : []),
+    ...(qs.dav ? [`WebDAV on ${qs.dav.url}`] : []),
+  ];
   const lines = [
     `# mogftp quickstart is running: ${doors.join(', ')}; user demo, password demo.`,
     `# Its database, storage nodes and certificate are in ${where.dataDir}.`,
@@ -90,6 +108,7 @@ export function quickstartBanner(qs: RunningQuickstart, where: { dataDir: string
         ]
       : [`mkdir -p site && lftp -u demo,demo -p ${port} -e 'mirror -R site /site; bye' ${host}`]),
     ...(qs.dav ? [`curl -f -u demo:demo -T photo.jpg ${qs.dav.url}   # WebDAV; to mount it, see docs/webdav.md`] : []),
+    ...sftpLines(qs, host),
     `filezilla ${url}`,
     `node ${shellWord(join(where.packageRoot, 'bin', 'mogftp.js'))} admin --db ${shellWord(`sqlite:${join(where.dataDir, 'mogftp.db')}`)} device list`,
     ...(qs.admin ? [`curl ${qs.admin.url}/metrics   # also /healthz and /readyz`] : []),

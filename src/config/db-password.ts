@@ -9,7 +9,7 @@ import { ErrorCodes, mogError } from '../errors.ts';
 import { withDbPassword } from '../tracker/open.ts';
 
 /** Commands that take --db, and so --db-password-file. */
-export const DB_COMMANDS: readonly string[] = ['ftp', 'dav', 'tracker', 'jobs', 'admin'];
+export const DB_COMMANDS: readonly string[] = ['ftp', 'dav', 'sftp', 'tracker', 'jobs', 'admin'];
 
 export const DB_PASSWORD_FILE_OPTION = {
   type: 'string',

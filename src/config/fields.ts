@@ -57,11 +57,17 @@ export const FIELD_SCHEMAS: Record<string, z.ZodType> = {
   'max-passive-per-address': z.number().int('must be a whole number').min(0, 'must be 0 (unlimited) or more'),
   'reply-stall-timeout': z.number().min(0, 'must be 0 (never) or more seconds'),
   'verify-before-send': z.number().int('must be a whole number of bytes').min(0, 'must be 0 (never before sending) or more bytes'),
+  // mogftp sftp: one host key file or a list of them.
+  'host-key': z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(nonEmpty).min(1, 'name at least one host key file')),
+  'max-per-address': z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  'max-channels': z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  'idle-timeout': z.number().min(1, 'must be at least 1 second'),
+  'sftp-port': port,
 };
 
 /** Settings a config file may hold at its top level, shared by every command that has them. */
 export const COMMON_KEYS = ['db', 'db-password-file', 'storage-key-file', 'storage-token', 'log-level'] as const;
 
 /** Commands that read a section of the config file named after them. */
-export const SECTIONS = ['ftp', 'dav', 'tracker', 'storage', 'jobs', 'quickstart'] as const;
+export const SECTIONS = ['ftp', 'dav', 'sftp', 'tracker', 'storage', 'jobs', 'quickstart'] as const;
 export type Section = (typeof SECTIONS)[number];

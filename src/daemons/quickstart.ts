@@ -1,6 +1,6 @@
 // `mogftp quickstart`: the embedded default, the whole system in one process. SQLite in
 // DATA/mogftp.db, three storage nodes (each its own "host") on loopback, the background jobs, an
-// FTP server and a WebDAV server. Re-running reuses DATA; node ports are chosen anew each time
+// FTP server, a WebDAV server and an SFTP server (quickstart-sftp.ts). Re-running reuses DATA; node ports are chosen anew each time
 // and recorded on the hosts. The nodes check a storage key kept in DATA/storage.key (made on
 // first run): loopback is no boundary between a machine's users.
 import { mkdir } from 'node:fs/promises';
@@ -22,6 +22,8 @@ import { hashPassword } from '../tracker/passwords.ts';
 import type { Store } from '../tracker/types.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ensureFree, listenOn } from './ports.ts';
+import { startQuickstartSftp, type QuickstartSftp } from './quickstart-sftp.ts';
+import { ensureHostKeys } from '../sftp/host-keys.ts';
 import { openServices, type Services } from './services.ts';
 
 export interface QuickstartOptions {
@@ -37,6 +39,8 @@ export interface QuickstartOptions {
   tls?: boolean;
   /** WebDAV port (taken: an error); unset: 8080, or any free port if 8080 is taken; false: no WebDAV. */
   davPort?: number | false;
+  /** SFTP port (taken: an error); unset: 2222, or any free port if 2222 is taken; false: no SFTP. */
+  sftpPort?: number | false;
 }
 
 /** The WebDAV port the quickstart tries when none is given. */
@@ -45,6 +49,8 @@ const QS_DAV_PORT = 8080;
 export interface RunningQuickstart {
   ftp: RunningFtpServer;
   dav: RunningDavServer | null;
+  /** The SFTP server with its host keys and the known_hosts file the banner's line uses. */
+  sftp: QuickstartSftp | null;
   /** The certificate offered for AUTH TLS, or why TLS is off. */
   tls: { cert: string; key: string } | { off: string };
   /** The admin endpoint (/metrics, /healthz, /readyz), when asked for. */
@@ -85,6 +91,9 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await services.close();
   };
+  // Made while the nodes start: a first run's RSA host key takes seconds.
+  const hostKeys = opts.sftpPort === false ? null : ensureHostKeys(dataDir);
+  hostKeys?.catch(() => {}); // awaited (and its failure reported) by startQuickstartSftp
   try {
     await seedDemoAccount(store);
     await startQuickstartNodes(services, { dataDir, count: opts.nodes ?? 3, key: storageKey }, stops);
@@ -101,12 +110,15 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
     const { ftp, transfers } = await startQuickstartFtp(services, opts, { log, registry, tlsFiles }, stops);
     const dav = opts.davPort === false ? null : await startQuickstartDav(services, opts, log, notes);
     if (dav) stops.push(() => dav.close());
+    const sftpAt = { dataDir, host: opts.host, port: opts.port, sftpPort: opts.sftpPort === false ? undefined : opts.sftpPort };
+    const sftp = hostKeys ? await startQuickstartSftp(services, sftpAt, log, notes, hostKeys) : null;
+    if (sftp) stops.push(() => sftp.server.close());
     const adminAt = opts.adminListen;
     const admin = adminAt
       ? await listenOn(() => startAdminServer({ ...adminAt, registry, ready: clusterReadiness(store), log }), `Admin port ${adminAt.port} on ${adminAt.host}`, '--admin-listen')
       : null;
     if (admin) stops.push(() => admin.close());
-    return { ftp, dav, admin, notes, transfers, tls: made.pair ?? { off: made.reason }, dbUrl, services, stop: stopAll };
+    return { ftp, dav, sftp, admin, notes, transfers, tls: made.pair ?? { off: made.reason }, dbUrl, services, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -37,6 +37,7 @@ describe('quickstart ports', () => {
   for (const [flag, value] of [
     ['--port', () => String(busyPort)],
     ['--dav-port', () => String(busyPort)],
+    ['--sftp-port', () => String(busyPort)],
     ['--admin-listen', () => `127.0.0.1:${busyPort}`],
   ] as const) {
     test(`a busy ${flag} is an error that names ${flag}`, async () => {
@@ -61,6 +62,26 @@ describe('quickstart ports', () => {
         assert.ok(note, out);
         assert.match(out, new RegExp(`WebDAV on http://127\\.0\\.0\\.1:${note[1]}/`));
         assert.equal(qs.stderr(), '', 'nothing logged before or instead of the sentence');
+        qs.proc.kill('SIGINT');
+        assert.equal((await qs.exited).code, 0);
+      } finally {
+        await qs.kill();
+      }
+    } finally {
+      held?.close();
+    }
+  });
+
+  test('the default SFTP port 2222 taken: a free one instead, said in the banner', async () => {
+    const held = await listen(2222); // null: something else holds it, which is as good
+    try {
+      const qs = spawnQuickstart(['--data', join(base, 'sftp-default'), '--port', String(await freePort()), '--pasv-ports', '0', '--no-tls', '--no-dav']);
+      try {
+        await qs.waitFor(/^# Press Ctrl-C to stop\.$/m);
+        const out = qs.stdout();
+        const note = /^# SFTP port 2222 is taken, so SFTP is on port (\d+) instead \(--sftp-port chooses one\)\.$/m.exec(out);
+        assert.ok(note, out);
+        assert.match(out, new RegExp(`^sftp -P ${note[1]} -o UserKnownHostsFile=\\S+ demo@127\\.0\\.0\\.1 +# password demo; host key SHA256:[A-Za-z0-9+/]{43}$`, 'm'));
         qs.proc.kill('SIGINT');
         assert.equal((await qs.exited).code, 0);
       } finally {

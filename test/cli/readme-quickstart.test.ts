@@ -17,6 +17,14 @@ import { freePort } from '../harness/nodes.ts';
 import { REPO, spawnQuickstart, type QuickstartProcess } from '../harness/quickstart-process.ts';
 
 const README_CLONE = '/home/you/mogftp';
+/** The ed25519 host key fingerprint the README's sftp line shows (each data directory makes its own). */
+const README_HOST_KEY = 'SHA256:8UrF8lDukwUjUBWL8ZAa6NJn7WB7ATsWIeMZD5JloHA';
+
+async function askpassFile(dir: string): Promise<string> {
+  const file = join(dir, '.askpass.sh');
+  await writeFile(file, '#!/bin/sh\necho demo\n', { mode: 0o700 });
+  return file;
+}
 const dirs: string[] = [];
 let qs: QuickstartProcess | null = null;
 after(async () => {
@@ -50,8 +58,8 @@ test('the README shows exactly what the quickstart prints first, and each printe
   await writeFile(join(work, 'site', 'index.html'), '<h1>hello</h1>\n');
   await writeFile(join(work, 'site', 'img', 'logo.png'), randomBytes(5000));
 
-  const [ftpPort, davPort] = [await freePort(), await freePort()];
-  qs = spawnQuickstart(['--port', String(ftpPort), '--dav-port', String(davPort), '--pasv-ports', '0'], { cwd });
+  const [ftpPort, davPort, sftpPort] = [await freePort(), await freePort(), await freePort()];
+  qs = spawnQuickstart(['--port', String(ftpPort), '--dav-port', String(davPort), '--sftp-port', String(sftpPort), '--pasv-ports', '0'], { cwd });
   await qs.waitFor(/^# Press Ctrl-C to stop\.\n/m);
 
   // Literally the README block, with this run's data directory, clone and ports put in.
@@ -61,6 +69,11 @@ test('the README shows exactly what the quickstart prints first, and each printe
   expected = put(expected, '127.0.0.1:2121', `127.0.0.1:${ftpPort}`);
   expected = put(expected, '-p 2121 ', `-p ${ftpPort} `);
   expected = put(expected, '127.0.0.1:8080', `127.0.0.1:${davPort}`);
+  expected = put(expected, '127.0.0.1:2222', `127.0.0.1:${sftpPort}`);
+  expected = put(expected, '-P 2222 ', `-P ${sftpPort} `);
+  // The host key is made on the first run: its fingerprint is this run's, as ssh-keygen shows it.
+  const keygen = await run('ssh-keygen', ['-lf', join(cwd, 'mogftp-data', 'ssh_host_ed25519_key')]);
+  expected = put(expected, README_HOST_KEY, keygen.stdout.split(' ')[1]!);
   assert.equal(qs.stdout(), expected, 'the banner is the first output, and the README shows it');
   assert.equal(qs.stderr(), '', 'nothing is logged before the banner');
 
@@ -79,7 +92,9 @@ test('the README shows exactly what the quickstart prints first, and each printe
       continue;
     }
     // HOME is the work directory: no ~/.lftprc or ~/.curlrc of ours changes what the line does.
-    const r = await run('bash', ['-c', line], { cwd: work, env: { ...process.env, HOME: work }, timeoutMs: 120_000 });
+    // The sftp line asks for the password (typed by the user; here an askpass program answers).
+    const askpass = line.startsWith('sftp ') ? { SSH_ASKPASS: await askpassFile(work), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } : {};
+    const r = await run('bash', ['-c', line], { cwd: work, env: { ...process.env, HOME: work, ...askpass }, timeoutMs: 120_000 });
     assert.equal(r.code, 0, `${line}\nexit ${r.code}\n${r.stdout}\n${r.stderr}`);
     outputs.set(line.split(' ')[0] === 'node' ? 'admin' : line, r.stdout);
   }

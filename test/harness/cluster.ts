@@ -327,7 +327,12 @@ export class Cluster<N extends NodeSpec = LocalNode> extends ClusterFiles<Cluste
     return this.startDaemon('dav', args, env);
   }
 
-  private async startDaemon(kind: 'ftp' | 'dav', args: string[], env: Record<string, string>): Promise<DaemonProcess> {
+  /** `mogftp sftp` as its own process on the cluster's database (pass --host-key). */
+  startSftpProcess(args: string[] = [], env: Record<string, string> = {}): Promise<DaemonProcess> {
+    return this.startDaemon('sftp', args, env);
+  }
+
+  private async startDaemon(kind: 'ftp' | 'dav' | 'sftp', args: string[], env: Record<string, string>): Promise<DaemonProcess> {
     const keyArgs = this.keyFile ? ['--storage-key-file', this.keyFile] : [];
     const p = await startDaemonProcess(kind, this.dbUrl, [...keyArgs, ...args], env);
     this.cleanups.push(() => p.kill('SIGKILL'));

@@ -1,4 +1,4 @@
-// `mogftp ftp` and `mogftp dav` as processes of their own on a test database, for tests that
+// `mogftp ftp`, `mogftp dav` and `mogftp sftp` as processes of their own on a test database, for tests that
 // kill them, restart them, or watch their memory and descriptors (only a process of its own
 // has an RSS and fd table that are the server's alone).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { endProcess, Tail, waitForLine } from './processes.ts';
 import { BIN } from './quickstart-process.ts';
 
-export type FrontendKind = 'ftp' | 'dav';
+export type FrontendKind = 'ftp' | 'dav' | 'sftp';
 
 export interface DaemonProcess {
   /** What it printed in its listening line: ftp://HOST:PORT or http://HOST:PORT. */
@@ -28,6 +28,7 @@ export interface DaemonProcess {
 const READY: Record<FrontendKind, RegExp> = {
   ftp: /mogftp ftp listening on (ftp:\/\/\S+)/,
   dav: /mogftp dav listening on (\S+)/,
+  sftp: /mogftp sftp listening on (sftp:\/\/\S+)/,
 };
 
 /** `mogftp KIND --db DBURL --listen 127.0.0.1:0 --log-level warn ARGS`, once it listens. */

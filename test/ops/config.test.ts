@@ -188,7 +188,7 @@ describe('the CLI reads --config, MOGFTP_* and flags', () => {
 
   test('the example config file is valid for every command', async () => {
     const example = join(REPO, 'config', 'mogftp.example.yaml');
-    for (const cmd of ['ftp', 'dav', 'storage', 'jobs', 'quickstart']) {
+    for (const cmd of ['ftp', 'dav', 'sftp', 'storage', 'jobs', 'quickstart']) {
       const c = await printConfig([cmd, '--config', example]);
       assert.ok(Object.values(c).some((v) => v.source.includes('mogftp.example.yaml')), `${cmd} took nothing from the example`);
     }

@@ -1,5 +1,5 @@
 // Each front-end daemon loads only its own door: `mogftp ftp` no WebDAV, jobs or storage node
-// code, `mogftp dav` no FTP server, jobs or storage node code. The real command runs as a process
+// code, `mogftp dav` no FTP server, jobs or storage node code, `mogftp sftp` neither. The real command runs as a process
 // with a module hook that records every file it resolves (fixtures/record-modules.mjs), serves
 // until it has printed its listening and admin lines, and is stopped; then the record is read.
 // It runs from dist/ or from src/ (bin/mogftp.js chooses), so paths are compared without either.
@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureHostKeys } from '../../src/sftp/host-keys.ts';
 import { openStore } from '../../src/tracker/open.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -83,5 +84,14 @@ describe('modules each daemon loads', () => {
     assert.ok(loaded.includes('src/daemons/dav'), `src/daemons/dav not among:\n${loaded.join('\n')}`);
     const strays = loaded.filter((m) => /^src\/(?:ftp|jobs)\/|^src\/storage\/node|^src\/daemons\/(?!dav$|services$)/.test(m));
     assert.deepEqual(strays, [], 'mogftp dav loaded other daemons\' code');
+  });
+
+  test('mogftp sftp loads the SFTP server and no FTP, WebDAV, jobs or storage node code', async () => {
+    const [hostKey] = await ensureHostKeys(dir);
+    const loaded = await modulesLoadedBy('sftp', ['sftp', '--db', dbUrl, '--host-key', hostKey!, ...daemonFlags]);
+    assert.ok(loaded.includes('src/sftp/server'), `src/sftp/server not among:\n${loaded.join('\n')}`);
+    assert.ok(loaded.includes('src/daemons/sftp'), `src/daemons/sftp not among:\n${loaded.join('\n')}`);
+    const strays = loaded.filter((m) => /^src\/(?:ftp|dav|jobs)\/|^src\/storage\/node|^src\/daemons\/(?!sftp$|services$)/.test(m));
+    assert.deepEqual(strays, [], 'mogftp sftp loaded other daemons\' code');
   });
 });
