@@ -10,16 +10,12 @@ import type { AuthContext, PublicKeyAuthContext } from 'ssh2';
 import { describeError, ErrorCodes, isMogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import { LoginDenied, loginThrottleOf } from '../tracker/login-throttle.ts';
-import type { LoginAttempts, User, Users } from '../tracker/types.ts';
+import type { LoginAttempts } from '../tracker/auth-types.ts';
+import type { User, Users } from '../tracker/types.ts';
 import type { VolumeDeps } from '../vfs/deps.ts';
 import { Volume } from '../vfs/volume.ts';
 
-/** The user key role (src/tracker/types.ts UserKeys, part of Users). */
-interface UserKeyLookup {
-  userKeyMatches(userName: string, algorithm: string, key: Buffer): Promise<boolean>;
-}
-
-export type SftpAuthDeps = VolumeDeps & { store: VolumeDeps['store'] & LoginAttempts & Pick<Users, 'getUser'> };
+export type SftpAuthDeps = VolumeDeps & { store: VolumeDeps['store'] & LoginAttempts & Pick<Users, 'getUser' | 'userKeyMatches'> };
 
 /** What an authentication request came to. */
 export type AuthOutcome = { volume: Volume } | { denied: 'wrong' | 'banned' | 'busy' | 'unsupported' } | { pkOk: true };
@@ -51,8 +47,7 @@ async function checkKey(deps: SftpAuthDeps, ctx: PublicKeyAuthContext): Promise<
   const algo = ctx.key.algo;
   // ssh2 names an RSA key 'ssh-rsa' whatever the signature; hashAlgo is set only for rsa-sha2-*.
   if (algo === 'ssh-dss' || (algo === 'ssh-rsa' && ctx.signature && !ctx.hashAlgo)) return 'unsupported';
-  const keys = deps.store as unknown as UserKeyLookup; // the UserKeys role (issue 21, part S2)
-  if (!(await keys.userKeyMatches(ctx.username, algo, ctx.key.data))) return 'wrong';
+  if (!(await deps.store.userKeyMatches(ctx.username, algo, ctx.key.data))) return 'wrong';
   if (!ctx.signature || !ctx.blob) return 'query-ok';
   const parsed = ssh2.utils.parseKey(ctx.key.data);
   if (parsed instanceof Error) return 'wrong';

@@ -69,9 +69,6 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const key = await clientKey(dir);
     const refused = await sftpBatch(t, 'ls /\n', { identity: key.file });
     assert.notEqual(refused.code, 0, 'an unregistered key must not log in');
-    const store = c.store as unknown as { addUserKey?: (name: string, k: object) => Promise<unknown> };
-    // The key store is part S2 of issue 21 (branch sftpkeys); until it is merged there is no key to add.
-    if (typeof store.addUserKey !== 'function') return;
     const added = await run('node', ['bin/mogftp.js', 'admin', '--db', c.dbUrl, 'user', 'key', 'add', 'demo', '--key-file', `${key.file}.pub`], { cwd: process.cwd() });
     assert.equal(added.code, 0, added.stderr);
     const ok = await sftpBatch(t, 'ls -l /\n', { identity: key.file });
