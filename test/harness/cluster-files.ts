@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StorageClient } from '../../src/storage/client.ts';
-import { IN_PROGRESS_MODE, fidPath, nodeBaseUrl, parseFidPath } from '../../src/storage/layout.ts';
+import { IN_PROGRESS_MODE, fidPath, isInProgress, nodeBaseUrl, parseFidPath } from '../../src/storage/layout.ts';
 import { resolvePathComponents } from '../../src/tracker/names.ts';
 import { ROOT_ID, type FileClass, type Store } from '../../src/tracker/types.ts';
 import { until } from './wait.ts';
@@ -135,7 +135,9 @@ export abstract class ClusterFiles<Node extends NodeOnDisk> {
     for (const node of this.nodes) {
       const file = join(node.root, fidPath(node.devid, fid));
       const st = await stat(file).catch(() => null);
-      if (!st) continue;
+      // A copy still being written (a replicate job's, under its final name with the in-progress
+      // mode) is no copy yet: GET and HEAD treat it as absent too.
+      if (!st || isInProgress(st)) continue;
       // A delete job running meanwhile may remove the copy between the stat and the read.
       const sha256 = await sha256File(file).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return null;
