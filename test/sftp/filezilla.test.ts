@@ -60,8 +60,13 @@ describe('FileZilla over SFTP', { skip: missing.length ? `not installed: ${missi
       join(home, '.config', 'filezilla', 'filezilla.xml'),
       `<?xml version="1.0" encoding="UTF-8"?>\n<FileZilla3><Settings>\n${Object.entries(settings).map(([k, v]) => `<Setting name="${k}">${v}</Setting>`).join('\n')}\n</Settings></FileZilla3>\n`,
     );
-    const display = `:${200 + (process.pid % 500)}`;
-    procs.push(spawn('Xvfb', [display, '-screen', '0', '1280x900x24'], { stdio: 'ignore' }));
+    // Xvfb picks a free display itself and writes its number to fd 3: a display chosen here could
+    // be held by another X server, or by the lock file of one that was killed.
+    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-nolisten', 'tcp', '-screen', '0', '1280x900x24'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    procs.push(xvfb);
+    let displayOut = '';
+    xvfb.stdio[3]!.on('data', (d: Buffer) => (displayOut += d.toString()));
+    const display = `:${await until('Xvfb to choose a display', () => (/^\d+\n/.test(displayOut) ? displayOut.trim() : null), async () => 'Xvfb wrote no display number', 10_000)}`;
     const env = { ...process.env, DISPLAY: display, HOME: home };
     const xdo = (...args: string[]) => spawnSync('xdotool', args, { env, encoding: 'utf8' });
     const logText = () => readFile(log, 'utf8').catch(() => '(no log yet)');
