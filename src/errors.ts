@@ -59,3 +59,29 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
   return String(err);
 }
+
+const STORAGE_UNAVAILABLE = 'Storage temporarily unavailable; try again';
+const LOCAL_ERROR = 'Local error in processing; try again later';
+/**
+ * Codes whose own message is written for the operator's log (a storage node's URL, database
+ * detail): every door tells its client these fixed words instead, and logs the detail.
+ */
+const CLIENT_WORDS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCodes.NODE_UNAVAILABLE]: STORAGE_UNAVAILABLE,
+  [ErrorCodes.QUORUM_LOST]: STORAGE_UNAVAILABLE,
+  [ErrorCodes.NO_REPLICAS]: STORAGE_UNAVAILABLE,
+  [ErrorCodes.LENGTH_MISMATCH]: STORAGE_UNAVAILABLE,
+  [ErrorCodes.DEVICE_FULL]: 'Insufficient storage space; try again later',
+  [ErrorCodes.DB_UNAVAILABLE]: 'Service temporarily unavailable; try again',
+  [ErrorCodes.BAD_DB_URL]: LOCAL_ERROR,
+  [ErrorCodes.SCHEMA_TOO_NEW]: LOCAL_ERROR,
+  [ErrorCodes.BAD_CONFIG]: LOCAL_ERROR,
+  [ErrorCodes.INTERNAL]: LOCAL_ERROR,
+};
+
+/** What a client of any door may be told about an error: never an internal address. */
+export function clientMessage(err: unknown): string {
+  if (!(err instanceof MogError)) return LOCAL_ERROR;
+  // Whatever else slips through with a URL in it: the address goes, the rest stays.
+  return CLIENT_WORDS[err.code] ?? describeError(err).replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s;,)]+/gi, '(storage)');
+}

@@ -1,6 +1,6 @@
 // The one place where coded errors become HTTP statuses for WebDAV clients. 5xx tells a
 // client to try again later; 4xx that the request itself cannot succeed as it is.
-import { describeError, ErrorCodes, isMogError, type ErrorCode } from '../errors.ts';
+import { clientMessage, ErrorCodes, isMogError, type ErrorCode } from '../errors.ts';
 import { DavError } from './http.ts';
 
 // Every code has its status (a Record over the whole union: a new code does not compile until it
@@ -36,25 +36,13 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.LOCKED]: 423,
 };
 
-/** What a client is told for a server-side failure: its detail (node URLs, database) stays in the log. */
-const GENERIC: Partial<Record<ErrorCode, string>> = {
-  [ErrorCodes.NODE_UNAVAILABLE]: 'Storage temporarily unavailable; try again',
-  [ErrorCodes.QUORUM_LOST]: 'Storage temporarily unavailable; try again',
-  [ErrorCodes.NO_REPLICAS]: 'Storage temporarily unavailable; try again',
-  [ErrorCodes.LENGTH_MISMATCH]: 'Storage temporarily unavailable; try again',
-  [ErrorCodes.DEVICE_FULL]: 'Insufficient storage space; try again later',
-  [ErrorCodes.DB_UNAVAILABLE]: 'Service temporarily unavailable; try again',
-};
-
 /** Any thrown value as a DavError: MogErrors by code, anything unexpected as a 500. */
 export function toDavError(err: unknown): DavError {
   if (err instanceof DavError) return err;
   if (isMogError(err)) {
-    const status = STATUS[err.code] ?? 500;
-    const generic = GENERIC[err.code] ?? (status >= 500 ? 'Internal error; try again' : undefined);
-    return new DavError(status, generic ?? describeError(err).replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s;,)]+/gi, '(storage)'));
+    return new DavError(STATUS[err.code], clientMessage(err));
   }
-  return new DavError(500, 'Internal error; try again');
+  return new DavError(500, clientMessage(err));
 }
 
 /** Whether the error means the server side failed (logged at warn) rather than the request. */

@@ -1,6 +1,6 @@
 // The one place where coded errors become FTP replies. RFC 959 codes: 4xx are transient (the
 // client may retry), 5xx permanent. Messages are the error's own words, on one line.
-import { ErrorCodes, type ErrorCode, MogError, describeError } from '../errors.ts';
+import { ErrorCodes, type ErrorCode, MogError, clientMessage } from '../errors.ts';
 
 const CODES: Record<ErrorCode, number> = {
   [ErrorCodes.NOT_FOUND]: 550,
@@ -38,32 +38,8 @@ export interface Reply {
   message: string;
 }
 
-/**
- * Codes whose messages are written for the operator's log (storage node URLs, database detail):
- * the client gets these fixed words instead; the front-end's log keeps the detail.
- */
-const UNAVAILABLE = 'Storage temporarily unavailable; try again';
-const GENERIC: Partial<Record<ErrorCode, string>> = {
-  [ErrorCodes.NODE_UNAVAILABLE]: UNAVAILABLE,
-  [ErrorCodes.QUORUM_LOST]: UNAVAILABLE,
-  [ErrorCodes.NO_REPLICAS]: UNAVAILABLE,
-  [ErrorCodes.LENGTH_MISMATCH]: UNAVAILABLE,
-  [ErrorCodes.DEVICE_FULL]: 'Insufficient storage space; try again later',
-  [ErrorCodes.DB_UNAVAILABLE]: 'Service temporarily unavailable; try again',
-  [ErrorCodes.BAD_DB_URL]: 'Local error in processing; try again later',
-  [ErrorCodes.SCHEMA_TOO_NEW]: 'Local error in processing; try again later',
-  [ErrorCodes.BAD_CONFIG]: 'Local error in processing; try again later',
-  [ErrorCodes.INTERNAL]: 'Local error in processing; try again',
-};
-
-/** Whatever slips through with an internal address in it: the address goes, the rest stays. */
-function withoutAddresses(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s;,)]+/gi, '(storage)');
-}
-
 export function replyFor(err: unknown): Reply {
-  if (err instanceof MogError) return { code: CODES[err.code] ?? 451, message: GENERIC[err.code] ?? oneLine(withoutAddresses(describeError(err))) };
-  return { code: 451, message: 'Local error in processing; try again' };
+  return { code: err instanceof MogError ? CODES[err.code] : 451, message: oneLine(clientMessage(err)) };
 }
 
 /** Replies must stay on one line: a CR or LF inside would inject a fake reply. */
