@@ -132,6 +132,13 @@ for (const backend of BACKENDS) {
       assert.equal(devs.code, 0, devs.stderr);
       assert.match(devs.stdout, /^host1 \[\d+\]: alive$/m);
       assert.match(devs.stdout, /^\s+dev\d+:\s+alive\s/m);
+      // mogftp has no MogileFS server settings: the list is empty, a set is refused.
+      const settings = await tool('mogadm', ['settings', 'list']);
+      assert.equal(settings.code, 0, settings.stdout + settings.stderr);
+      assert.equal(settings.stdout.trim(), '');
+      const set = await tool('mogadm', ['settings', 'set', 'memcache_servers', '127.0.0.1:11211']);
+      assert.notEqual(set.code, 0);
+      assert.match(set.stdout + set.stderr, /not_writable/);
     });
   });
 }
