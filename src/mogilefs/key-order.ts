@@ -72,13 +72,21 @@ function mayHoldWanted(l: Listing, dirKey: Buffer): boolean {
   return l.after === null || Buffer.compare(l.after, dirKey) < 0 || startsWith(l.after, dirKey);
 }
 
+/** Where a directory's listing starts: the entry named `name` (if any), then the names after `after`. */
+interface Start {
+  name: string;
+  after: string;
+}
+
 /**
  * The first name in the directory whose keys all start with `dirKey` that can hold a wanted key
  * (null: from the start). For the lower bound X and its first component below the directory r0,
  * a name before r0 holds wanted keys only if it is a directory whose name is a prefix of r0
  * followed in r0 by a byte below '/': so the listing starts at r0 cut before its first such byte.
+ * When X goes on below r0 (r0 + '/' + ...), the names r0 + (a byte below '/') + ... sort before
+ * r0's keys and so before X: after r0 itself the listing goes on after r0 + '/'.
  */
-function firstName(l: Listing, dirKey: Buffer): string | null {
+function firstName(l: Listing, dirKey: Buffer): Start | null {
   const bound = l.after !== null && Buffer.compare(l.after, l.prefix) >= 0 ? l.after : l.prefix;
   if (!startsWith(bound, dirKey)) return null; // the bound is before this directory (its parent checked)
   const rest = bound.subarray(dirKey.length);
@@ -90,16 +98,18 @@ function firstName(l: Listing, dirKey: Buffer): string | null {
   let text = first.toString('utf8');
   const bad = text.indexOf('\uFFFD');
   if (bad >= 0) text = text.slice(0, bad);
-  return text === '' ? null : text;
+  if (text === '') return null;
+  const whole = low < 0 && bad < 0 && slash >= 0; // text is all of r0, and X goes below it
+  return { name: text, after: whole ? `${text}/` : text };
 }
 
-/** A directory's entries by name from `from` (inclusive), page by page. */
-async function* entriesFrom(l: Listing, dirId: number, from: string | null): AsyncGenerator<Entry> {
+/** A directory's entries by name from `start` (null: all of them), page by page. */
+async function* entriesFrom(l: Listing, dirId: number, start: Start | null): AsyncGenerator<Entry> {
   let after: string | undefined;
-  if (from !== null) {
-    const exact = await l.store.lookup(l.domainId, dirId, from);
+  if (start !== null) {
+    const exact = await l.store.lookup(l.domainId, dirId, start.name);
     if (exact) yield exact;
-    after = from;
+    after = start.after;
   }
   for (;;) {
     const page = await l.store.listDir(l.domainId, dirId, { after, limit: PAGE });
