@@ -4,6 +4,7 @@ import { createClass, createDomain, deleteClass, deleteDomain, getDomains, updat
 import { createDevice, createHost, deleteHost, getDevices, getHosts, setState, setWeight, updateHost } from './cmd-hosts.ts';
 import { deleteKey, renameKey, updateClass as updateFileClass } from './cmd-keys.ts';
 import { fileDebug, fileInfo, getPaths, listKeys } from './cmd-read.ts';
+import { serverSetting, serverSettings, setServerSetting } from './cmd-settings.ts';
 import { createClose, createOpen } from './cmd-write.ts';
 import type { Command } from './context.ts';
 
@@ -23,6 +24,8 @@ export const FILE_COMMANDS: Record<string, Command> = {
   get_hosts: getHosts,
   get_devices: getDevices,
   noop: nothing,
+  server_settings: serverSettings,
+  server_setting: serverSetting,
   // MogileFS's trackers cache the tables; ours read them briefly cached, so there is nothing to clear.
   clear_cache: nothing,
 };
@@ -39,4 +42,5 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
   create_device: createDevice,
   set_state: setState,
   set_weight: setWeight,
+  set_server_setting: setServerSetting,
 };

@@ -1,12 +1,12 @@
 // MogileFS keys over mogftp's directory tree: every door shares one namespace, so a key is a
 // file (keys.ts says at which path) and a file is a key. Finding a key tries its own path first,
 // then its escaped place (where a key goes when its own path is taken by a directory, or a
-// parent component by a file). Listing walks the tree in its order: names compared as bytes,
-// one directory at a time, which is the order list_keys pages in (not MogileFS's plain string
-// order; clients only hand back the `after` we gave them, so any fixed order pages correctly).
+// parent component by a file). Listing is in MogileFS's order, the keys' bytes sorted
+// (key-order.ts).
 import { ErrorCodes, isMogError, mogError } from '../errors.ts';
 import { ROOT_ID, type Entry, type Namespace } from '../tracker/types.ts';
-import { ESCAPED_KEYS_DIR, escapedNames, keyOfNames, placeOfKey } from './keys.ts';
+import { listKeysSorted } from './key-order.ts';
+import { ESCAPED_KEYS_DIR, escapedNames, placeOfKey } from './keys.ts';
 
 type KeyStore = Pick<Namespace, 'walkPath' | 'lookup' | 'listDir' | 'mkdir'>;
 
@@ -22,8 +22,6 @@ export interface KeySlot {
   name: string;
   names: string[];
 }
-
-const PAGE = 256;
 
 export class Keyspace {
   constructor(private readonly store: KeyStore) {}
@@ -82,86 +80,8 @@ export class Keyspace {
     }
   }
 
-  /**
-   * Up to `limit` keys starting with `prefix`, after the key `after` (in this walk's order).
-   * Without a prefix: the whole tree. With one: the directory its complete components name,
-   * then the escaped keys (whose names say nothing about their keys, so all are decoded).
-   */
-  async list(domainId: number, prefix: Buffer, after: Buffer | null, limit: number): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    const afterNames = after && after.length > 0 ? ((await this.find(domainId, after))?.names ?? placeOfKey(after).names) : null;
-    const take = (key: Buffer) => key.subarray(0, prefix.length).equals(prefix);
-    const phases: Array<{ dirs: string[]; skipEscaped: boolean }> = [];
-    if (prefix.length === 0) phases.push({ dirs: [], skipEscaped: false });
-    else {
-      const text = prefix.toString('utf8');
-      const cut = text.lastIndexOf('/');
-      const dirs = cut < 0 ? [] : text.slice(0, cut).split('/');
-      if (Buffer.from(text, 'utf8').equals(prefix) && dirs[0] !== ESCAPED_KEYS_DIR) phases.push({ dirs, skipEscaped: true });
-      phases.push({ dirs: [ESCAPED_KEYS_DIR], skipEscaped: false });
-    }
-    let resume = afterNames;
-    for (const phase of phases) {
-      let within: string[] | null = null;
-      if (resume) {
-        // A prefixed listing's first phase never holds an escaped key: those come in the second.
-        const escapedKey = resume[0] === ESCAPED_KEYS_DIR;
-        if (!startsWith(resume, phase.dirs) || (phase.skipEscaped && escapedKey)) {
-          continue; // the `after` key lies in a later phase
-        }
-        within = resume.slice(phase.dirs.length);
-        resume = null;
-      }
-      const walked = phase.dirs.length ? await this.store.walkPath(domainId, phase.dirs) : [];
-      if (walked.length !== phase.dirs.length || walked.some((e) => e.kind !== 'dir')) continue;
-      const dirId = walked.length ? walked[walked.length - 1]!.id : ROOT_ID;
-      const prune = phase.skipEscaped ? (names: string[]) => !mayHold(names, prefix) : () => false;
-      for await (const key of this.walk(domainId, dirId, phase.dirs, within, { skipEscaped: phase.skipEscaped, prune })) {
-        if (!take(key)) continue;
-        out.push(key);
-        if (out.length >= limit) return out;
-      }
-    }
-    return out;
+  /** Up to `limit` keys starting with `prefix`, after the key `after`, in MogileFS's byte order (key-order.ts). */
+  list(domainId: number, prefix: Buffer, after: Buffer | null, limit: number): Promise<Buffer[]> {
+    return listKeysSorted(this.store, domainId, prefix, after, limit);
   }
-
-  /** The keys below a directory in walk order, strictly after the position `resume` (names below it). */
-  private async *walk(domainId: number, dirId: number, dirNames: string[], resume: string[] | null, how: WalkRules): AsyncGenerator<Buffer> {
-    let after = resume?.[0];
-    const below = { ...how, skipEscaped: false };
-    if (resume && resume.length > 1) {
-      const e = await this.store.lookup(domainId, dirId, resume[0]!);
-      if (e?.kind === 'dir') yield* this.walk(domainId, e.id, [...dirNames, e.name], resume.slice(1), below);
-    }
-    for (;;) {
-      const page = await this.store.listDir(domainId, dirId, { after, limit: PAGE });
-      for (const e of page) {
-        const names = [...dirNames, e.name];
-        if (e.kind === 'dir') {
-          const skip = (how.skipEscaped && dirNames.length === 0 && e.name === ESCAPED_KEYS_DIR) || how.prune(names);
-          if (!skip) yield* this.walk(domainId, e.id, names, null, below);
-        } else yield keyOfNames(names);
-      }
-      if (page.length < PAGE) return;
-      after = page[page.length - 1]!.name;
-    }
-  }
-}
-
-function startsWith(names: string[], head: string[]): boolean {
-  return head.every((n, i) => names[i] === n) && names.length > head.length;
-}
-
-interface WalkRules {
-  /** Leave out the escaped keys' directory (a prefixed listing visits it last). */
-  skipEscaped: boolean;
-  /** Directories whose keys cannot match: not entered. */
-  prune: (names: string[]) => boolean;
-}
-
-/** Whether keys below the directory `names` can start with `prefix` (one is a prefix of the other). */
-function mayHold(names: string[], prefix: Buffer): boolean {
-  const dir = Buffer.from(`${names.join('/')}/`, 'utf8');
-  const n = Math.min(dir.length, prefix.length);
-  return dir.subarray(0, n).equals(prefix.subarray(0, n));
 }

@@ -156,8 +156,10 @@ for (const backend of BACKENDS) {
         afterKey = page.args.get('next_after')!;
       }
       assert.deepEqual(seen, listed);
+      // MogileFS's order: the keys' bytes sorted (hex strings of bytes sort the same way).
+      assert.deepEqual(listed, [...listed].sort());
       const pre = await t.ok('list_keys', { domain: 'd', prefix: 'pre' });
-      // 'pre' took its own path first, so 'pre/fix' lives escaped: the prefix's directory comes first, then escaped keys.
+      // 'pre' took its own path first, so 'pre/fix' lives escaped: both are listed, in key order.
       assert.deepEqual([pre.key_1, pre.key_2, pre.key_count], ['pre', 'pre/fix', '2']);
       // Paged one by one with a prefix: each key once, then none.
       assert.equal((await t.ok('list_keys', { domain: 'd', prefix: 'pre', limit: 1 })).key_1, 'pre');
@@ -215,6 +217,11 @@ for (const backend of BACKENDS) {
       assert.equal(await t.err('updateclass', { domain: 'd', key: 'cls/k', class: 'nope' }), 'class_not_found');
       await t.ok('clear_cache');
       await t.ok('noop');
+      // No MogileFS server settings here: an empty list, unset values, and a set is refused.
+      assert.equal((await t.ok('server_settings')).key_count, '0');
+      assert.deepEqual(await t.ok('server_setting', { key: 'memcache_servers' }), { key: 'memcache_servers', value: '' });
+      assert.equal(await t.err('set_server_setting', { key: 'memcache_servers', value: 'x:1' }), 'not_writable');
+      for (const cmd of ['list_fids', 'edit_file', 'replicate_now', 'fsck_start', 'rebalance_start']) assert.equal(await t.err(cmd), 'unknown_command', cmd);
       assert.equal(await t.err('no_such_command'), 'unknown_command');
       for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) assert.equal(await t.err(name), 'unknown_command', name);
       assert.equal(await t.err('get_paths', { domain: 'nope', key: 'k' }), 'unreg_domain');
