@@ -104,6 +104,19 @@ export function loginAttemptsSuite(name: string, open: OpenStore<LoginAttempts &
       assert.equal(await store.loginBannedFor(a, t + POLICY.windowMs), 0);
     });
 
+    test('a window starts with the first check counted after a quiet spell: slow failures still ban', async () => {
+      const a = addr();
+      const t = 3_800_000;
+      await store.takeLoginAttempt(a, POLICY, t);
+      assert.equal(await store.settleLoginAttempt(a, true, POLICY, t + 1), 0);
+      // Taken just before the first window would have ended, settled after it.
+      const late = t + POLICY.windowMs - 10;
+      for (let i = 0; i < POLICY.limit; i++) assert.equal((await store.takeLoginAttempt(a, POLICY, late)).allowed, true);
+      const settled = [];
+      for (let i = 0; i < POLICY.limit; i++) settled.push(await store.settleLoginAttempt(a, false, POLICY, late + 20 + i));
+      assert.equal(settled[POLICY.limit - 1], POLICY.banMs, `settled: ${settled.join(',')}`);
+    });
+
     test('parallel attempts from one address get no more than the limit', async () => {
       const a = addr();
       const policy = { ...POLICY, limit: 10 };

@@ -77,6 +77,9 @@ export class LoginWork {
       // Every try of this window is in use, some still being checked: wait, no ban.
       return { allowed: false, refused: 'busy', attempts: c.pending + c.failures, retryAfterMs: Math.min(BUSY_RETRY_MS, c.windowStart + policy.windowMs - now) };
     }
+    // Nothing counted (quiet, or only successes so far): the window starts with this check, so
+    // checks taken together are settled in the window they were taken in, however slow the hashing.
+    if (c.pending + c.failures === 0) c.windowStart = now;
     c.pending++;
     yield* this.write(address, c, 0);
     return { allowed: true, attempts: c.pending + c.failures, retryAfterMs: 0 };
