@@ -7,6 +7,9 @@
 #   scripts/galera-local.sh stop           stop all nodes cleanly (data kept)
 #   scripts/galera-local.sh kill N         kill -9 node N (1-3), as a machine dying would
 #   scripts/galera-local.sh stopnode N     shut node N down cleanly
+#   scripts/galera-local.sh pause N        SIGSTOP node N: a hung server (connections open, no answers)
+#   scripts/galera-local.sh resume N       SIGCONT node N and wait until it is Synced again (if it does
+#                                          not get there in 120 s: kill -9 and rejoin)
 #   scripts/galera-local.sh rejoin N       start node N again; it catches up by IST or SST
 #   scripts/galera-local.sh status         each node's pid, cluster size, state and last seqno
 #   scripts/galera-local.sh url [DB]       the mysql:// URL naming all three nodes
@@ -26,7 +29,14 @@ die() { echo "galera-local: $*" >&2; exit 1; }
 sql_port() { echo $((BASE + $1)); }
 gcomm_port() { echo $((BASE + 10 + $1)); }
 dir() { echo "$ROOT/node$1"; }
-pidof_node() { [ -f "$(dir "$1")/mariadbd.pid" ] && cat "$(dir "$1")/mariadbd.pid" 2>/dev/null || true; }
+# The server writes its pid file only once a joiner's state transfer is over (which can take
+# longer than a minute on a loaded machine): until then, the pid of the setsid that started it.
+pidof_node() {
+  local d; d=$(dir "$1")
+  if [ -s "$d/mariadbd.pid" ]; then cat "$d/mariadbd.pid" 2>/dev/null || true
+  elif [ -s "$d/launch.pid" ]; then cat "$d/launch.pid" 2>/dev/null || true
+  fi
+}
 alive() { local p; p=$(pidof_node "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 q() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$(sql_port "$1")" -N -B -e "$2" 2>/dev/null; }
 check_node() { case "${1:-}" in 1|2|3) ;; *) die "name a node: 1, 2 or 3" ;; esac; }
@@ -76,21 +86,24 @@ EOF
 
 wait_synced() {
   local n=$1 i state
-  for i in $(seq 120); do
+  for i in $(seq 240); do
     if ! alive "$n"; then tail -n 30 "$(dir "$n")/error.log" >&2 || true; die "node $n exited while starting (log: $(dir "$n")/error.log)"; fi
     state=$(q "$n" "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='WSREP_LOCAL_STATE_COMMENT'" || true)
     [ "$state" = Synced ] && return 0
     sleep 0.5
   done
-  die "node $n did not reach Synced in 60 s (state: ${state:-none}; log: $(dir "$n")/error.log)"
+  die "node $n did not reach Synced in 120 s (state: ${state:-none}; log: $(dir "$n")/error.log)"
 }
 
 start_node() {
   local n=$1; shift
   alive "$n" && { echo "node $n already running (pid $(pidof_node "$n"))"; return 0; }
   write_config "$n"
-  # setsid: the node outlives this script and is not in the caller's process group.
-  setsid /usr/sbin/mariadbd --defaults-file="$(dir "$n")/my.cnf" "$@" </dev/null >>"$(dir "$n")/stdout.log" 2>&1 &
+  # setsid: the node outlives this script and is not in the caller's process group; -w keeps
+  # setsid there as long as the server runs, so its pid says whether the server still starts.
+  rm -f "$(dir "$n")/mariadbd.pid"
+  setsid -w /usr/sbin/mariadbd --defaults-file="$(dir "$n")/my.cnf" "$@" </dev/null >>"$(dir "$n")/stdout.log" 2>&1 &
+  echo $! >"$(dir "$n")/launch.pid"
   for _ in $(seq 40); do alive "$n" && break; sleep 0.25; done
   wait_synced "$n"
   echo "node $n up on 127.0.0.1:$(sql_port "$n")"
@@ -140,6 +153,26 @@ cmd_kill() {
   echo "node $n killed (pid $p)"
 }
 
+cmd_pause() {
+  local n=$1 p
+  alive "$n" || die "node $n is not running"
+  p=$(pidof_node "$n")
+  kill -STOP "$p"
+  echo "node $n paused (pid $p)"
+}
+
+cmd_resume() {
+  local n=$1 p
+  p=$(pidof_node "$n")
+  [ -n "$p" ] || die "node $n has no pid"
+  kill -CONT "$p"
+  # An evicted node reconnects to the group by itself and catches up by IST.
+  if (wait_synced "$n") 2>/dev/null; then echo "node $n resumed and synced"; return 0; fi
+  echo "node $n did not get back to Synced after SIGCONT; restarting it"
+  cmd_kill "$n" || true
+  start_node "$n"
+}
+
 cmd_status() {
   local n
   for n in "${NODES[@]}"; do
@@ -163,8 +196,9 @@ cmd_url() {
 cmd_clean() {
   local n p
   for n in "${NODES[@]}"; do
-    p=$(pidof_node "$n")
-    [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true
+    for p in $(cat "$(dir "$n")/mariadbd.pid" "$(dir "$n")/launch.pid" 2>/dev/null); do
+      kill -KILL "$p" 2>/dev/null || true
+    done
   done
   sleep 0.3
   case "$ROOT" in /|"") die "refusing to remove '$ROOT'" ;; esac
@@ -178,8 +212,10 @@ case "${1:-}" in
   kill) check_node "${2:-}"; cmd_kill "$2" ;;
   stopnode) check_node "${2:-}"; cmd_stopnode "$2" ;;
   rejoin) check_node "${2:-}"; start_node "$2" ;;
+  pause) check_node "${2:-}"; cmd_pause "$2" ;;
+  resume) check_node "${2:-}"; cmd_resume "$2" ;;
   status) cmd_status ;;
   url) cmd_url "${2:-}" ;;
   clean) cmd_clean ;;
-  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

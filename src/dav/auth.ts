@@ -78,7 +78,7 @@ function refusal(err: LoginDenied, res: ServerResponse | undefined): DavError {
   if (res && !res.headersSent) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
   return err.reason === 'banned'
     ? new DavError(429, 'Too many failed logins from your address; try again later')
-    : new DavError(503, 'Too many logins being checked; try again in a moment');
+    : new DavError(503, 'Too many logins in progress; try again in a moment');
 }
 
 export function parseBasic(header: string | undefined): { user: string; password: string } | null {

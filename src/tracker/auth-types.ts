@@ -3,7 +3,10 @@
 
 /** How many password checks one client address gets, and for how long it is refused after. */
 export interface LoginPolicy {
-  /** Attempts per address and window; the next one is refused and starts the ban. */
+  /**
+   * Password checks per address and window, in flight or failed: one more is refused as busy
+   * (no ban). The `limit`-th failure of a window starts the ban.
+   */
   limit: number;
   windowMs: number;
   banMs: number;
@@ -12,9 +15,11 @@ export interface LoginPolicy {
 export interface LoginAttempt {
   /** False: do not check the password; refuse the login. */
   allowed: boolean;
-  /** Attempts counted in the current window, this one included when allowed. */
+  /** When refused: banned (failures reached the limit), or busy (`limit` checks pending or failed: try again soon). */
+  refused?: 'banned' | 'busy';
+  /** Checks pending or failed in the current window, this one included when allowed. */
   attempts: number;
-  /** When refused: milliseconds until the address may try again. */
+  /** When refused: milliseconds until the address may try again (busy: a hint). */
   retryAfterMs: number;
 }
 
@@ -24,7 +29,7 @@ export interface LoginAttempt {
  */
 export interface LoginAttempts {
   takeLoginAttempt(address: string, policy: LoginPolicy, now: number): Promise<LoginAttempt>;
-  /** Gives a successful attempt back; bans the address when a failure used its last try. Returns ms banned. */
+  /** Ends a pending check; a failure is counted, and the limit-th failure bans the address. Returns ms banned. */
   settleLoginAttempt(address: string, ok: boolean, policy: LoginPolicy, now: number): Promise<number>;
   loginBannedFor(address: string, now: number): Promise<number>;
   /** Forgets addresses whose window and ban both ended before `before`. */

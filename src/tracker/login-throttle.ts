@@ -167,9 +167,10 @@ export class SharedLoginThrottle {
       this.pruneNowAndThen(log);
       if (!taken.allowed) {
         // Debug only: a flood of these would drown the log; the metric counts them.
-        log('debug', 'login refused: address banned', { ...fields, retryAfterS: Math.ceil(taken.retryAfterMs / 1000) });
-        publish({ door: source.door, result: 'refused', reason: 'banned' });
-        throw new LoginDenied('banned', taken.retryAfterMs);
+        const reason = taken.refused ?? 'banned';
+        log('debug', `login refused: ${reason === 'busy' ? 'too many logins in progress from the address' : 'address banned'}`, { ...fields, retryAfterS: Math.ceil(taken.retryAfterMs / 1000) });
+        publish({ door: source.door, result: 'refused', reason });
+        throw new LoginDenied(reason, taken.retryAfterMs);
       }
       attempts = taken.attempts;
     }

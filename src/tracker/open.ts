@@ -57,9 +57,14 @@ export function parseDbUrl(url: string): DbLocation {
     if (!user) throw badUrl(url, 'no user name');
     if (!database) throw badUrl(url, 'no database name');
     if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) throw badUrl(url, `database name "${database}" must be 1-64 letters, digits, _, $ or -`);
-    let connectionLimit: number | undefined;
+    let connectionLimit: number | undefined, queryTimeoutMs: number | undefined;
     for (const [key, value] of u.searchParams) {
-      if (key !== 'connectionLimit') throw badUrl(url, `unknown option "${key}" (only connectionLimit is understood)`);
+      if (key === 'queryTimeout') {
+        queryTimeoutMs = Number(value) * 1000;
+        if (!Number.isInteger(Number(value)) || Number(value) < 1 || Number(value) > 86_400) throw badUrl(url, 'queryTimeout must be 1-86400 (seconds)');
+        continue;
+      }
+      if (key !== 'connectionLimit') throw badUrl(url, `unknown option "${key}" (only connectionLimit and queryTimeout are understood)`);
       connectionLimit = Number(value);
       if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) throw badUrl(url, 'connectionLimit must be 1-1000');
     }
@@ -67,6 +72,7 @@ export function parseDbUrl(url: string): DbLocation {
       kind: 'mysql', host, port, user, password, database,
       ...(hosts.length > 1 && { hosts }),
       ...(connectionLimit !== undefined && { connectionLimit }),
+      ...(queryTimeoutMs !== undefined && { queryTimeoutMs }),
     };
   }
   throw badUrl(url, scheme ? `unknown scheme "${scheme}:"` : 'no scheme');

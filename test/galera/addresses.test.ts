@@ -30,6 +30,14 @@ describe('database URLs naming several servers', () => {
     assert.equal('hosts' in parseDbUrl('mysql://mog@db1/mogftp'), false);
   });
 
+  test('queryTimeout (seconds) bounds how long a statement may go unanswered', () => {
+    assert.equal((parseDbUrl('mysql://mog@db1,db2/mogftp?queryTimeout=7') as { queryTimeoutMs?: number }).queryTimeoutMs, 7000);
+    assert.equal('queryTimeoutMs' in parseDbUrl('mysql://mog@db1/mogftp'), false, 'unset: the driver default (30 s)');
+    for (const bad of ['0', '-1', '1.5', 'x', '86401']) {
+      assert.throws(() => parseDbUrl(`mysql://mog@db1/m?queryTimeout=${bad}`), (err: unknown) => isMogError(err, ErrorCodes.BAD_DB_URL) && /queryTimeout must be 1-86400/.test((err as Error).message), bad);
+    }
+  });
+
   test('reject an empty or malformed address and say which', () => {
     for (const [url, why] of [
       ['mysql://u@db1,,db2/m', /no host/],

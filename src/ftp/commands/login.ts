@@ -36,7 +36,7 @@ const pass: Handler = async function (this: FtpConn, { command }) {
   } catch (err) {
     // Refusals never say anything about the password: it was not looked at.
     if (err instanceof LoginDenied && err.reason === 'banned') return closeWith(this, BANNED);
-    if (err instanceof LoginDenied && err.reason === 'busy') return closeWith(this, 'Too many logins being checked; try again in a moment');
+    if (err instanceof LoginDenied && err.reason === 'busy') return closeWith(this, 'Too many logins in progress; try again in a moment');
     const { code } = replyFor(err);
     if (code >= 400 && code < 500) {
       // The store is unreachable, not the password wrong: come back later (421 closes). The

@@ -2,9 +2,12 @@
 // current window, and until when it is banned. Every front-end (FTP, WebDAV, and the doors to
 // come) shares these rows, so a guesser cannot spread its tries over several processes.
 //
-// An attempt is counted BEFORE the password hash is computed and refunded when it succeeds: a
-// burst of parallel connections from one address is cut at the limit instead of all of them
-// passing the "banned?" check first and hashing at once.
+// A password check is counted BEFORE its hash is computed (pending) and settled after it: a
+// success just ends it; a failure is counted as such (failures). At most `limit` checks of one
+// address are pending or failed in a window: the next is refused as busy ("try again"), with no
+// ban, so twenty honest clients behind one NAT address wait their turn instead of being locked
+// out. Only failures ban: the `limit`-th failure of a window starts the ban. Pending counts left
+// by a process that died mid-check end with their window.
 import { ErrorCodes, mogError } from '../../errors.ts';
 import type { LoginAttempt, LoginPolicy } from '../auth-types.ts';
 import type { Dialect, Work } from './driver.ts';
@@ -29,64 +32,89 @@ export function checkPolicy(p: LoginPolicy): LoginPolicy {
   return p;
 }
 
+/** How long a busy refusal suggests waiting: a password check takes about half a second. */
+const BUSY_RETRY_MS = 1000;
+
+interface Counts {
+  windowStart: number;
+  pending: number;
+  failures: number;
+}
+
+/** The row's counts in the window running at `now`; an ended window counts nothing. */
+function countsAt(row: Record<string, unknown>, policy: LoginPolicy, now: number): Counts {
+  const windowStart = num(row.window_start);
+  if (windowStart + policy.windowMs <= now) return { windowStart: now, pending: 0, failures: 0 };
+  return { windowStart, pending: num(row.pending), failures: num(row.failures) };
+}
+
 export class LoginWork {
   constructor(private readonly d: Dialect) {}
 
-  /** Counts one attempt unless the address is banned or has used up its window. */
+  private get select(): string {
+    return `SELECT window_start, pending, failures, banned_until FROM login_attempts WHERE address = ?${this.d.forUpdate}`;
+  }
+
+  /** Counts one pending check unless the address is banned or has `limit` checks pending or failed. */
   *take(address: string, policy: LoginPolicy, now: number): Work<LoginAttempt> {
     checkTime('Attempt time', now);
-    const select = `SELECT window_start, attempts, banned_until FROM login_attempts WHERE address = ?${this.d.forUpdate}`;
-    let row = yield* get(select, address);
+    let row = yield* get(this.select, address);
     if (!row) {
       const { changes } = yield* run(
-        `${this.d.insertIgnore} INTO login_attempts (address, window_start, attempts, banned_until) VALUES (?, ?, 1, 0)`,
+        `${this.d.insertIgnore} INTO login_attempts (address, window_start, pending, failures, banned_until) VALUES (?, ?, 1, 0, 0)`,
         address,
         now,
       );
       if (changes > 0) return { allowed: true, attempts: 1, retryAfterMs: 0 };
       // Another front-end inserted the row first (MySQL locks no absent row): count on it.
-      row = yield* get(select, address);
+      row = yield* get(this.select, address);
       if (!row) throw mogError(ErrorCodes.INTERNAL, `login attempt row of ${address} vanished`);
     }
     const bannedUntil = num(row.banned_until);
-    if (bannedUntil > now) return { allowed: false, attempts: num(row.attempts), retryAfterMs: bannedUntil - now };
-    let windowStart = num(row.window_start);
-    let attempts = num(row.attempts);
-    if (windowStart + policy.windowMs <= now) {
-      windowStart = now;
-      attempts = 0;
+    const c = countsAt(row, policy, now);
+    if (bannedUntil > now) return { allowed: false, refused: 'banned', attempts: c.pending + c.failures, retryAfterMs: bannedUntil - now };
+    if (c.pending + c.failures >= policy.limit) {
+      // Every try of this window is in use, some still being checked: wait, no ban.
+      return { allowed: false, refused: 'busy', attempts: c.pending + c.failures, retryAfterMs: Math.min(BUSY_RETRY_MS, c.windowStart + policy.windowMs - now) };
     }
-    if (attempts >= policy.limit) {
-      // Every try of this window is in use (some may still be hashing): refuse and ban.
-      const until = now + policy.banMs;
-      yield* run('UPDATE login_attempts SET banned_until = ?, window_start = ?, attempts = 0 WHERE address = ?', until, now, address);
-      return { allowed: false, attempts, retryAfterMs: policy.banMs };
-    }
-    attempts++;
-    yield* run('UPDATE login_attempts SET window_start = ?, attempts = ?, banned_until = 0 WHERE address = ?', windowStart, attempts, address);
-    return { allowed: true, attempts, retryAfterMs: 0 };
+    // Nothing counted (quiet, or only successes so far): the window starts with this check, so
+    // checks taken together are settled in the window they were taken in, however slow the hashing.
+    if (c.pending + c.failures === 0) c.windowStart = now;
+    c.pending++;
+    yield* this.write(address, c, 0);
+    return { allowed: true, attempts: c.pending + c.failures, retryAfterMs: 0 };
   }
 
   /**
-   * Settles a counted attempt: a success gives its try back; a failure that used the window's
-   * last try starts the ban at once. Returns the milliseconds the address is now banned for.
+   * Settles a pending check: it ends; a failure is counted, and the window's `limit`-th failure
+   * starts the ban at once. Returns the milliseconds the address is now banned for.
    */
   *settle(address: string, ok: boolean, policy: LoginPolicy, now: number): Work<number> {
     checkTime('Attempt time', now);
-    const row = yield* get(`SELECT window_start, attempts, banned_until FROM login_attempts WHERE address = ?${this.d.forUpdate}`, address);
+    const row = yield* get(this.select, address);
     if (!row) return 0;
     const bannedUntil = num(row.banned_until);
     if (bannedUntil > now) return bannedUntil - now;
-    const attempts = num(row.attempts);
-    if (ok) {
-      if (attempts > 0) yield* run('UPDATE login_attempts SET attempts = ? WHERE address = ?', attempts - 1, address);
-      return 0;
-    }
-    if (attempts >= policy.limit && num(row.window_start) + policy.windowMs > now) {
-      yield* run('UPDATE login_attempts SET banned_until = ?, window_start = ?, attempts = 0 WHERE address = ?', now + policy.banMs, now, address);
+    const c = countsAt(row, policy, now);
+    if (c.pending > 0) c.pending--;
+    if (!ok) c.failures++;
+    if (c.failures >= policy.limit) {
+      yield* this.write(address, { windowStart: now, pending: 0, failures: 0 }, now + policy.banMs);
       return policy.banMs;
     }
+    yield* this.write(address, c, 0);
     return 0;
+  }
+
+  private *write(address: string, c: Counts, bannedUntil: number): Work<void> {
+    yield* run(
+      'UPDATE login_attempts SET window_start = ?, pending = ?, failures = ?, banned_until = ? WHERE address = ?',
+      c.windowStart,
+      c.pending,
+      c.failures,
+      bannedUntil,
+      address,
+    );
   }
 
   /** Milliseconds the address is banned for at `now`, 0 if it is not. */

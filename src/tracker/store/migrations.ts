@@ -14,8 +14,9 @@ import { SCHEMA_V6 } from './schema/v6-bad-replicas.ts';
 import { SCHEMA_V7 } from './schema/v7-dir-classes.ts';
 import { SCHEMA_V8 } from './schema/v8-job-owners.ts';
 import { SCHEMA_V9 } from './schema/v9-user-keys.ts';
+import { SCHEMA_V10 } from './schema/v10-login-pending.ts';
 
-export const MIGRATIONS: readonly Migration[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9];
+export const MIGRATIONS: readonly Migration[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

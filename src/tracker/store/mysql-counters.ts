@@ -24,8 +24,11 @@ export interface PendingIds {
 export class Counters {
   private readonly free = new Map<string, { next: number; end: number }>();
 
-  /** `blocks`: take BLOCK ids at a time (Galera); otherwise one per call. */
-  constructor(private readonly blocks: boolean) {}
+  /** `blocks`: take BLOCK ids at a time (Galera); otherwise one per call. `timeout`: the driver's statement limit (ms). */
+  constructor(
+    private readonly blocks: boolean,
+    private readonly timeout?: number,
+  ) {}
 
   /**
    * The next id of counter `name`. `pending` collects what the enclosing transaction took
@@ -36,7 +39,7 @@ export class Counters {
     if (held && held.next < held.end) return held.next++;
     const step = this.blocks ? BLOCK : 1;
     // LAST_INSERT_ID(expr) hands the new value back in the OK packet: one round trip.
-    const [res] = await conn.query('UPDATE counters SET v = LAST_INSERT_ID(v + ?) WHERE name = ?', [step, name]);
+    const [res] = await conn.query({ sql: 'UPDATE counters SET v = LAST_INSERT_ID(v + ?) WHERE name = ?', values: [step, name], timeout: this.timeout });
     const h = res as ResultSetHeader;
     if (h.affectedRows !== 1) throw mogError(ErrorCodes.INTERNAL, `Counter ${name} is missing; was the schema migrated?`);
     const top = Number(h.insertId);

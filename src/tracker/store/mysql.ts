@@ -25,9 +25,20 @@ export interface MysqlConfig {
   password: string;
   database: string;
   connectionLimit?: number;
+  /** How long one statement may go unanswered (ms); then its server counts as failed. Default DEFAULT_QUERY_TIMEOUT_MS. */
+  queryTimeoutMs?: number;
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * A server that stops answering without closing its connections (a hung or SIGSTOPped node, a
+ * network that drops packets) would hold a statement forever: after this long the statement
+ * fails like a lost connection (PROTOCOL_SEQUENCE_TIMEOUT), the connection is destroyed and, with
+ * several addresses, the process moves to the next. Longer than the lock wait timeout (10 s) and
+ * than Galera takes to evict a silent node, so a merely slow statement is not cut. Migrations
+ * (long DDL) have no limit. `?queryTimeout=SECONDS` on the URL changes it.
+ */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 const LOCK_WAIT_TIMEOUT_S = 10;
 /**
  * Writers on different Galera nodes collide at COMMIT (a certification conflict, reported as a
@@ -110,8 +121,9 @@ class MysqlDriver implements Driver {
     readonly dialect: Dialect,
     private readonly database: string,
     galera: boolean,
+    private readonly queryTimeoutMs: number,
   ) {
-    this.counters = new Counters(galera);
+    this.counters = new Counters(galera, queryTimeoutMs);
   }
 
   private map(err: unknown): unknown {
@@ -143,9 +155,9 @@ class MysqlDriver implements Driver {
   }
 
   /** Runs one statement; `pending` gathers the ids a transaction takes (null: autocommit). */
-  private async exec(conn: PoolConnection, q: Query, pending: PendingIds[] | null): Promise<unknown> {
+  private async exec(conn: PoolConnection, q: Query, pending: PendingIds[] | null, timeout: number | undefined = this.queryTimeoutMs): Promise<unknown> {
     if (q.op === 'counter') return this.counters.next(conn, String(q.params[0]), pending);
-    const [res] = await conn.query(q.sql, q.params as unknown[]);
+    const [res] = await conn.query({ sql: q.sql, values: q.params as unknown[], timeout });
     if (q.op === 'run') {
       const h = res as ResultSetHeader;
       return { changes: h.affectedRows, insertId: Number(h.insertId) } satisfies RunResult;
@@ -200,11 +212,11 @@ class MysqlDriver implements Driver {
       const pending: PendingIds[] = [];
       try {
         return await this.withConnection(async (conn) => {
-          await conn.query('START TRANSACTION');
+          await conn.query({ sql: 'START TRANSACTION', timeout: this.queryTimeoutMs });
           try {
             result = await driveAsync(work(), (q) => this.exec(conn, q, pending));
             committing = true;
-            await conn.query('COMMIT');
+            await conn.query({ sql: 'COMMIT', timeout: this.queryTimeoutMs });
             this.counters.release(pending);
             return result;
           } catch (err) {
@@ -239,7 +251,7 @@ class MysqlDriver implements Driver {
 
   async migrate<T>(work: () => Work<T>): Promise<T> {
     try {
-      return await this.withConnection((conn) => withMigrationLock(conn, this.database, () => driveAsync(work(), (q) => this.exec(conn, q, null))));
+      return await this.withConnection((conn) => withMigrationLock(conn, this.database, () => driveAsync(work(), (q) => this.exec(conn, q, null, undefined))));
     } catch (err) {
       throw this.map(err);
     }
@@ -335,5 +347,6 @@ export async function openMysqlStore(cfg: MysqlConfig, opts: { createDatabase?: 
     await hosts.end();
     throw mapMysqlError(err, hosts.where, cfg.database);
   }
-  return createSqlStore(new MysqlDriver(hosts, makeDialect(supportsSkipLocked(server.version)), cfg.database, server.galera));
+  const dialect = makeDialect(supportsSkipLocked(server.version));
+  return createSqlStore(new MysqlDriver(hosts, dialect, cfg.database, server.galera, cfg.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS));
 }

@@ -83,9 +83,9 @@ export class Galera {
     return this.base + n;
   }
 
-  /** A URL naming the given nodes, in this order. */
-  url(database: string, nodes: number[] = [1, 2, 3]): string {
-    return `mysql://root@${nodes.map((n) => `127.0.0.1:${this.port(n)}`).join(',')}/${database}`;
+  /** A URL naming the given nodes, in this order; `query` is appended (e.g. 'queryTimeout=10'). */
+  url(database: string, nodes: number[] = [1, 2, 3], query = ''): string {
+    return `mysql://root@${nodes.map((n) => `127.0.0.1:${this.port(n)}`).join(',')}/${database}${query ? `?${query}` : ''}`;
   }
 
   /** A direct connection to node n (tests look at what one node has). */
@@ -143,6 +143,16 @@ export class Galera {
 
   kill(n: number): Promise<string> {
     return this.script('kill', String(n));
+  }
+
+  /** SIGSTOP node n: a hung server, its connections open and silent. */
+  pause(n: number): Promise<string> {
+    return this.script('pause', String(n));
+  }
+
+  /** SIGCONT node n and wait until it is Synced again. */
+  resume(n: number): Promise<string> {
+    return this.script('resume', String(n));
   }
 
   /** Starts node n again and waits until it has caught up (Synced). */

@@ -1,0 +1,22 @@
+// Schema version 10. The login throttle counts hashes in flight (pending) and wrong passwords
+// (failures) apart: a burst of honest logins from one address is told "busy", never banned.
+// Databases in use were made by exactly this DDL (its text too: SQLite keeps it): never edit
+// it; a change is a new version.
+import type { Migration } from './migration.ts';
+
+// The old `attempts` counted both; it becomes `pending`, so a count left over from before the
+// upgrade is a burst that ends with its window (one minute by default), never a ban. One ALTER on
+// MariaDB/MySQL (atomic there: a failure leaves version 9 as it was).
+export const SCHEMA_V10: Migration = {
+  version: 10,
+  description: 'login attempts: in-flight password checks (pending) counted apart from failures; only failures ban',
+  sqlite: [
+    `ALTER TABLE login_attempts RENAME COLUMN attempts TO pending`,
+    `ALTER TABLE login_attempts ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`,
+  ],
+  mysql: [
+    `ALTER TABLE login_attempts
+         CHANGE COLUMN attempts pending INT UNSIGNED NOT NULL,
+         ADD COLUMN failures INT UNSIGNED NOT NULL DEFAULT 0`,
+  ],
+};
