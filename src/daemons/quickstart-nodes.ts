@@ -46,7 +46,8 @@ function spawnNode(spec: NodeSpec): Promise<{ child: ChildProcess; port: number 
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       reject(mogError(ErrorCodes.INTERNAL, `storage node ${spec.name} exited before it listened (${signal ?? `exit code ${code}`})`));
     child.once('exit', onExit);
-    child.once('error', (err) => reject(mogError(ErrorCodes.INTERNAL, `storage node ${spec.name} could not be started: ${describeError(err)}`, err)));
+    // Later errors (a send on a closed channel) are the exit's business, not a crash.
+    child.on('error', (err) => reject(mogError(ErrorCodes.INTERNAL, `storage node ${spec.name} could not be started: ${describeError(err)}`, err)));
     child.once('message', (m: NodeChildMessage) => {
       child.off('exit', onExit);
       if ('port' in m) resolve({ child, port: m.port });
@@ -70,7 +71,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Runs one node, restarting it when it dies; `moved` records a restarted node's new port. */
-async function superviseNode(spec: NodeSpec, log: LogFn, moved: (port: number) => Promise<void>): Promise<{ port: number; stop(): Promise<void> }> {
+async function superviseNode(spec: NodeSpec, log: LogFn, moved: (port: number) => Promise<void>): Promise<{ port(): number; stop(): Promise<void> }> {
   let current = await spawnNode(spec);
   let startedAt = Date.now();
   let stopping = false;
@@ -87,9 +88,15 @@ async function superviseNode(spec: NodeSpec, log: LogFn, moved: (port: number) =
       try {
         const next = await spawnNode(spec);
         if (stopping) return void (await stopChild(next.child));
+        try {
+          await moved(next.port);
+        } catch (err) {
+          await stopChild(next.child);
+          throw err;
+        }
+        if (stopping) return void (await stopChild(next.child));
         current = next;
         startedAt = Date.now();
-        await moved(next.port);
         watch(next.child);
         return;
       } catch (err) {
@@ -104,7 +111,7 @@ async function superviseNode(spec: NodeSpec, log: LogFn, moved: (port: number) =
     });
   watch(current.child);
   return {
-    port: current.port,
+    port: () => current.port,
     stop: async () => {
       stopping = true;
       clearTimeout(timer);
@@ -124,8 +131,11 @@ export async function startQuickstartNodes(
   const specs = Array.from({ length: nodes.count }, (_, i) => ({ name: `node${i + 1}`, root: join(nodes.dataDir, `node${i + 1}`), keyFile: nodes.keyFile }));
   for (const spec of specs) await mkdir(spec.root, { recursive: true });
   const hostIds = new Map<string, number>();
+  // A node restarted before the hosts are recorded below needs no update: they take its current port.
   const moved = (name: string) => async (port: number) => {
-    await store.updateHost(hostIds.get(name)!, { address: '127.0.0.1', httpPort: port });
+    const id = hostIds.get(name);
+    if (id === undefined) return;
+    await store.updateHost(id, { address: '127.0.0.1', httpPort: port });
     tracker.invalidateDevices();
   };
   const started = await Promise.allSettled(specs.map((spec) => superviseNode(spec, nodes.log, moved(spec.name))));
@@ -133,7 +143,7 @@ export async function startQuickstartNodes(
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   for (const [i, spec] of specs.entries()) {
-    const { port } = (started[i] as PromiseFulfilledResult<{ port: number }>).value;
+    const port = (started[i] as PromiseFulfilledResult<{ port(): number }>).value.port();
     let host = await store.getHost(spec.name);
     const devid = host ? (await store.listDevices()).find((d) => d.hostId === host!.id)?.id : undefined;
     if (!host) host = await store.createHost({ name: spec.name, address: '127.0.0.1', httpPort: port });
