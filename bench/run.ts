@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--runs N] [--quick] [--servers pure,ftpsrv,sqlite,mysql,quickstart]
 //                    [--quickstart-base OTHER_CHECKOUT/bin/mogftp.js]
-//                    [--skip rss,roundtrips,million] [--million N] [--out FILE] [--no-write]
+//                    [--skip rss,roundtrips,million,floor] [--million N] [--out FILE] [--no-write]
 //
 // This file runs the measurements; lib/options.ts reads the command line, lib/report.ts turns
 // the samples into the table, the verdicts and BENCHMARKS.md's generated section.
