@@ -2,8 +2,9 @@
 // baseline), all on loopback in one run, so every figure can be a ratio measured under the same
 // conditions. See BENCHMARKS.md for the last run and what it means.
 //
-//   npm run bench -- [--runs N] [--quick] [--servers pure,ftpsrv,sqlite,mysql]
-//                    [--skip rss,roundtrips,million] [--million N] [--out FILE] [--no-write]
+//   npm run bench -- [--runs N] [--quick] [--servers pure,ftpsrv,sqlite,mysql,quickstart]
+//                    [--quickstart-base OTHER_CHECKOUT/bin/mogftp.js]
+//                    [--skip rss,roundtrips,million,floor] [--million N] [--out FILE] [--no-write]
 //
 // This file runs the measurements; lib/options.ts reads the command line, lib/report.ts turns
 // the samples into the table, the verdicts and BENCHMARKS.md's generated section.
@@ -12,11 +13,13 @@ import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { curlRetr, curlStor, curlStorStream, mirrorDown, mirrorUp } from './lib/clients.ts';
+import { bigFileFloor, smallFileFloor } from './lib/floors.ts';
 import { MiniFtp } from './lib/ftp-client.ts';
 import { startMogCluster, type MogCluster } from './lib/mogftp.ts';
 import { mib, parseArgs, type Options } from './lib/options.ts';
 import { cleanupAll, tempDir } from './lib/procs.ts';
 import { render, writeBenchmarks, type MillionResult, type Report, type RssResult, type Sample, type TestId } from './lib/report.ts';
+import { startQuickstartServer } from './lib/quickstart.ts';
 import { measureRoundTrips } from './lib/roundtrips.ts';
 import { REPO, ensurePureFtpd, startPlainFtpSrv, startPureFtpd, type BenchServer } from './lib/servers.ts';
 import { fmtSeconds, load1, memMiB, sampleRss, spread } from './lib/stats.ts';
@@ -45,6 +48,12 @@ async function oneRun(ctx: Ctx, servers: BenchServer[], run: number): Promise<vo
   // Rotate the order each run so no server always goes first (warm caches, load drift).
   const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
   const big = `big-${run}.bin`;
+  if (!o.skip.has('floor')) {
+    // The disk's own floors, under this run's load (lib/floors.ts): 'floor' rows for STOR and mirror -R.
+    const floor = { name: 'floor' } as BenchServer;
+    await measure(ctx, 'stor', floor, run, () => bigFileFloor(ctx.work, o.bigBytes));
+    await measure(ctx, 'up1', floor, run, () => smallFileFloor(ctx.work, o.smallFiles));
+  }
   for (const s of order) {
     const rss = s.name.startsWith('mogftp') ? sampleRss(s.pid) : null;
     await measure(ctx, 'stor', s, run, async () => (await curlStor(s, ctx.bigFile, big)).seconds);
@@ -217,6 +226,8 @@ async function main(): Promise<void> {
     servers.push(m);
     mogs.push(m);
   }
+  if (o.servers.includes('quickstart')) servers.push(await startQuickstartServer('quickstart', join(REPO, 'bin', 'mogftp.js')));
+  if (o.quickstartBase) servers.push(await startQuickstartServer('quickstart-base', o.quickstartBase));
   for (const s of servers) await s.makeListDir('list10k', o.listEntries);
 
   for (let run = 1; run <= o.runs; run++) {

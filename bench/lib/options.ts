@@ -14,6 +14,8 @@ export interface Options {
   million: number;
   out: string;
   write: boolean;
+  /** Another checkout's bin/mogftp.js: its quickstart measured beside this one's, as quickstart-base. */
+  quickstartBase?: string;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -26,7 +28,7 @@ export function parseArgs(argv: string[]): Options {
   return {
     runs: Number(get('--runs') ?? 3),
     quick,
-    servers: (get('--servers') ?? 'pure,ftpsrv,sqlite,mysql').split(','),
+    servers: (get('--servers') ?? 'pure,ftpsrv,sqlite,mysql,quickstart').split(','),
     skip: new Set((get('--skip') ?? '').split(',').filter(Boolean)),
     bigBytes: quick ? 64 * MiB : 1024 * MiB,
     rssBytes: quick ? 256 * MiB : 4096 * MiB,
@@ -35,6 +37,7 @@ export function parseArgs(argv: string[]): Options {
     million: Number(get('--million') ?? (quick ? 100_000 : 1_000_000)),
     out: get('--out') ?? join(REPO, 'BENCHMARKS.md'),
     write: !argv.includes('--no-write'),
+    quickstartBase: get('--quickstart-base'),
   };
 }
 

@@ -115,7 +115,7 @@ export interface Report {
 /** The results table (one row per test) and the target verdicts its ratios give. */
 function resultTable(r: Report, verdicts: string[]): { head: string[]; rows: string[][] } {
   const { o, samples } = r;
-  const mogs = r.servers.filter((s) => s.startsWith('mogftp'));
+  const mogs = r.servers.filter((s) => s.startsWith('mogftp') || s.startsWith('quickstart'));
   const hasPure = r.servers.includes('pure-ftpd');
   const head = ['work', ...r.servers, ...mogs.map((m) => `${m} ÷ pure-ftpd`), 'ftp-srv ÷ pure-ftpd', 'target', 'load'];
   const rows: string[][] = [];
@@ -138,6 +138,54 @@ function resultTable(r: Report, verdicts: string[]): { head: string[]; rows: str
     });
   }
   return { head, rows };
+}
+
+/** The quickstart against the multi-process cluster (mogftp/sqlite) in the same run: within 20 %. */
+function quickstartSection(r: Report, verdicts: string[]): string[] {
+  const qss = r.servers.filter((s) => s.startsWith('quickstart'));
+  const cluster = 'mogftp/sqlite';
+  if (!qss.length || !r.servers.includes(cluster)) return [];
+  const tests = TESTS.filter((t) => ['stor', 'retr', 'up1'].includes(t.id));
+  const head = ['work', ...qss.map((q) => `${q} ÷ ${cluster}`), 'target'];
+  const rows = tests.map((t) => {
+    const cells = qss.map((q) => {
+      const sp = ratios(r.samples, t.id, q, cluster);
+      if (sp.n && q === 'quickstart') {
+        const ok = sp.median <= 1.2;
+        verdicts.push(`${ok ? 'MET   ' : 'MISSED'} ${t.label(r.o)} on the quickstart: ${fmtRatio(sp.median)} × the cluster's time (target ≤ 1.2, within 20 %)`);
+      }
+      return ratioCell(sp);
+    });
+    return `| ${t.label(r.o)} | ${cells.join(' | ')} | ≤ 1.2 |`;
+  });
+  return [
+    `### The quickstart against the cluster (${cluster}: separate front-end and node processes), same run`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows,
+    '',
+  ];
+}
+
+/** Each server's figure ÷ the disk's floor measured in the same run (lib/floors.ts). */
+function floorSection(r: Report): string[] {
+  const floorOf = (test: TestId) => spread(r.samples.filter((x) => x.test === test && x.server === 'floor').map((x) => x.seconds));
+  const tests = TESTS.filter((t) => (t.id === 'stor' || t.id === 'up1') && floorOf(t.id).n > 0);
+  if (!tests.length) return [];
+  const others = r.servers.filter((s) => s !== 'floor');
+  const head = ['work', 'floor', ...others.map((s) => `${s} ÷ floor`)];
+  const what: Record<string, string> = { stor: 'two copies written side by side, each fsynced', up1: 'two chains of create + write 4 KiB + fsync + fsync dir per file' };
+  return [
+    '### The floors: this disk\'s durable work alone, same run',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...tests.map((t) => `| ${t.label(r.o)} | ${cell(floorOf(t.id))}: ${what[t.id]} | ${others.map((s) => ratioCell(ratios(r.samples, t.id, s, 'floor'))).join(' | ')} |`),
+    '',
+    'pure-ftpd fsyncs nothing, so its figure can be under the floor; mogftp acknowledges only what is on disk, so the floor bounds it from below.',
+    '',
+  ];
 }
 
 /** The front-end memory section, and its verdicts. */
@@ -234,7 +282,7 @@ function runDetails(r: Report): string[] {
     `- Date: ${r.started.toISOString()}, took ${(r.seconds / 60).toFixed(1)} min`,
     `- Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM; load average ${r.loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end (other jobs share the machine; the load column shows the 1-minute average when each figure was taken)`,
     `- Versions: ${Object.entries(v).map(([k, val]) => `${k} ${val}`).join(', ')}`,
-    `- Setup: all on 127.0.0.1. pure-ftpd: one virtual user, chrooted temp dir, no fsync. ftp-srv: as shipped, its local file system. mogftp, compiled (dist/, as in production): \`mogftp ftp\` front-end process, two \`mogftp storage\` processes (one device each), class default mindevcount 2 (both replicas written, fsynced and verified before 226), SQLite (WAL, synchronous=FULL) or MariaDB (fresh database, InnoDB, flush at commit). Ratios are mogftp ÷ pure-ftpd within the same run, then median over runs.`,
+    `- Setup: all on 127.0.0.1. pure-ftpd: one virtual user, chrooted temp dir, no fsync. ftp-srv: as shipped, its local file system. mogftp, compiled (dist/, as in production): \`mogftp ftp\` front-end process, two \`mogftp storage\` processes (one device each), class default mindevcount 2 (both replicas written, fsynced and verified before 226), SQLite (WAL, synchronous=FULL) or MariaDB (fresh database, InnoDB, flush at commit). Ratios are mogftp ÷ pure-ftpd within the same run, then median over runs.${r.servers.some((s) => s.startsWith('quickstart')) ? ' quickstart: `mogftp quickstart` (SQLite, three local nodes, jobs; FTP only, no TLS), compiled, as a user starts it' + (r.o.quickstartBase ? `; quickstart-base: the same from ${r.o.quickstartBase}` : '') + '.' : ''}`,
   ];
 }
 
@@ -246,7 +294,7 @@ export function render(r: Report): { table: string; md: string; verdicts: string
   const line = (cols: string[]) => cols.map((c, i) => c.replace(/\*\*/g, '').padEnd(widths[i]!)).join(' | ');
   const table = [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
   const mdTable = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
-  const extra = [...rssSection(r, verdicts), ...roundTripSection(r), ...millionSection(r, verdicts)];
+  const extra = [...floorSection(r), ...quickstartSection(r, verdicts), ...rssSection(r, verdicts), ...roundTripSection(r), ...millionSection(r, verdicts)];
   const md = [
     `## Last run`,
     '',

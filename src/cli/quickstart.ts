@@ -23,7 +23,7 @@ interface QuickstartArgs extends DaemonOutputArgs {
 
 export const quickstartCommand: CommandModule<object, QuickstartArgs> = {
   command: 'quickstart',
-  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP + WebDAV + SFTP) in one process',
+  describe: 'Run a complete local cluster (SQLite + 3 storage nodes + jobs + FTP + WebDAV + SFTP) from one command',
   builder: (y) =>
     configurable('quickstart', y)
       .option('data', { type: 'string', default: './mogftp-data', describe: 'Data directory (database and node storage)' })

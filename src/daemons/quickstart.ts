@@ -1,5 +1,6 @@
-// `mogftp quickstart`: the embedded default, the whole system in one process. SQLite in
-// DATA/mogftp.db, three storage nodes (each its own "host") on loopback, the background jobs, an
+// `mogftp quickstart`: the embedded default, the whole system from one command. SQLite in
+// DATA/mogftp.db, three storage nodes (each its own "host", each a child process of this one:
+// quickstart-nodes.ts) on loopback, the background jobs, an
 // FTP server, a WebDAV server and an SFTP server (quickstart-sftp.ts). Re-running reuses DATA; node ports are chosen anew each time
 // and recorded on the hosts. The nodes check a storage key kept in DATA/storage.key (made on
 // first run): loopback is no boundary between a machine's users.
@@ -17,11 +18,11 @@ import { startAdminServer } from '../metrics/admin-server.ts';
 import { clusterReadiness, createRegistry, ftpHooks, registerClusterMetrics, registerFtpMetrics, type AdminServer } from '../metrics/index.ts';
 import { serveUntilStopped } from '../shutdown.ts';
 import { ensureStorageKeyFile, type StorageKey } from '../storage/auth.ts';
-import { startStorageNode } from '../storage/node.ts';
 import { hashPassword } from '../tracker/passwords.ts';
 import type { Store } from '../tracker/types.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ensureFree, listenOn } from './ports.ts';
+import { startQuickstartNodes } from './quickstart-nodes.ts';
 import { startQuickstartSftp, type QuickstartSftp } from './quickstart-sftp.ts';
 import { ensureHostKeys } from '../sftp/host-keys.ts';
 import { openServices, type Services } from './services.ts';
@@ -96,7 +97,7 @@ export async function startQuickstart(opts: QuickstartOptions): Promise<RunningQ
   hostKeys?.catch(() => {}); // awaited (and its failure reported) by startQuickstartSftp
   try {
     await seedDemoAccount(store);
-    await startQuickstartNodes(services, { dataDir, count: opts.nodes ?? 3, key: storageKey }, stops);
+    await startQuickstartNodes(services, { dataDir, count: opts.nodes ?? 3, keyFile: join(dataDir, QS_KEY_FILE), log }, stops);
     const registry = createRegistry('quickstart');
     const cluster = opts.adminListen ? registerClusterMetrics(registry, store) : null;
     if (cluster) stops.push(() => cluster.stop());
@@ -143,29 +144,6 @@ async function seedDemoAccount(store: Store): Promise<void> {
   if (!cls) await store.createClass(domain.id, 'default', { mindevcount: 2 });
   if (!(await store.getUser('demo')))
     await store.createUser({ name: 'demo', passwordHash: await hashPassword('demo'), domainId: domain.id, homeDir: '/', readOnly: false, quotaBytes: null });
-}
-
-/** Starts the nodes DATA/node<i> on fresh loopback ports, each a host with one device. */
-async function startQuickstartNodes(services: Services, nodes: { dataDir: string; count: number; key: StorageKey }, stops: Array<() => Promise<void>>): Promise<void> {
-  const { store } = services;
-  for (let i = 1; i <= nodes.count; i++) {
-    const name = `node${i}`;
-    const root = join(nodes.dataDir, name);
-    let host = await store.getHost(name);
-    const devid = host ? (await store.listDevices()).find((d) => d.hostId === host!.id)?.id : undefined;
-    await mkdir(root, { recursive: true });
-    const node = await startStorageNode({ root, host: '127.0.0.1', port: 0, key: nodes.key });
-    stops.push(() => node.close());
-    if (!host) host = await store.createHost({ name, address: '127.0.0.1', httpPort: node.port });
-    else await store.updateHost(host.id, { address: '127.0.0.1', httpPort: node.port });
-    if (devid === undefined) {
-      const dev = await store.createDevice({ hostId: host.id });
-      await mkdir(join(root, `dev${dev.id}`), { recursive: true });
-    } else {
-      await mkdir(join(root, `dev${devid}`), { recursive: true });
-    }
-  }
-  services.tracker.invalidateDevices();
 }
 
 /** The FTP server on --host/--port (taken: an error naming --port), and its running transfers. */

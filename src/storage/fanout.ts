@@ -4,6 +4,9 @@
 // fails is dropped; once fewer than `quorum` remain the whole write fails at once. A target that
 // fails before the first byte (a node that just died) is replaced by a spare, when there is one,
 // since nothing has been lost yet.
+//
+// It also learns, per client, which nodes report the digest of what they received (our nodes do;
+// nginx does not): an upload to nodes that all do may leave the hashing to them (src/vfs/upload.ts).
 import type { Writable } from 'node:stream';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
 import type { ChecksumAlg } from '../checksum.ts';
@@ -23,6 +26,17 @@ export interface FanoutSuccess {
 export interface FanoutFailure {
   devid: number;
   error: unknown;
+}
+
+/** Per client: the origins (scheme://host:port) whose last PUT answer carried a digest. */
+const reporters = new WeakMap<StorageClient, Set<string>>();
+
+const originOf = (url: string) => new URL(url).origin;
+
+/** True when every target's node reported a digest in its last answer to this client. */
+export function allReportDigests(client: StorageClient, targets: FanoutTarget[]): boolean {
+  const known = reporters.get(client);
+  return known !== undefined && targets.every((t) => known.has(originOf(t.url)));
 }
 
 interface Leg {
@@ -94,7 +108,19 @@ export class FanoutWriter {
       else if (s.status === 'rejected') this.fail(leg, s.reason);
     });
     this.checkQuorum();
+    if (this.opts.checksumAlg !== 'none') this.learn(ok);
     return ok;
+  }
+
+  /** Remembers which of these nodes reported a digest (and forgets the ones that stopped). */
+  private learn(ok: FanoutSuccess[]): void {
+    let known = reporters.get(this.client);
+    if (!known) reporters.set(this.client, (known = new Set()));
+    for (const s of ok) {
+      const leg = this.legs.find((l) => l.target.devid === s.devid)!;
+      if (s.result.checksum !== null) known.add(originOf(leg.target.url));
+      else known.delete(originOf(leg.target.url));
+    }
   }
 
   /** Aborts every request: nodes then keep nothing of this write. */

@@ -1,12 +1,15 @@
 // An upload as a Writable the protocol adapter pipes client bytes into. Bytes fan out to every
 // reserved device while the class's checksum is computed; `_final` (which gates the protocol's
 // success reply) verifies each node's length and checksum and commits the metadata in one
-// transaction. Anything else — an error, abort(), destroy() — commits nothing and queues the
+// transaction. Hash once: when the class needs two or more copies and every target node is known
+// to report the digest of what it received (fanout.ts learns which do), the front-end computes
+// none itself; the copies must then all report one digest, which is recorded (two nodes that hashed
+// the same bytes, received over separate connections, are the check the front-end's hash was). Anything else — an error, abort(), destroy() — commits nothing and queues the
 // reservation's partial replicas for deletion.
 import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describeError, ErrorCodes, MogError, mogError } from '../errors.ts';
-import { FanoutWriter, type FanoutSuccess } from '../storage/fanout.ts';
+import { FanoutWriter, allReportDigests, type FanoutSuccess } from '../storage/fanout.ts';
 import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { ReplicaLocation, Tracker, UploadReservation } from '../tracker/tracker.ts';
@@ -37,6 +40,8 @@ export class Upload extends Writable {
   private readonly store: UploadDeps['store'];
   private readonly fanout: FanoutWriter;
   private readonly hash: Hash | null;
+  /** The nodes' digests are the check: the front-end hashes nothing (see the top of this file). */
+  private readonly nodesHash: boolean;
   private bytes = 0;
   private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
   private abortion: Promise<void> | null = null;
@@ -52,14 +57,21 @@ export class Upload extends Writable {
     super({ highWaterMark: 256 * 1024 });
     this.store = deps.store;
     const alg = reservation.cls.checksum;
-    this.hash = alg === 'none' ? null : createHash(alg);
     const target = (t: ReplicaLocation) => ({ devid: t.devid, url: replicaUrl(t, reservation.fid) });
-    this.fanout = new FanoutWriter(reservation.targets.map(target), deps.client, {
+    const targets = reservation.targets.map(target);
+    this.nodesHash = alg !== 'none' && reservation.cls.writeQuorum >= 2 && allReportDigests(deps.client, targets);
+    this.hash = alg === 'none' || this.nodesHash ? null : createHash(alg);
+    this.fanout = new FanoutWriter(targets, deps.client, {
       quorum: reservation.cls.writeQuorum,
       checksumAlg: alg,
       spares: reservation.spares.map(target),
       onFailure: (devid) => deps.tracker.reportDeviceFailure(devid),
     });
+  }
+
+  /** Who computes the checksum recorded for this upload: this process, or the nodes (hash once). */
+  get hashedBy(): 'front-end' | 'nodes' {
+    return this.nodesHash ? 'nodes' : 'front-end';
   }
 
   get fid(): number {
@@ -133,9 +145,10 @@ export class Upload extends Writable {
     if (this.state !== 'open') throw mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted');
     this.state = 'committing';
     const { cls } = this.reservation;
-    const checksum = this.hash ? this.hash.digest('hex') : null;
+    let checksum = this.hash ? this.hash.digest('hex') : null;
     try {
       const stored = await this.fanout.end();
+      if (this.nodesHash) checksum = this.agreedDigest(stored);
       const good = stored.filter((s) => this.verified(s, checksum));
       if (good.length < cls.writeQuorum) {
         throw mogError(
@@ -170,6 +183,20 @@ export class Upload extends Writable {
       await this.abort();
       throw err instanceof MogError ? err : mogError(ErrorCodes.INTERNAL, `Upload failed: ${String(err)}`, err);
     }
+  }
+
+  /** The one digest the copies of the right length report; QUORUM_LOST when they differ or fewer than two report one. */
+  private agreedDigest(stored: FanoutSuccess[]): string {
+    const reported = stored.filter((s) => s.result.length === this.bytes && s.result.checksum !== null);
+    const digests = new Set(reported.map((s) => s.result.checksum!));
+    if (digests.size > 1) {
+      const each = reported.map((s) => `device ${s.devid}: ${s.result.checksum}`).join(', ');
+      throw mogError(ErrorCodes.QUORUM_LOST, `The replicas of fid ${this.fid} disagree on the ${this.reservation.cls.checksum} of the upload (${each}): nothing was stored`);
+    }
+    if (reported.length < 2) {
+      throw mogError(ErrorCodes.QUORUM_LOST, `Only ${reported.length} of ${this.reservation.targets.length} replicas reported a checksum, and the upload was not hashed here: it cannot be verified`);
+    }
+    return [...digests][0]!;
   }
 
   private verified(s: FanoutSuccess, checksum: string | null): boolean {
