@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--runs N] [--quick] [--servers pure,ftpsrv,sqlite,mysql,quickstart]
 //                    [--quickstart-base OTHER_CHECKOUT/bin/mogftp.js]
-//                    [--skip rss,roundtrips,million,floor] [--million N] [--out FILE] [--no-write]
+//                    [--skip rss,roundtrips,million,floor,mogilefs] [--million N] [--out FILE] [--no-write]
 //
 // This file runs the measurements; lib/options.ts reads the command line, lib/report.ts turns
 // the samples into the table, the verdicts and BENCHMARKS.md's generated section.
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { curlRetr, curlStor, curlStorStream, mirrorDown, mirrorUp } from './lib/clients.ts';
 import { bigFileFloor, smallFileFloor } from './lib/floors.ts';
 import { MiniFtp } from './lib/ftp-client.ts';
+import { realMogilefsMissing, startRealMogilefs, type RealMogilefs } from './lib/mogilefs-real.ts';
 import { startMogCluster, type MogCluster } from './lib/mogftp.ts';
 import { mib, parseArgs, type Options } from './lib/options.ts';
 import { cleanupAll, tempDir } from './lib/procs.ts';
@@ -229,10 +230,16 @@ async function main(): Promise<void> {
   if (o.servers.includes('quickstart')) servers.push(await startQuickstartServer('quickstart', join(REPO, 'bin', 'mogftp.js')));
   if (o.quickstartBase) servers.push(await startQuickstartServer('quickstart-base', o.quickstartBase));
   for (const s of servers) await s.makeListDir('list10k', o.listEntries);
+  // The original MogileFS, when its sources and the cluster script are here (lib/mogilefs-real.ts).
+  let real: RealMogilefs | null = null;
+  const missing = o.skip.has('mogilefs') ? 'skipped (--skip mogilefs)' : realMogilefsMissing();
+  if (missing === null) real = await startRealMogilefs(o, work, bigFile, smallDir, log);
+  else log(`bench: no real-MogileFS column: ${missing}`);
 
   for (let run = 1; run <= o.runs; run++) {
     log(`bench: run ${run}/${o.runs}`);
     await oneRun(ctx, servers, run);
+    if (real) ctx.samples.push(...(await real.run(run)));
   }
 
   const { rss, roundTrips, million } = await extraPhases(ctx, mogs);
@@ -242,7 +249,7 @@ async function main(): Promise<void> {
     argv,
     started,
     seconds: (Date.now() - started.getTime()) / 1000,
-    servers: servers.map((s) => s.name),
+    servers: [...servers.map((s) => s.name), ...(real ? [real.name] : [])],
     samples: ctx.samples,
     rssDuringStor: ctx.rssDuringStor,
     rss,

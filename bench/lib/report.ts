@@ -168,6 +168,31 @@ function quickstartSection(r: Report, verdicts: string[]): string[] {
   ];
 }
 
+/** The original MogileFS (its own Perl client, lib/mogilefs-real.ts) beside pure-ftpd and mogftp, same run. */
+function mogilefsSection(r: Report): string[] {
+  const name = 'mogilefs';
+  if (!r.samples.some((x) => x.server === name)) return [];
+  const mogs = r.servers.filter((s) => s.startsWith('mogftp') || s === 'quickstart');
+  const tests = TESTS.filter((t) => ['stor', 'retr', 'up1', 'up8', 'down'].includes(t.id));
+  const head = ['work', name, `${name} ÷ pure-ftpd`, ...mogs.map((m) => `${m} ÷ ${name}`)];
+  return [
+    '### The original MogileFS 2.73, same run',
+    '',
+    'MogileFS::Client 1.16 in one Perl process per figure (store_file; get_paths then an HTTP GET), against mogilefsd and three ' +
+      'mogstored on this MariaDB, class mindevcount 2 (../shared/mogilefs/up.sh). "--parallel=8" is eight such processes. MogileFS ' +
+      'answers a store after ONE copy is written, unsynced; its replicate workers make the second copy later. A mogftp 226 comes ' +
+      'after both copies are fsynced and verified, so a ratio above 1 here is partly the price of that promise.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...tests.map((t) => {
+      const own = spread(r.samples.filter((x) => x.test === t.id && x.server === name).map((x) => x.seconds));
+      return `| ${t.label(r.o)} | ${cell(own)} | ${ratioCell(ratios(r.samples, t.id, name, 'pure-ftpd'))} | ${mogs.map((m) => ratioCell(ratios(r.samples, t.id, m, name))).join(' | ')} |`;
+    }),
+    '',
+  ];
+}
+
 /** Each server's figure ÷ the disk's floor measured in the same run (lib/floors.ts). */
 function floorSection(r: Report): string[] {
   const floorOf = (test: TestId) => spread(r.samples.filter((x) => x.test === test && x.server === 'floor').map((x) => x.seconds));
@@ -294,7 +319,7 @@ export function render(r: Report): { table: string; md: string; verdicts: string
   const line = (cols: string[]) => cols.map((c, i) => c.replace(/\*\*/g, '').padEnd(widths[i]!)).join(' | ');
   const table = [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
   const mdTable = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
-  const extra = [...floorSection(r), ...quickstartSection(r, verdicts), ...rssSection(r, verdicts), ...roundTripSection(r), ...millionSection(r, verdicts)];
+  const extra = [...floorSection(r), ...quickstartSection(r, verdicts), ...mogilefsSection(r), ...rssSection(r, verdicts), ...roundTripSection(r), ...millionSection(r, verdicts)];
   const md = [
     `## Last run`,
     '',
