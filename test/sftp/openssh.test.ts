@@ -75,7 +75,7 @@ describe('OpenSSH sftp against the SFTP door', () => {
     assert.equal(ok.code, 0, ok.stderr);
   });
 
-  test('curl sftp:// uploads and downloads, checking the host key', async () => {
+  test('curl sftp:// uploads, resumes an upload (-C -) and downloads, checking the host key', async () => {
     const a = randomBytes(1024 * 1024 + 3);
     await writeFile(join(dir, 'c.bin'), a);
     const base = `sftp://demo:demo@127.0.0.1:${t.port}`;
@@ -84,6 +84,13 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const down = await curl(['--hostpubsha256', t.hostSha256, '-o', join(dir, 'c2.bin'), `${base}/curl/c.bin`]);
     assert.equal(down.code, 0, down.stderr);
     assert.equal(sha256(await readFile(join(dir, 'c2.bin'))), sha256(a));
+    // curl -C - resumes an upload at the remote size (an APPEND open, WRITEs from that offset).
+    await writeFile(join(dir, 'c-half.bin'), a.subarray(0, 600_000));
+    assert.equal((await curl(['--hostpubsha256', t.hostSha256, '-T', join(dir, 'c-half.bin'), `${base}/curl/resumed.bin`])).code, 0);
+    const resumed = await curl(['--hostpubsha256', t.hostSha256, '-C', '-', '-T', join(dir, 'c.bin'), `${base}/curl/resumed.bin`]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const back = await dav(c.dav.url, 'GET', '/curl/resumed.bin');
+    assert.equal(sha256(back.body), sha256(a));
     const wrongKey = await curl(['--hostpubsha256', 'AAAA' + t.hostSha256.slice(4), '-o', '/dev/null', `${base}/curl/c.bin`]);
     assert.notEqual(wrongKey.code, 0);
   });
