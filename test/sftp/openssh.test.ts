@@ -112,9 +112,15 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const env = { ...process.env, SSH_ASKPASS: await askpass(dir, 'demo'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' };
     const child = spawn('sftp', [...sshOptions(t.port, ['-o', 'PreferredAuthentications=password', '-l', '32000']), '-b', '-', 'demo@127.0.0.1'], { env, cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin!.end('put big.bin /killed.bin\n');
-    await new Promise((r) => setTimeout(r, 2500));
-    // Mid-upload: the reservation exists (the bytes are streaming to the nodes).
-    assert.ok((await c.store.staleReservations(Date.now() + 3_600_000, 10)).length > 0, 'the upload was under way when sftp was killed');
+    // Killed mid-upload: once the reservation exists (the bytes are streaming to the nodes; at
+    // 4 MB/s the 64 MiB take 16 s).
+    const started = Date.now() + 20_000;
+    while ((await c.store.staleReservations(Date.now() + 3_600_000, 10)).length === 0) {
+      assert.ok(Date.now() < started && child.exitCode === null, 'the upload never got under way');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // a few WRITEs in
+    assert.equal(child.exitCode, null, 'sftp was still uploading when killed');
     child.kill('SIGKILL');
     // The door notices the connection is gone and aborts: the reservation is released, not left to the reaper.
     const deadline = Date.now() + 10_000;
