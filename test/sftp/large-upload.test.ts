@@ -22,7 +22,7 @@ import { clientKey, sftpBatch } from './lib.ts';
 const MiB = 1024 * 1024;
 const SIZE = 128 * MiB;
 /** How long the storage nodes run between two pauses, and how long each pause lasts. */
-const RUN_MS = 1000;
+const RUN_MS = 500;
 const PAUSE_MS = 2000;
 /** What the door may grow by during the transfer: buffers and garbage, not the file. */
 const RSS_GROWTH_LIMIT = 48 * MiB;
@@ -70,9 +70,10 @@ describe('a large upload through mogftp sftp', () => {
         await sleep(RUN_MS);
         if (!running) break;
         for (const n of c.nodes) n.proc.kill('SIGSTOP');
-        pauses++;
         await sleep(PAUSE_MS);
         for (const n of c.nodes) n.proc.kill('SIGCONT');
+        // Counted when the client was still sending when it ended.
+        if (running) pauses++;
       }
     })();
     const r = await put.finally(() => {
@@ -84,7 +85,7 @@ describe('a large upload through mogftp sftp', () => {
     assert.equal(await c.checkStored('/big.bin', { size: SIZE, sha256 }, 2), null);
     const grown = peak - baseline;
     process.stdout.write(`# door RSS ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB (+${(grown / MiB).toFixed(1)} MiB) for ${SIZE / MiB} MiB, ${pauses} node pauses\n`);
-    assert.ok(pauses >= 2, `the nodes were paused ${pauses} times during the upload`);
+    assert.ok(pauses >= 1, `the nodes were paused ${pauses} times during the upload`);
     assert.ok(grown < RSS_GROWTH_LIMIT, `the door grew by ${(grown / MiB).toFixed(1)} MiB during a ${SIZE / MiB} MiB upload`);
   });
 });
