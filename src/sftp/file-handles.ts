@@ -4,9 +4,13 @@
 // elsewhere reopens the stream there. A write handle is one upload: its bytes stream through the
 // fan-out as WRITEs arrive and commit at CLOSE, which is the SFTP door's "226". Writes must form
 // one run: from 0 (a new version), or from an offset inside the existing file (a resumed upload:
-// the volume's copy-on-write path keeps that many bytes of the old version, as REST+STOR does;
-// the new version ends where the writes end). WRITEs that arrive ahead of their turn (clients
-// with concurrent writes) wait for the ones before them, within the channel's ReorderBudget.
+// the volume's copy-on-write path keeps that many bytes of the old version, as REST+STOR does).
+// The run must reach the old version's end (or the handle was opened with TRUNC, or FSETSTAT set
+// the size to where it ends): a rewrite of bytes inside a file would otherwise drop the rest, so
+// it is refused and the file stays as it was. WRITEs that arrive ahead of their turn (clients
+// with concurrent writes) wait for the ones before them, within the channel's ReorderBudget; a
+// WRITE refused (over bytes already written, over the budget) fails the handle: its CLOSE
+// stores nothing.
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -91,9 +95,12 @@ export class WriteHandle {
   private starting: Promise<Upload> | null = null;
   private expected = 0;
   private failure: unknown = null;
-  private readonly early = new Map<number, { data: Buffer; reply: Reply }>();
+  /** WRITEs that arrived ahead of their turn, by offset: answered already, fed when their turn comes. */
+  private readonly early = new Map<number, Buffer>();
   /** FSETSTAT's mode and mtime, applied once the new version is committed. */
   readonly pendingAttrs: { mode?: number; mtime?: Date } = {};
+  /** FSETSTAT set the size to where the writes are: the new version may end before the old one did. */
+  sizeSet = false;
 
   constructor(
     private readonly volume: Volume,
@@ -112,7 +119,10 @@ export class WriteHandle {
 
   /**
    * Takes one WRITE. Resolves when the session may read its next request (the bytes went into
-   * the fan-out, or wait in the reorder buffer); `reply` gets the WRITE's outcome.
+   * the fan-out, or wait in the reorder buffer); `reply` gets the WRITE's outcome. An early
+   * WRITE is answered OK as soon as it is parked (a client waiting for each answer before its
+   * next WRITE must not hang): like every WRITE's OK it promises nothing yet; CLOSE says whether
+   * the file was stored, and a gap left at CLOSE stores nothing.
    */
   async write(offset: number, data: Buffer, reply: Reply): Promise<void> {
     if (this.failure) return reply(this.failure);
@@ -121,15 +131,17 @@ export class WriteHandle {
     else if (!this.upload && offset === 0) await this.start({});
     if (this.failure) return reply(this.failure);
     if (this.mode.append || offset === this.expected) {
-      await this.feed(data, reply);
+      reply(await this.feed(data));
       await this.flushEarly();
       return;
     }
-    if (offset < this.expected) return reply(mogError(ErrorCodes.INVALID_OFFSET, `Cannot write at byte ${offset} again: the upload is at byte ${this.expected}`));
+    if (offset < this.expected)
+      return this.refuse(reply, `Cannot write at byte ${offset}: the upload is at byte ${this.expected} (writes must go forward, in one run); nothing will be stored`);
     if (this.budget.used + data.length > this.budget.limit || this.early.has(offset))
-      return reply(mogError(ErrorCodes.INVALID_OFFSET, `Writes must be sequential: byte ${offset} arrived while byte ${this.expected} is awaited`));
-    this.early.set(offset, { data, reply });
+      return this.refuse(reply, `Writes must be sequential: byte ${offset} arrived while byte ${this.expected} is awaited; nothing will be stored`);
+    this.early.set(offset, data);
     this.budget.used += data.length;
+    reply();
   }
 
   /**
@@ -145,8 +157,14 @@ export class WriteHandle {
   /** Commits the new version (CLOSE): resolves when it is durable, verified and visible. */
   async close(): Promise<void> {
     if (this.early.size) {
-      const gap = mogError(ErrorCodes.INVALID_OFFSET, `The writes left a gap at byte ${this.expected}; nothing was stored`);
-      this.fail(gap);
+      const first = Math.min(...this.early.keys());
+      const where = this.upload ? `at byte ${this.expected}` : `before byte ${first} (the file had ${this.mode.existing?.size ?? 0} bytes)`;
+      this.fail(mogError(ErrorCodes.INVALID_OFFSET, `The writes left a gap ${where}; nothing was stored`));
+    }
+    const old = this.mode.existing;
+    if (this.upload && old && this.expected < old.size && !this.mode.truncate && !this.mode.append && !this.sizeSet) {
+      const short = `The writes end at byte ${this.expected} of the ${old.size}-byte file: rewriting part of a file is not supported; nothing was stored, the file is unchanged`;
+      this.fail(mogError(ErrorCodes.INVALID_OFFSET, short));
     }
     if (this.failure) {
       await this.abort();
@@ -164,7 +182,7 @@ export class WriteHandle {
 
   /** Drops the upload (the client went away or the handle failed): nothing becomes visible. */
   async abort(): Promise<void> {
-    this.dropEarly(mogError(ErrorCodes.UPLOAD_ABORTED, 'Upload aborted'));
+    this.dropEarly();
     const upload = this.upload ?? (await this.starting?.catch(() => null));
     if (upload) {
       await upload.abort();
@@ -185,38 +203,43 @@ export class WriteHandle {
     }
   }
 
-  private async feed(data: Buffer, reply: Reply): Promise<void> {
+  /** Writes bytes into the upload, waiting for it to drain; resolves with the failure, if any. */
+  private async feed(data: Buffer): Promise<unknown> {
     const upload = this.upload!;
     this.expected += data.length;
-    if (upload.write(data)) return reply();
+    if (upload.write(data)) return undefined;
     try {
       await once(upload, 'drain');
-      reply(this.failure ?? undefined);
+      return this.failure ?? undefined;
     } catch (err) {
       this.fail(err);
-      reply(err);
+      return err;
     }
   }
 
   private async flushEarly(): Promise<void> {
     for (let next = this.early.get(this.expected); next && !this.failure; next = this.early.get(this.expected)) {
       this.early.delete(this.expected);
-      this.budget.used -= next.data.length;
-      await this.feed(next.data, next.reply);
+      this.budget.used -= next.length;
+      await this.feed(next);
     }
+  }
+
+  /** Answers a WRITE that cannot be taken and fails the handle: a file missing those bytes is never committed. */
+  private refuse(reply: Reply, message: string): void {
+    const err = mogError(ErrorCodes.INVALID_OFFSET, message);
+    reply(err);
+    this.fail(err);
   }
 
   private fail(err: unknown): void {
     this.failure ??= err;
-    this.dropEarly(this.failure);
+    this.dropEarly();
   }
 
-  /** Fails the parked WRITEs and gives their bytes back to the channel's budget. */
-  private dropEarly(err: unknown): void {
-    for (const { data, reply } of this.early.values()) {
-      this.budget.used -= data.length;
-      reply(err);
-    }
+  /** Drops the parked WRITEs and gives their bytes back to the channel's budget. */
+  private dropEarly(): void {
+    for (const data of this.early.values()) this.budget.used -= data.length;
     this.early.clear();
   }
 }

@@ -140,6 +140,8 @@ async function fsetstat(s: SftpContext, id: number, h: Handle, a: Attrs): Promis
   if (h.kind === 'dir' || h.kind === 'read') return setstat(s, id, h.path, a);
   if (a.size !== undefined && a.size !== h.stat.size) return unsupportedSize(s, id);
   if (a.uid !== undefined) return s.send(statusPacket(id, Status.OP_UNSUPPORTED, 'Owners cannot be changed'));
+  // ftruncate() at the end of the writes: the new version may end before the old one.
+  if (a.size !== undefined) h.sizeSet = true;
   // An upload's new version does not exist yet: its mode and time are set when CLOSE commits it.
   if (a.permissions !== undefined) h.pendingAttrs.mode = a.permissions;
   if (a.mtime !== undefined) h.pendingAttrs.mtime = new Date(a.mtime * 1000);

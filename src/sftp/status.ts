@@ -2,7 +2,7 @@
 // failures are FAILURE with the error's own words; what a client acts on (no such file, permission
 // denied, end of file, unsupported) gets its own code. Messages never carry internal addresses:
 // the storage and database failures get fixed sentences.
-import { describeError, ErrorCodes, isMogError, type ErrorCode } from '../errors.ts';
+import { clientMessage, ErrorCodes, isMogError, type ErrorCode } from '../errors.ts';
 import { BadMessage, Status, type StatusCode } from './wire.ts';
 
 const CODES: Record<ErrorCode, StatusCode> = {
@@ -36,22 +36,6 @@ const CODES: Record<ErrorCode, StatusCode> = {
   [ErrorCodes.LOCKED]: Status.PERMISSION_DENIED,
 };
 
-const UNAVAILABLE = 'Storage temporarily unavailable; try again';
-/** Codes whose own message may name a node or the database: a fixed sentence instead. */
-const GENERIC: Partial<Record<ErrorCode, string>> = {
-  [ErrorCodes.NODE_UNAVAILABLE]: UNAVAILABLE,
-  [ErrorCodes.QUORUM_LOST]: UNAVAILABLE,
-  [ErrorCodes.NO_REPLICAS]: UNAVAILABLE,
-  [ErrorCodes.LENGTH_MISMATCH]: UNAVAILABLE,
-  [ErrorCodes.CHECKSUM_MISMATCH]: 'The stored copy failed its checksum; the transfer was stopped',
-  [ErrorCodes.DEVICE_FULL]: 'Insufficient storage space; try again later',
-  [ErrorCodes.DB_UNAVAILABLE]: 'Service temporarily unavailable; try again',
-  [ErrorCodes.BAD_DB_URL]: 'Local error in processing; try again later',
-  [ErrorCodes.SCHEMA_TOO_NEW]: 'Local error in processing; try again later',
-  [ErrorCodes.INTERNAL]: 'Local error in processing; try again later',
-  [ErrorCodes.BAD_CONFIG]: 'Local error in processing; try again later',
-};
-
 export interface StatusReply {
   code: StatusCode;
   message: string;
@@ -62,6 +46,6 @@ export interface StatusReply {
 /** The status a failed request answers with. */
 export function statusOf(err: unknown): StatusReply {
   if (err instanceof BadMessage) return { code: Status.BAD_MESSAGE, message: err.message, unexpected: false };
-  if (isMogError(err)) return { code: CODES[err.code], message: GENERIC[err.code] ?? describeError(err), unexpected: false };
-  return { code: Status.FAILURE, message: 'Local error in processing; try again later', unexpected: true };
+  if (isMogError(err)) return { code: CODES[err.code], message: clientMessage(err), unexpected: false };
+  return { code: Status.FAILURE, message: clientMessage(err), unexpected: true };
 }

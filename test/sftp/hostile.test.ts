@@ -124,17 +124,22 @@ describe('hostile inputs against the SFTP door', () => {
       const g = await open(5, '/gap.txt');
       ch.write(packet(6, u32(6), str(g), u64(10), str('late')));
       ch.write(packet(4, u32(7), str(g)));
-      assert.notEqual(await status(), 0, 'the parked WRITE fails');
+      assert.equal(await status(), 0, 'the parked WRITE is answered at once (a client waiting for it must not hang)');
       assert.notEqual(await status(), 0, 'CLOSE with a gap fails');
       assert.equal((await dav(c.dav.url, 'GET', '/gap.txt')).status, 404);
-      // Early WRITEs beyond the session's reorder budget (1 MiB here) are refused at once.
+      // Early WRITEs beyond the session's reorder budget (1 MiB here) are refused at once, and the handle with them.
       const b = await open(20, '/budget.bin');
       const chunk = Buffer.alloc(250_000, 7);
       for (let i = 0; i < 5; i++) ch.write(packet(6, u32(21 + i), str(b), u64(1 + i * chunk.length), str(chunk)));
-      const refused = await rx.next();
-      assert.deepEqual([refused[0], refused.readUInt32BE(1), refused.readUInt32BE(5) !== 0], [101, 25, true], 'the fifth early WRITE is over budget');
+      const answers = [];
+      for (let i = 0; i < 5; i++) {
+        const a = await rx.next();
+        answers.push([a[0], a.readUInt32BE(1), a.readUInt32BE(5)]);
+      }
+      assert.deepEqual(answers.slice(0, 4), [21, 22, 23, 24].map((id) => [101, id, 0]), 'four early WRITEs are parked');
+      assert.deepEqual([answers[4]![1], answers[4]![2] !== 0], [25, true], 'the fifth early WRITE is over budget');
       ch.write(packet(4, u32(26), str(b)));
-      for (let i = 0; i < 5; i++) assert.notEqual(await status(), 0, 'the parked WRITEs and the CLOSE fail');
+      assert.notEqual(await status(), 0, 'the CLOSE fails');
       assert.equal((await dav(c.dav.url, 'GET', '/budget.bin')).status, 404);
       // A packet longer than any SFTP packet may be: the channel is closed, not the server.
       ch.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));
@@ -144,6 +149,53 @@ describe('hostile inputs against the SFTP door', () => {
     }
     const again = await sftpBatch(t, 'ls /\n');
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  test('writes inside a file: a resume at its end and an append commit; a rewrite that stops short, a backwards write or a gap stores nothing', async () => {
+    const conn = await connect(t.port);
+    try {
+      const sftp = await sftpOf(conn);
+      const call = <T>(f: (cb: (err: Error | undefined | null, v?: T) => void) => void) =>
+        new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
+      /** Opens `path` with `flags`, makes the WRITEs (position, text) and CLOSEs; what failed, by step. */
+      const session = async (flags: string, writes: Array<[number, string]>, size?: number) => {
+        const h = await call<Buffer>((cb) => sftp.open('/rw.txt', flags as 'r+', cb));
+        const failed: string[] = [];
+        for (const [pos, text] of writes) {
+          const b = Buffer.from(text);
+          await call((cb) => sftp.write(h, b, 0, b.length, pos, cb)).catch((err: Error) => failed.push(`write@${pos}: ${err.message}`));
+        }
+        if (size !== undefined) await call((cb) => sftp.fsetstat(h, { size }, cb));
+        await call((cb) => sftp.close(h, cb)).catch((err: Error) => failed.push(`close: ${err.message}`));
+        return failed;
+      };
+      const content = async () => (await dav(c.dav.url, 'GET', '/rw.txt')).text;
+      assert.deepEqual(await session('w', [[0, 'a'.repeat(100)]]), []);
+      // r+ (no CREAT, no TRUNC): a run over bytes 50-59 only would drop bytes 60-99.
+      const short = await session('r+', [[50, 'x'.repeat(10)]]);
+      assert.equal(short.length, 1);
+      assert.match(short[0]!, /close: .*end at byte 60 of the 100-byte file.*not supported.*unchanged/);
+      assert.equal(await content(), 'a'.repeat(100));
+      // Going backwards fails that WRITE and the CLOSE.
+      const back = await session('r+', [[0, 'b'.repeat(100)], [10, 'c']]);
+      assert.equal(back.length, 2, back.join('; '));
+      assert.match(back[0]!, /write@10: Cannot write at byte 10/);
+      assert.equal(await content(), 'a'.repeat(100));
+      // A WRITE past the end leaves a gap.
+      assert.match((await session('r+', [[120, 'g']])).join('; '), /close: .*gap before byte 120 \(the file had 100 bytes\)/);
+      assert.equal(await content(), 'a'.repeat(100));
+      // A resume at the end (reput, curl -C -) and an APPEND commit; so does a run from inside the file past its end.
+      assert.deepEqual(await session('r+', [[100, 'r'.repeat(20)]]), []);
+      assert.deepEqual(await session('a', [[0, 'ppp']]), []);
+      assert.equal(await content(), 'a'.repeat(100) + 'r'.repeat(20) + 'ppp');
+      assert.deepEqual(await session('r+', [[110, 'z'.repeat(30)]]), []);
+      assert.equal(await content(), 'a'.repeat(100) + 'r'.repeat(10) + 'z'.repeat(30));
+      // ftruncate to where the writes end says the shorter file is meant.
+      assert.deepEqual(await session('r+', [[0, 'short']], 5), []);
+      assert.equal(await content(), 'short');
+    } finally {
+      conn.end();
+    }
   });
 
   test('open handles and connections are capped', async () => {

@@ -75,7 +75,7 @@ describe('OpenSSH sftp against the SFTP door', () => {
     assert.equal(ok.code, 0, ok.stderr);
   });
 
-  test('curl sftp:// uploads and downloads, checking the host key', async () => {
+  test('curl sftp:// uploads, resumes an upload (-C -) and downloads, checking the host key', async () => {
     const a = randomBytes(1024 * 1024 + 3);
     await writeFile(join(dir, 'c.bin'), a);
     const base = `sftp://demo:demo@127.0.0.1:${t.port}`;
@@ -84,6 +84,13 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const down = await curl(['--hostpubsha256', t.hostSha256, '-o', join(dir, 'c2.bin'), `${base}/curl/c.bin`]);
     assert.equal(down.code, 0, down.stderr);
     assert.equal(sha256(await readFile(join(dir, 'c2.bin'))), sha256(a));
+    // curl -C - resumes an upload at the remote size (an APPEND open, WRITEs from that offset).
+    await writeFile(join(dir, 'c-half.bin'), a.subarray(0, 600_000));
+    assert.equal((await curl(['--hostpubsha256', t.hostSha256, '-T', join(dir, 'c-half.bin'), `${base}/curl/resumed.bin`])).code, 0);
+    const resumed = await curl(['--hostpubsha256', t.hostSha256, '-C', '-', '-T', join(dir, 'c.bin'), `${base}/curl/resumed.bin`]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const back = await dav(c.dav.url, 'GET', '/curl/resumed.bin');
+    assert.equal(sha256(back.body), sha256(a));
     const wrongKey = await curl(['--hostpubsha256', 'AAAA' + t.hostSha256.slice(4), '-o', '/dev/null', `${base}/curl/c.bin`]);
     assert.notEqual(wrongKey.code, 0);
   });
@@ -105,9 +112,15 @@ describe('OpenSSH sftp against the SFTP door', () => {
     const env = { ...process.env, SSH_ASKPASS: await askpass(dir, 'demo'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' };
     const child = spawn('sftp', [...sshOptions(t.port, ['-o', 'PreferredAuthentications=password', '-l', '32000']), '-b', '-', 'demo@127.0.0.1'], { env, cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin!.end('put big.bin /killed.bin\n');
-    await new Promise((r) => setTimeout(r, 2500));
-    // Mid-upload: the reservation exists (the bytes are streaming to the nodes).
-    assert.ok((await c.store.staleReservations(Date.now() + 3_600_000, 10)).length > 0, 'the upload was under way when sftp was killed');
+    // Killed mid-upload: once the reservation exists (the bytes are streaming to the nodes; at
+    // 4 MB/s the 64 MiB take 16 s).
+    const started = Date.now() + 20_000;
+    while ((await c.store.staleReservations(Date.now() + 3_600_000, 10)).length === 0) {
+      assert.ok(Date.now() < started && child.exitCode === null, 'the upload never got under way');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // a few WRITEs in
+    assert.equal(child.exitCode, null, 'sftp was still uploading when killed');
     child.kill('SIGKILL');
     // The door notices the connection is gone and aborts: the reservation is released, not left to the reaper.
     const deadline = Date.now() + 10_000;
