@@ -144,7 +144,7 @@ export function loginAttemptsSuite(name: string, open: OpenStore<LoginAttempts &
       assert.equal(await store.clearLoginAttempts(b), false);
     });
 
-    test('schema 10 turns a count from before it into in-flight checks: busy until the window ends, no ban', async () => {
+    test('schema 10 reads a count from before it as in-flight checks (busy until the window ends, no ban), and the previous statements still run', async () => {
       const db = await open({ migrate: false });
       try {
         const old = "INSERT INTO login_attempts (address, window_start, attempts, banned_until) VALUES ('198.51.100.1', 6000000, 3, 0)";
@@ -152,6 +152,14 @@ export function loginAttemptsSuite(name: string, open: OpenStore<LoginAttempts &
         const upToV9 = [...MIGRATIONS.filter((m) => m.version < 9), { ...v9, sqlite: [...v9.sqlite, old], mysql: [...v9.mysql, old] }];
         assert.equal(await (db.store as unknown as SqlStore).migrateWith(upToV9), 9);
         assert.equal(await db.store.migrate(), LATEST_SCHEMA_VERSION);
+        // The statements of the mogftp before schema 10 still run on it (a rolling restart): run
+        // them as one more migration of this throwaway database.
+        const previous = [
+          'SELECT window_start, attempts, banned_until FROM login_attempts',
+          "UPDATE login_attempts SET window_start = 6000000, attempts = 3, banned_until = 0 WHERE address = '198.51.100.1'",
+        ];
+        const probe = { version: LATEST_SCHEMA_VERSION + 1, description: 'previous statements', sqlite: previous, mysql: previous };
+        assert.equal(await (db.store as unknown as SqlStore).migrateWith([...MIGRATIONS, probe]), LATEST_SCHEMA_VERSION + 1);
         assert.equal((await db.store.takeLoginAttempt('198.51.100.1', POLICY, 6_000_001)).refused, 'busy');
         assert.equal(await db.store.loginBannedFor('198.51.100.1', 6_000_001), 0);
         assert.equal((await db.store.takeLoginAttempt('198.51.100.1', POLICY, 6_000_000 + POLICY.windowMs)).allowed, true);

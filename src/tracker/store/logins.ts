@@ -7,7 +7,9 @@
 // address are pending or failed in a window: the next is refused as busy ("try again"), with no
 // ban, so twenty honest clients behind one NAT address wait their turn instead of being locked
 // out. Only failures ban: the `limit`-th failure of a window starts the ban. Pending counts left
-// by a process that died mid-check end with their window.
+// by a process that died mid-check end with their window. The pending count lives in the column
+// `attempts` (schema 4's, which counted both before schema 10), so a front-end not yet upgraded
+// keeps working on the same rows.
 import { ErrorCodes, mogError } from '../../errors.ts';
 import type { LoginAttempt, LoginPolicy } from '../auth-types.ts';
 import type { Dialect, Work } from './driver.ts';
@@ -45,14 +47,14 @@ interface Counts {
 function countsAt(row: Record<string, unknown>, policy: LoginPolicy, now: number): Counts {
   const windowStart = num(row.window_start);
   if (windowStart + policy.windowMs <= now) return { windowStart: now, pending: 0, failures: 0 };
-  return { windowStart, pending: num(row.pending), failures: num(row.failures) };
+  return { windowStart, pending: num(row.attempts), failures: num(row.failures) };
 }
 
 export class LoginWork {
   constructor(private readonly d: Dialect) {}
 
   private get select(): string {
-    return `SELECT window_start, pending, failures, banned_until FROM login_attempts WHERE address = ?${this.d.forUpdate}`;
+    return `SELECT window_start, attempts, failures, banned_until FROM login_attempts WHERE address = ?${this.d.forUpdate}`;
   }
 
   /** Counts one pending check unless the address is banned or has `limit` checks pending or failed. */
@@ -61,7 +63,7 @@ export class LoginWork {
     let row = yield* get(this.select, address);
     if (!row) {
       const { changes } = yield* run(
-        `${this.d.insertIgnore} INTO login_attempts (address, window_start, pending, failures, banned_until) VALUES (?, ?, 1, 0, 0)`,
+        `${this.d.insertIgnore} INTO login_attempts (address, window_start, attempts, failures, banned_until) VALUES (?, ?, 1, 0, 0)`,
         address,
         now,
       );
@@ -108,7 +110,7 @@ export class LoginWork {
 
   private *write(address: string, c: Counts, bannedUntil: number): Work<void> {
     yield* run(
-      'UPDATE login_attempts SET window_start = ?, pending = ?, failures = ?, banned_until = ? WHERE address = ?',
+      'UPDATE login_attempts SET window_start = ?, attempts = ?, failures = ?, banned_until = ? WHERE address = ?',
       c.windowStart,
       c.pending,
       c.failures,

@@ -4,19 +4,13 @@
 // it; a change is a new version.
 import type { Migration } from './migration.ts';
 
-// The old `attempts` counted both; it becomes `pending`, so a count left over from before the
-// upgrade is a burst that ends with its window (one minute by default), never a ban. One ALTER on
-// MariaDB/MySQL (atomic there: a failure leaves version 9 as it was).
+// Only a column is added, as every migration does, so the mogftp before it keeps working during a
+// rolling restart. The old `attempts` column, which counted both, now holds the checks in flight:
+// a count left over from before the upgrade (or written by a front-end not yet restarted) is a
+// burst that ends with its window (one minute by default), never a ban.
 export const SCHEMA_V10: Migration = {
   version: 10,
   description: 'login attempts: in-flight password checks (pending) counted apart from failures; only failures ban',
-  sqlite: [
-    `ALTER TABLE login_attempts RENAME COLUMN attempts TO pending`,
-    `ALTER TABLE login_attempts ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`,
-  ],
-  mysql: [
-    `ALTER TABLE login_attempts
-         CHANGE COLUMN attempts pending INT UNSIGNED NOT NULL,
-         ADD COLUMN failures INT UNSIGNED NOT NULL DEFAULT 0`,
-  ],
+  sqlite: [`ALTER TABLE login_attempts ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`],
+  mysql: [`ALTER TABLE login_attempts ADD COLUMN failures INT UNSIGNED NOT NULL DEFAULT 0`],
 };
