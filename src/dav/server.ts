@@ -4,7 +4,7 @@
 // so any number of `mogftp dav` processes can sit behind one load balancer.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { describeError, ErrorCodes, mogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import type { StorageClient } from '../storage/client.ts';
@@ -251,26 +251,5 @@ function closeIfBodyPending(req: IncomingMessage, res: ServerResponse): void {
   const large = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 64 * 1024;
   // A client told no `100 Continue` may never send its body: the connection's framing is unknown.
   const withheld = /100-continue/i.test(String(req.headers.expect ?? '')) && !continued.has(req);
-  if (!large && !withheld) return;
-  res.setHeader('Connection', 'close');
-  lingerOnClose(req.socket as Socket & { destroySoon(): void });
-}
-
-/** How long a closing connection still reads (and drops) what its client sends. */
-const LINGER_MS = 2000;
-
-/**
- * A lingering close (RFC 9112, 9.6). Node closes the socket as soon as the answer is written;
- * with the client's body still arriving, the kernel then resets the connection, and a client
- * still writing gets EPIPE or ECONNRESET instead of the answer it was sent. So the socket only
- * half-closes, reads and drops what comes for up to LINGER_MS, then goes.
- */
-function lingerOnClose(socket: Socket & { destroySoon(): void }): void {
-  socket.destroySoon = () => {
-    socket.end();
-    socket.resume();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-  };
+  if (large || withheld) res.setHeader('Connection', 'close');
 }
