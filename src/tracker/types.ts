@@ -555,13 +555,7 @@ export interface Repair {
 export interface Store extends StoreLifecycle, Catalog, Replicas, Namespace, Uploads, Queues, Users, DavState, Repair, Import {}
 
 /** A MogileFS file as `admin import mogilefs` writes it: its fid, copies and key's place kept (store/import.ts). */
-export interface ImportFile {
-  fid: number;
-  domainId: number;
-  classId: number;
-  length: number;
-  checksum: string | null;
-  checksumAlg: ChecksumAlg;
+export interface ImportFile extends Pick<FileRow, 'fid' | 'domainId' | 'classId' | 'length' | 'checksum' | 'checksumAlg'> {
   /** Devices holding a copy (file_on); unknown devices are left out by the caller. */
   devids: number[];
   /** The key's place below the domain's root. */
