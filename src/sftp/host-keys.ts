@@ -39,13 +39,29 @@ export async function loadHostKeys(files: string[]): Promise<HostKey[]> {
   return keys;
 }
 
-/** A new private key in OpenSSH format, made off the event loop (RSA 3072 takes seconds). */
-function generate(type: 'ed25519' | 'rsa'): Promise<string> {
+/** One private key in OpenSSH format from ssh2's generator, made off the event loop (RSA 3072 takes seconds). */
+function generateOnce(type: 'ed25519' | 'rsa'): Promise<string> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, pair: { private: string }) => (err ? reject(err) : resolve(pair.private));
     if (type === 'rsa') ssh2.utils.generateKeyPair('rsa', { bits: 3072 }, done);
     else ssh2.utils.generateKeyPair('ed25519', done);
   });
+}
+
+// ssh2 1.17.0 strips every leading zero byte of the public key's BIT STRING, meant to drop only the
+// unused-bits byte: an ed25519 key whose first byte is 0 (1 in 256) comes out 31 bytes long and is
+// "Malformed" to every reader, ssh2's included (CI's quickstart died on one). So each new key is
+// parsed before it is kept, and one that does not parse is thrown away and made again.
+const GENERATE_TRIES = 8;
+
+/** A new private key in OpenSSH format that parses back as a private key of its type. */
+export async function generateHostKey(type: 'ed25519' | 'rsa'): Promise<string> {
+  for (let i = 1; ; i++) {
+    const key = await generateOnce(type);
+    const parsed = ssh2.utils.parseKey(key);
+    if (!(parsed instanceof Error) && !Array.isArray(parsed) && parsed.isPrivateKey() && parsed.type === `ssh-${type}`) return key;
+    if (i === GENERATE_TRIES) throw mogError(ErrorCodes.INTERNAL, `Cannot make an ${type} host key: ${GENERATE_TRIES} generated keys did not parse back${parsed instanceof Error ? ` (${parsed.message})` : ''}`);
+  }
 }
 
 /** DIR/ssh_host_ed25519_key and DIR/ssh_host_rsa_key, made (at once) when missing; returns their paths. */
@@ -54,7 +70,7 @@ export async function ensureHostKeys(dir: string): Promise<string[]> {
     const file = join(dir, `ssh_host_${type}_key`);
     if (await access(file).then(() => true, () => false)) return file;
     // 'wx': never over a key that appeared meanwhile (another run's, or the operator's own).
-    await writeFile(file, await generate(type), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    await writeFile(file, await generateHostKey(type), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
     return file;
