@@ -1,6 +1,6 @@
-// Ports the quickstart is told to use must be free: a busy --port, --dav-port or --admin-listen
+// Ports the quickstart is told to use must be free: a busy --port, --dav-port, --sftp-port or --admin-listen
 // stops it with one line naming the option (no bare EADDRINUSE, no silent switch). Only the
-// default WebDAV port 8080 gives way to a free port, and the banner says so in a sentence, first.
+// default WebDAV port 8080 and SFTP port 2222 give way to a free port, and the banner says so in a sentence.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -17,6 +17,21 @@ function listen(port: number): Promise<Server | null> {
     s.once('error', () => resolve(null)); // already taken by someone else: taken all the same
     s.listen(port, '127.0.0.1', () => resolve(s));
   });
+}
+
+/**
+ * Holds a default port for one test. Other test files start quickstarts on the defaults too: one
+ * that holds it now would let it go at its end, and the quickstart under test would then get the
+ * "taken" port after all (CI saw that for 2222). So wait until this test holds the port itself;
+ * only a holder that keeps it for a minute (a real service on this machine) is taken as it is.
+ */
+async function hold(port: number): Promise<Server | null> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const s = await listen(port);
+    if (s || Date.now() > until) return s;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 describe('quickstart ports', () => {
@@ -51,7 +66,7 @@ describe('quickstart ports', () => {
   }
 
   test('the default WebDAV port 8080 taken: a free one instead, said in the banner, which comes first', async () => {
-    const held = await listen(8080); // null: something else holds it, which is as good
+    const held = await hold(8080);
     try {
       const qs = spawnQuickstart(['--data', join(base, 'dav-default'), '--port', String(await freePort()), '--pasv-ports', '0', '--no-tls']);
       try {
@@ -73,7 +88,7 @@ describe('quickstart ports', () => {
   });
 
   test('the default SFTP port 2222 taken: a free one instead, said in the banner', async () => {
-    const held = await listen(2222); // null: something else holds it, which is as good
+    const held = await hold(2222);
     try {
       const qs = spawnQuickstart(['--data', join(base, 'sftp-default'), '--port', String(await freePort()), '--pasv-ports', '0', '--no-tls', '--no-dav']);
       try {
