@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import ssh2 from 'ssh2';
+import { generateHostKey } from '../../src/sftp/host-keys.ts';
 import { parsePublicKeyLine } from '../../src/tracker/ssh-keys.ts';
 import { useCluster } from '../harness/cluster.ts';
 import { clientKey, sftpBatch } from './lib.ts';
@@ -47,7 +47,7 @@ describe('a large upload through mogftp sftp', () => {
     const dir = c.tmpDir;
     await mkdir(join(dir, 'keys'));
     const hostKey = join(dir, 'keys', 'ssh_host_ed25519_key');
-    await writeFile(hostKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    await writeFile(hostKey, await generateHostKey('ed25519'), { mode: 0o600 });
     const key = await clientKey(dir);
     await c.store.addUserKey('demo', { ...parsePublicKeyLine(key.pub), now: Date.now() });
     const p = await c.startSftpProcess(['--host-key', hostKey]);

@@ -5,7 +5,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { fingerprintOf, loadHostKeys } from '../../src/sftp/host-keys.ts';
+import { fingerprintOf, generateHostKey, loadHostKeys } from '../../src/sftp/host-keys.ts';
 import { startSftpServer, type RunningSftpServer, type SftpLimits } from '../../src/sftp/server.ts';
 import type { Cluster } from '../harness/cluster.ts';
 import { run, type RunResult } from '../harness/clients.ts';
@@ -23,7 +23,7 @@ export async function startTestSftp(c: Cluster, dir: string, limits: Partial<Sft
   // An ed25519 host key only: an RSA one costs seconds of CPU to make (the quickstart and
   // daemon tests cover RSA host keys).
   const file = join(dir, 'ssh_host_ed25519_key');
-  await writeFile(file, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600, flag: 'w' });
+  await writeFile(file, await generateHostKey('ed25519'), { mode: 0o600, flag: 'w' });
   const keys = await loadHostKeys([file]);
   const server = await startSftpServer({ ...c.services, host: '127.0.0.1', port: 0, hostKeys: keys.map((k) => k.key), log: process.env.SFTP_TEST_LOG ? (level, msg, fields) => console.error(level, msg, fields) : () => {}, limits });
   const ed = keys.find((k) => k.type === 'ssh-ed25519')!;
@@ -60,7 +60,10 @@ export async function sftpBatch(
 
 /** A client key pair in OpenSSH format: the private key file's path and the .pub line. */
 export async function clientKey(dir: string, type: 'ed25519' | 'rsa' = 'ed25519'): Promise<{ file: string; pub: string; fingerprint: string }> {
-  const pair = type === 'rsa' ? ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 }) : ssh2.utils.generateKeyPairSync('ed25519');
+  const make = () => (type === 'rsa' ? ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 }) : ssh2.utils.generateKeyPairSync('ed25519'));
+  let pair = make();
+  // ssh2 1.17.0 writes 1 ed25519 key in 256 malformed (see generateHostKey): make another.
+  while (ssh2.utils.parseKey(pair.private) instanceof Error) pair = make();
   const file = join(dir, `id_${type}`);
   await writeFile(file, pair.private, { mode: 0o600 });
   await writeFile(`${file}.pub`, `${pair.public}\n`);
