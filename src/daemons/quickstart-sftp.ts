@@ -4,6 +4,7 @@
 // instead of asking the user to trust whatever answers.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MogError } from '../errors.ts';
 import type { LogFn } from '../log.ts';
 import { loadHostKeys, type HostKey } from '../sftp/host-keys.ts';
 import { startSftpServer, type RunningSftpServer } from '../sftp/server.ts';
@@ -27,7 +28,11 @@ export async function startQuickstartSftp(
   notes: string[],
   keyFiles: Promise<string[]>,
 ): Promise<QuickstartSftp> {
-  const keys = await loadHostKeys(await keyFiles);
+  const keys = await loadHostKeys(await keyFiles).catch((err: unknown) => {
+    // One the quickstart made before its keys were checked (see generateHostKey) can be malformed.
+    if (err instanceof MogError) err.message += ' (remove it, and the quickstart makes a new one)';
+    throw err;
+  });
   const start = (port: number) => startSftpServer({ ...services, host: where.host, port, hostKeys: keys.map((k) => k.key), log });
   let server: RunningSftpServer;
   if (where.sftpPort !== undefined) server = await listenOn(() => start(where.sftpPort!), `SFTP port ${where.sftpPort} on ${where.host}`, '--sftp-port');
