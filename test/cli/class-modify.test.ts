@@ -14,7 +14,8 @@ const bin = join(repoRoot, 'bin', 'mogftp.js');
 async function admin(dbUrl: string, args: string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, MOGFTP_DB: dbUrl };
   delete env.MOGFTP_DEBUG;
-  return run(process.execPath, [bin, 'admin', ...args], { cwd: repoRoot, env, timeoutMs: 30_000 });
+  // 120 s as in test/harness/admin-cli.ts: a loaded 2-core machine has taken over 30 s to start one.
+  return run(process.execPath, [bin, 'admin', ...args], { cwd: repoRoot, env, timeoutMs: 120_000 });
 }
 
 async function ok(dbUrl: string, args: string[]): Promise<string> {
