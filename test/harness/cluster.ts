@@ -18,7 +18,7 @@ import { startDavServer, type DavServerOptions, type RunningDavServer } from '..
 import { startFtpServer, type FtpServerOptions, type RunningFtpServer } from '../../src/ftp/server.ts';
 import { startJobs, type JobsHandle, type JobsOptions } from '../../src/jobs/index.ts';
 import { StorageClient, type StorageClientOptions } from '../../src/storage/client.ts';
-import { hashPassword } from '../../src/tracker/passwords.ts';
+import { hashPassword, isWeakerThanCurrent } from '../../src/tracker/passwords.ts';
 import type { FileClass, Store } from '../../src/tracker/types.ts';
 import { ClusterFiles } from './cluster-files.ts';
 import { startDaemonProcess, type DaemonProcess } from './daemons.ts';
@@ -294,7 +294,7 @@ export class Cluster<N extends NodeSpec = LocalNode> extends ClusterFiles<Cluste
   async addUser(name: string, password: string, o: { homeDir?: string; readOnly?: boolean; quotaBytes?: number | null } = {}): Promise<void> {
     await this.store.createUser({
       name,
-      passwordHash: await hashPassword(password),
+      passwordHash: await testHash(password),
       domainId: this.domainId,
       homeDir: o.homeDir ?? '/',
       readOnly: o.readOnly ?? false,
@@ -376,6 +376,27 @@ export function useCluster<N extends NodeSpec = LocalNode>(opts: ClusterOptions<
   before(() => c.start());
   after(() => c.stop());
   return c;
+}
+
+/**
+ * demo's password hashed by hashPassword at today's parameters (a real scrypt hash: logins verify
+ * it at full cost, as any other). Made once here instead of at every cluster start, where it cost
+ * half a second of a core and 128 MiB each time; should the product raise its parameters, the
+ * hash is made afresh again, so no login ever re-hashes it.
+ */
+const DEMO_HASH = 'scrypt$131072$8$1$nY8pnXhtbcz3LB4i93zCMw==$S8Fe/xP2g5Chk2YAEFuGwftK9krheeV4fMKB7ZQP5DQ=';
+const hashes = new Map<string, Promise<string>>();
+
+/** One hash per password and process (users with the same password share its salt: tests only). */
+function testHash(password: string): Promise<string> {
+  if (password === 'demo' && !isWeakerThanCurrent(DEMO_HASH)) return Promise.resolve(DEMO_HASH);
+  let h = hashes.get(password);
+  if (!h) {
+    h = hashPassword(password);
+    hashes.set(password, h);
+    h.catch(() => hashes.delete(password));
+  }
+  return h;
 }
 
 export function sha256(data: Buffer | string): string {
