@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { BIN } from '../harness/quickstart-process.ts';
 import { storeBackends, type TestDb } from '../harness/db.ts';
 import { sshKeygen, type GeneratedKey } from '../harness/ssh-keygen.ts';
+import { openStore } from '../../src/tracker/open.ts';
 
 interface Run {
   code: number | null;
@@ -78,9 +79,17 @@ for (const backend of storeBackends) {
         sshKeygen(work, 'id_rsa1024', 'rsa', { bits: 1024 }),
       ]);
       for (const key of made) k[key.publicPath.replace(/^.*\/|\.pub$/g, '')] = key;
-      ok(await cli(['init']), 'init');
-      ok(await cli(['domain', 'add', 'default']), 'domain add');
-      await Promise.all(['alice', 'bob'].map(async (u) => ok(await cli(['user', 'add', u, '--password', 'pw']), `user add ${u}`)));
+      // The schema, domain and users in this process: test/cli/admin.test.ts runs init, domain add
+      // and user add as processes; here each would cost a process start, user add a full scrypt
+      // hash besides, for users nobody logs in as.
+      const store = await openStore(db.url);
+      try {
+        await store.migrate();
+        const domain = await store.createDomain('default');
+        for (const name of ['alice', 'bob']) await store.createUser({ name, passwordHash: 'no login', domainId: domain.id, homeDir: '/', readOnly: false, quotaBytes: null });
+      } finally {
+        await store.close();
+      }
     });
     after(async () => {
       await db?.drop();
