@@ -116,13 +116,14 @@ async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos + 1), pos);
       if (bytesRead === 0) throw new Error('the file ended early (truncated while being read?)');
       pos += bytesRead;
-      // Hashed before the write: the buffer is read into again once this write has drained.
-      hash?.update(buf.subarray(0, bytesRead));
       collectGarbageEvery(bytesRead);
       draining[i] = new Promise<void>((resolve, reject) => {
         res.write(buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
       });
       draining[i]!.catch(() => {}); // awaited in turn; must not count as unhandled meanwhile
+      // Hashed after the write is under way, so the reader already has these bytes meanwhile;
+      // the buffer is not read into again before this write has drained.
+      hash?.update(buf.subarray(0, bytesRead));
     }
     await Promise.race([Promise.all(draining), gone]);
   } finally {
