@@ -8,10 +8,17 @@ import { ErrorCodes, mogError } from '../errors.ts';
 import type { MogError } from '../errors.ts';
 import { NodeAnswer, answerError, noAnswer, readCodeFor, readSmallBody, timeoutError } from './client-request.ts';
 import type { CallOptions, RequestCore } from './client-request.ts';
+import { parseContentDigest, type DigestAlg } from './digest.ts';
 
 export interface GetResult {
   stream: Readable;
   length: number;
+  /**
+   * Null unless a digest was asked for and the node announced a Content-Digest trailer (ours do;
+   * nginx does not). Then, once `stream` has ended, the hex digest of the body the node read
+   * from its disk, or null if the trailer did not come or is not the algorithm asked for.
+   */
+  digest: (() => string | null) | null;
 }
 
 /**
@@ -20,7 +27,7 @@ export interface GetResult {
  * whole exchange (body included) are each bounded. `rangeStart` is where the range asked for
  * in `headers` begins, null for the whole file.
  */
-export function getOnce(core: RequestCore, url: string, headers: Record<string, string>, rangeStart: number | null, call: CallOptions): Promise<GetResult> {
+export function getOnce(core: RequestCore, url: string, headers: Record<string, string>, rangeStart: number | null, call: CallOptions, digest: DigestAlg | null = null): Promise<GetResult> {
   const { stallTimeoutMs, connectTimeoutMs } = core.opts;
   const stallMs = call.timeoutMs === undefined ? stallTimeoutMs : null;
   const limits = call.timeoutMs !== undefined ? core.limits(call.timeoutMs) : null;
@@ -50,7 +57,7 @@ export function getOnce(core: RequestCore, url: string, headers: Record<string, 
       answered = true;
       if (!limits) clearTimers(); // the body has its own watchdog (lengthChecked)
       res.once('close', clearTimers);
-      judgeAnswer(res, url, rangeStart, stallMs).then(
+      judgeAnswer(res, url, rangeStart, stallMs, digest).then(
         (got) => settle(() => resolve(got)),
         (err: MogError) => settle(() => reject(err)),
       );
@@ -60,9 +67,11 @@ export function getOnce(core: RequestCore, url: string, headers: Record<string, 
 }
 
 /** The body of a 200 or 206 that is what we asked for; a MogError for anything else. */
-async function judgeAnswer(res: IncomingMessage, url: string, rangeStart: number | null, stallMs: number | null): Promise<GetResult> {
+async function judgeAnswer(res: IncomingMessage, url: string, rangeStart: number | null, stallMs: number | null, digest: DigestAlg | null): Promise<GetResult> {
   const status = res.statusCode ?? 0;
-  const length = Number(res.headers['content-length']);
+  const promised = digest !== null && status === 206 && /(^|,)\s*content-digest\s*(,|$)/i.test(String(res.headers.trailer ?? ''));
+  // With a trailer the body is chunked: its length is the range the node says it sends.
+  const length = promised ? rangeLength(res.headers['content-range']) : Number(res.headers['content-length']);
   const refuse = (err: MogError) => {
     res.destroy();
     return Promise.reject(err);
@@ -72,7 +81,7 @@ async function judgeAnswer(res: IncomingMessage, url: string, rangeStart: number
       return refuse(mogError(ErrorCodes.INTERNAL, `storage node ignored the byte range asked of ${url}`));
     }
     if (!Number.isSafeInteger(length)) return refuse(mogError(ErrorCodes.INTERNAL, `storage node sent no Content-Length for ${url}`));
-    return { stream: lengthChecked(res, length, url, stallMs), length };
+    return { stream: lengthChecked(res, length, url, stallMs), length, digest: promised ? () => trailerDigest(res, digest) : null };
   }
   // Read the short error body so the socket stays reusable.
   let body: string;
@@ -84,6 +93,22 @@ async function judgeAnswer(res: IncomingMessage, url: string, rangeStart: number
   if (status === 404) throw mogError(ErrorCodes.NOT_FOUND, `no such replica: ${url}`, new NodeAnswer(404, null, body));
   if (status === 416) throw mogError(ErrorCodes.INVALID_OFFSET, `byte range beyond the end of ${url}`, new NodeAnswer(416, null, body));
   throw answerError('GET', url, status, body, readCodeFor);
+}
+
+/** The byte count of `bytes A-B/SIZE`, NaN for anything else. */
+function rangeLength(header: string | undefined): number {
+  const m = /^bytes (\d+)-(\d+)\/\d+$/.exec(header ?? '');
+  return m ? Number(m[2]) - Number(m[1]) + 1 : NaN;
+}
+
+/** The hex digest of the Content-Digest trailer in `alg`, or null (absent, malformed, another algorithm). */
+function trailerDigest(res: IncomingMessage, alg: DigestAlg): string | null {
+  try {
+    const got = parseContentDigest(res.trailers['content-digest']);
+    return got?.alg === alg ? got.bytes.toString('hex') : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { ErrorCodes, MogError, mogError } from '../errors.ts';
 import { signUrl } from './auth.ts';
 import type { StorageKey } from './auth.ts';
 import { getOnce, type GetResult } from './client-get.ts';
+import { formatWantContentDigest, type DigestAlg } from './digest.ts';
 import { openPut, type PutOptions, type PutResult } from './client-put.ts';
 import { NodeAnswer, RequestCore, STALE_SOCKET, answerError, readCodeFor } from './client-request.ts';
 import type { CallOptions } from './client-request.ts';
@@ -91,19 +92,23 @@ export class StorageClient {
   /**
    * GET, whole or a byte range [start, end] inclusive. Resolves once the status is known; the
    * stream then errors (NODE_UNAVAILABLE) if the body breaks off or ends short of `length`.
+   * `digest` asks the node for the digest of what it sends (GetResult.digest says if it will).
    */
-  async get(url: string, opts: { start?: number; end?: number } = {}, call: CallOptions = {}): Promise<GetResult> {
+  async get(url: string, opts: { start?: number; end?: number; digest?: DigestAlg } = {}, call: CallOptions = {}): Promise<GetResult> {
     const start = opts.start ?? 0;
     const end = opts.end;
     if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
       throw mogError(ErrorCodes.INVALID_OFFSET, `bad byte range ${start}-${end ?? ''}`);
     }
-    const ranged = start > 0 || end !== undefined;
+    // A digest comes only with a range (the node then sends Content-Range, the trailer's body length).
+    const digest = opts.digest ?? null;
+    const ranged = start > 0 || end !== undefined || digest !== null;
     const headers: Record<string, string> = ranged ? { range: `bytes=${start}-${end ?? ''}` } : {};
+    if (digest) headers['want-content-digest'] = formatWantContentDigest(digest);
     const retries = call.retries ?? this.core.opts.retries;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await getOnce(this.core, url, headers, ranged ? start : null, call);
+        return await getOnce(this.core, url, headers, ranged ? start : null, call, digest);
       } catch (err) {
         const code = (err instanceof MogError && (err.cause as NodeJS.ErrnoException | undefined)?.code) || '';
         if (attempt >= retries || !isNoAnswer(err) || !STALE_SOCKET.has(code)) throw err;

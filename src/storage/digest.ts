@@ -41,3 +41,24 @@ export function parseContentDigest(header: string | undefined): { alg: DigestAlg
   const alg: DigestAlg | undefined = found.has('sha256') ? 'sha256' : found.has('md5') ? 'md5' : undefined;
   return alg ? { alg, bytes: found.get(alg)! } : null;
 }
+
+/** The `Want-Content-Digest` request value (RFC 9530) asking for `alg`. */
+export function formatWantContentDigest(alg: DigestAlg): string {
+  return `${NODE_TO_RFC[alg]}=10`;
+}
+
+/**
+ * The algorithm a `Want-Content-Digest` asks for: sha-256 preferred, else md5; null when absent,
+ * malformed or only for algorithms we don't compute (the answer then carries no digest, which
+ * RFC 9530 allows). A preference of 0 means "not that one".
+ */
+export function parseWantContentDigest(header: string | undefined): DigestAlg | null {
+  if (header === undefined) return null;
+  const wanted = new Set<DigestAlg>();
+  for (const member of header.split(',')) {
+    const [name, pref] = member.split('=').map((s) => s.trim().toLowerCase());
+    const alg = RFC_TO_NODE[name ?? ''];
+    if (alg && pref !== undefined && /^([1-9]|10)$/.test(pref)) wanted.add(alg);
+  }
+  return wanted.has('sha256') ? 'sha256' : wanted.has('md5') ? 'md5' : null;
+}

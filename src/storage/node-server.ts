@@ -10,6 +10,7 @@ import { describeError } from '../errors.ts';
 import { verifyRequest, type StorageKey } from './auth.ts';
 import { NodeFailure } from './failures.ts';
 import { MAX_LIST_LIMIT, parseListQuery, sendListing } from './listing.ts';
+import { parseWantContentDigest } from './digest.ts';
 import { serveFile } from './node-get.ts';
 import { HttpFail, header, isMissing, methodNotAllowed, sendFail, toHttpFail } from './node-http.ts';
 import { receiveFile } from './node-put.ts';
@@ -97,7 +98,7 @@ async function dispatch(state: NodeState, req: IncomingMessage, res: ServerRespo
   switch (method) {
     case 'GET':
     case 'HEAD':
-      return serveFile(state, req.headers.range, res, devDir, file, method === 'HEAD');
+      return serveFile(state, { range: req.headers.range, head: method === 'HEAD', digest: parseWantContentDigest(header(req, 'want-content-digest')) }, res, devDir, file);
     case 'PUT':
       return receiveFile(state, req, res, devDir, file);
     case 'DELETE':

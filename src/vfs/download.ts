@@ -4,7 +4,8 @@
 //   whole from one replica into memory and hashed before its first byte is sent. A copy that
 //   fails the checksum (or holds too few bytes) is marked bad and the next replica is tried, so
 //   the client gets the right bytes while any good copy exists.
-// - Streamed: a larger file is hashed as it streams and its LAST chunk is held back until the
+// - Streamed (download-stream.ts): a larger file is checked as it streams (by the node's digest
+//   trailer when it sends one, else hashed here) and its LAST chunk is held back until the
 //   checksum matches. On a mismatch the stream fails before that chunk: the client's copy is
 //   short and the door reports the failure (FTP 426/451 with the data connection closed,
 //   WebDAV a destroyed connection). If a replica fails mid-stream, reading continues at the
@@ -24,6 +25,7 @@ import type { StorageClient } from '../storage/client.ts';
 import { replicaUrl } from '../storage/layout.ts';
 import type { ReplicaLocation, Tracker } from '../tracker/tracker.ts';
 import type { FileRow } from '../tracker/types.ts';
+import { streamed } from './download-stream.ts';
 
 /** Largest resume offset whose skipped prefix is read to verify the checksum. */
 export const VERIFIED_RESUME_LIMIT = 1024 * 1024 * 1024;
@@ -138,7 +140,7 @@ async function* replicaBytes(tracker: Tracker, client: StorageClient, file: File
     }
     return;
   }
-  yield* streamed(ctx, client, start, opts);
+  yield* streamedRead(ctx, client, start, opts);
 }
 
 /** Reads one replica whole into memory, hashing it; returns its chunks, or the fault of the copy. */
@@ -189,54 +191,8 @@ async function* verifiedFirst(ctx: ReadContext, client: StorageClient, start: nu
   throw ctx.noReplica();
 }
 
-async function* streamed(ctx: ReadContext, client: StorageClient, start: number, opts: DownloadOptions): AsyncGenerator<Buffer> {
+function streamedRead(ctx: ReadContext, client: StorageClient, start: number, opts: DownloadOptions): AsyncGenerator<Buffer> {
   const { file, tracker } = ctx;
   const verify = file.checksum !== null && (start === 0 || (opts.verifyResume === true && start <= VERIFIED_RESUME_LIMIT));
-  const hash = verify ? newHash(file) : null;
-  // With a hash, reading starts at 0 and the prefix before `start` is hashed, not sent.
-  let pos = verify ? 0 : start;
-  // The devices whose bytes went into the hash: a mismatch is pinned on a copy only when one served them all.
-  const sources = new Set<number>();
-  // With a hash, each chunk is sent only when the next one arrives: the last waits for the check.
-  let held: Buffer | null = null;
-  if (pos < file.length) {
-    const replicas = await (opts.replicas ?? tracker.replicasFor(file.fid));
-    for (const replica of replicas) {
-      try {
-        const { stream } = await client.get(replicaUrl(replica, file.fid), { start: pos, end: file.length - 1 });
-        for await (const raw of stream as AsyncIterable<Buffer>) {
-          // Never pass on more than the file's recorded length, whatever a node sends.
-          const chunk = raw.length > file.length - pos ? raw.subarray(0, file.length - pos) : raw;
-          const from = pos;
-          pos += chunk.length;
-          if (hash) {
-            hash.update(chunk);
-            sources.add(replica.devid);
-          }
-          if (pos > start) {
-            const out = from >= start ? chunk : chunk.subarray(start - from);
-            if (!hash) yield out;
-            else {
-              if (held) yield held;
-              held = out;
-            }
-          }
-          if (pos >= file.length) break;
-        }
-        if (pos >= file.length) break;
-        // The node holds fewer bytes than the file has: a damaged copy, for fsck to repair.
-        await ctx.copyIsBad(replica.devid, `ended at byte ${pos} of ${file.length}`);
-      } catch (err) {
-        await ctx.readFailed(replica, err);
-      }
-    }
-    if (pos < file.length) throw ctx.noReplica();
-  }
-  if (hash && hash.digest('hex') !== file.checksum) {
-    const reason = `${file.checksumAlg} mismatch`;
-    if (sources.size === 1) await ctx.copyIsBad([...sources][0]!, reason);
-    else await ctx.fileIsSuspect(`${reason} over copies on devices ${[...sources].join(', ')}`);
-    throw mogError(ErrorCodes.CHECKSUM_MISMATCH, 'The stored data failed its checksum; transfer aborted');
-  }
-  if (held) yield held;
+  return streamed(ctx, client, start, verify, () => opts.replicas ?? tracker.replicasFor(file.fid));
 }
