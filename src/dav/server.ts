@@ -96,8 +96,7 @@ export async function startDavServer(opts: DavServerOptions): Promise<RunningDav
     const target = parseUrlPath(req.url ?? '/');
     const volume = await auth.login(req, res);
     if (!volume) {
-      closeIfBodyPending(req, res);
-      return sendText(res, 401, 'Authentication required', { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` });
+      return afterBody(req, res, () => sendText(res, 401, 'Authentication required', { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` }));
     }
     return dispatch(new DavRequest(req, res, volume, cfg, target.path, expecting.has(req)), method);
   }
@@ -169,14 +168,15 @@ function sendFailure(req: IncomingMessage, res: ServerResponse, err: unknown, lo
     res.destroy();
     return;
   }
-  closeIfBodyPending(req, res);
   const headers: Record<string, string> = e.status === 405 || e.status === 501 ? { Allow: ALLOWED_METHODS } : {};
-  if (e.condition) {
-    const xml = `${XML_DECL}<D:error xmlns:D="${DAV_NS}"><D:${e.condition}>${e.conditionContent ?? ''}</D:${e.condition}></D:error>\n`;
-    sendXml(res, e.status, xml, headers);
-  } else {
-    sendText(res, e.status, e.message, headers);
-  }
+  afterBody(req, res, () => {
+    if (e.condition) {
+      const xml = `${XML_DECL}<D:error xmlns:D="${DAV_NS}"><D:${e.condition}>${e.conditionContent ?? ''}</D:${e.condition}></D:error>\n`;
+      sendXml(res, e.status, xml, headers);
+    } else {
+      sendText(res, e.status, e.message, headers);
+    }
+  });
 }
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -246,21 +246,34 @@ function admitPipelined(req: IncomingMessage, res: ServerResponse, log: LogFn): 
 }
 
 /**
- * A refused request's body up to this size is read and dropped, and the connection kept. Closing
- * while it still arrives resets the connection under the client's writes (the unread bytes make
- * the kernel send RST), and the client may then never read the answer (RFC 9112, 9.6): the
- * security suite's 2 MiB PROPPATCH got EPIPE instead of its 413 in CI. A larger body, or one of
- * unknown length, costs more to drain than a new connection costs the client.
+ * A refused request's body up to this size is read and dropped before the answer goes out. An
+ * answer sent while the body still arrives, on a connection that then closes (the client asked for
+ * `Connection: close`, or the server must close), leaves unread bytes that make the kernel reset
+ * the connection under the client's writes, and the client may never read the answer (RFC 9112,
+ * 9.6): the security suite's 2 MiB PROPPATCH got EPIPE instead of its 413 in CI and in full runs.
+ * A larger body, or one of unknown length, costs more to drain than a new connection costs the
+ * client: that answer goes out at once with `Connection: close`.
  */
 export const DRAIN_REFUSED_BODY_BYTES = 8 * 1024 * 1024;
 
-/** A refused request whose body the client is still sending: drop a small one as it comes, close for a large one. */
-function closeIfBodyPending(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete) return;
+/** Calls `send` (a refusal) once the request's body is no longer arriving: dropped if small, cut off if not. */
+function afterBody(req: IncomingMessage, res: ServerResponse, send: () => void): void {
+  if (req.complete || req.destroyed) return send();
   const large = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > DRAIN_REFUSED_BODY_BYTES;
   // A client told no `100 Continue` may never send its body: the connection's framing is unknown.
   const withheld = /100-continue/i.test(String(req.headers.expect ?? '')) && !continued.has(req);
-  if (large || withheld) res.setHeader('Connection', 'close');
-  // Flowing with no reader drops the bytes; a paused stream would stall the client on a full window.
-  else req.resume();
+  if (large || withheld) {
+    res.setHeader('Connection', 'close');
+    return send();
+  }
+  let sent = false;
+  const once = () => {
+    if (sent) return;
+    sent = true;
+    send();
+  };
+  // 'close' also covers a client that goes away mid-body (the answer then goes nowhere, harmlessly).
+  req.once('end', once);
+  req.once('close', once);
+  req.resume(); // flowing with no reader drops the bytes
 }
