@@ -101,13 +101,8 @@ async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end
   const size = Math.min(SEND_CHUNK, end - start + 1);
   const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   const draining: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
-  // Settles when the client goes away: a write to a dead socket need not call back.
-  let onClose = () => {};
-  const gone = new Promise<never>((_, reject) => {
-    onClose = () => reject(clientGone());
-  });
-  gone.catch(() => {});
-  res.once('close', onClose);
+  // A write to a dead socket need not call back: every wait also races the client going away.
+  const { gone, stop } = untilClientGone(res);
   try {
     let pos = start;
     for (let i = 0; pos <= end; i ^= 1) {
@@ -127,23 +122,33 @@ async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end
     }
     await Promise.race([Promise.all(draining), gone]);
   } finally {
-    res.off('close', onClose);
+    stop();
   }
 }
 
 /** Ends the response (the trailer, if any, goes with the last chunk); rejects if the client goes first. */
 async function endResponse(res: ServerResponse): Promise<void> {
+  const { gone, stop } = untilClientGone(res);
+  try {
+    await Promise.race([new Promise<void>((resolve) => res.end(resolve)), gone]);
+  } finally {
+    stop();
+  }
+}
+
+/**
+ * `gone` rejects (clientGone) when the response closes before `stop()` is called; it never
+ * resolves, so it is only ever raced. Its rejection is marked handled: a race that ended
+ * otherwise must not leave an unhandled rejection behind when the client leaves later.
+ */
+function untilClientGone(res: ServerResponse): { gone: Promise<never>; stop: () => void } {
   let onClose = () => {};
   const gone = new Promise<never>((_, reject) => {
     onClose = () => reject(clientGone());
   });
   gone.catch(() => {});
   res.once('close', onClose);
-  try {
-    await Promise.race([new Promise<void>((resolve) => res.end(resolve)), gone]);
-  } finally {
-    res.off('close', onClose);
-  }
+  return { gone, stop: () => res.off('close', onClose) };
 }
 
 async function inProgressAt(path: string): Promise<boolean> {

@@ -8,6 +8,7 @@
 // test process); without, it runs with --insecure-no-auth, which loopback allows.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,4 +271,45 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A node as a cluster takes it (the cluster's NodeSpec): where it listens, its root, how to stop it. */
+export interface NodeEndpoint {
+  address: string;
+  port: number;
+  root: string;
+  stop(): Promise<void>;
+}
+
+/** A real node process, unproxied, as a cluster takes it. */
+export async function plainNode(): Promise<NodeEndpoint> {
+  const node = await startNodeProcess();
+  return { address: '127.0.0.1', port: node.port, root: node.root, stop: () => node.stop() };
+}
+
+/**
+ * A real node process behind an HTTP proxy on a port of its own, as a cluster takes it. Each
+ * request goes to the node as it came; `relay` then answers the client from the node's answer,
+ * which is the proxy's reason to exist (a test cuts a body short or rewrites a reply).
+ */
+export async function proxiedNode(relay: (req: http.IncomingMessage, answer: http.IncomingMessage, res: http.ServerResponse) => void): Promise<NodeEndpoint> {
+  const node = await startNodeProcess();
+  const agent = new http.Agent({ keepAlive: true });
+  const proxy = http.createServer((req, res) => {
+    const up = http.request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => relay(req, answer, res));
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    address: '127.0.0.1',
+    port: (proxy.address() as net.AddressInfo).port,
+    root: node.root,
+    stop: async () => {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+      agent.destroy();
+      await node.stop();
+    },
+  };
 }

@@ -6,8 +6,6 @@
 // can cut its GET answers after a number of bytes.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { before, describe, test } from 'node:test';
@@ -18,58 +16,35 @@ import type { User } from '../../src/tracker/types.ts';
 import { openDownload } from '../../src/vfs/download.ts';
 import { Volume } from '../../src/vfs/volume.ts';
 import { useCluster, type NodeSpec } from '../harness/cluster.ts';
-import { startNodeProcess } from '../harness/nodes.ts';
+import { plainNode, proxiedNode } from '../harness/nodes.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 10 * MiB + 7; // over the 8 MiB verify-before-send limit: streamed
 
 /** A real node behind a proxy that cuts a GET's body after `mode.cutAt` bytes (null: passes it whole, trailer included). */
-async function cuttingNode(mode: { cutAt: number | null }): Promise<NodeSpec> {
-  const node = await startNodeProcess();
-  const agent = new http.Agent({ keepAlive: true });
-  const proxy = http.createServer((req, res) => {
-    const up = http.request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      const headers = { ...answer.headers };
-      delete headers['transfer-encoding'];
-      delete headers.connection;
-      res.writeHead(answer.statusCode!, headers);
-      let sent = 0;
-      const cutAt = req.method === 'GET' ? mode.cutAt : null;
-      answer.on('data', (c: Buffer) => {
-        if (cutAt !== null && sent + c.length >= cutAt) {
-          res.write(c.subarray(0, cutAt - sent), () => res.destroy());
-          answer.destroy();
-          sent = cutAt;
-          return;
-        }
-        sent += c.length;
-        res.write(c);
-      });
-      answer.on('end', () => {
-        res.addTrailers(answer.trailers as Record<string, string>);
-        res.end();
-      });
+function cuttingNode(mode: { cutAt: number | null }): Promise<NodeSpec> {
+  return proxiedNode((req, answer, res) => {
+    const headers = { ...answer.headers };
+    delete headers['transfer-encoding'];
+    delete headers.connection;
+    res.writeHead(answer.statusCode!, headers);
+    let sent = 0;
+    const cutAt = req.method === 'GET' ? mode.cutAt : null;
+    answer.on('data', (c: Buffer) => {
+      if (cutAt !== null && sent + c.length >= cutAt) {
+        res.write(c.subarray(0, cutAt - sent), () => res.destroy());
+        answer.destroy();
+        sent = cutAt;
+        return;
+      }
+      sent += c.length;
+      res.write(c);
     });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
+    answer.on('end', () => {
+      res.addTrailers(answer.trailers as Record<string, string>);
+      res.end();
+    });
   });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  return {
-    address: '127.0.0.1',
-    port: (proxy.address() as AddressInfo).port,
-    root: node.root,
-    stop: async () => {
-      proxy.closeAllConnections();
-      await new Promise((r) => proxy.close(r));
-      agent.destroy();
-      await node.stop();
-    },
-  };
-}
-
-async function plainNode(): Promise<NodeSpec> {
-  const node = await startNodeProcess();
-  return { address: '127.0.0.1', port: node.port, root: node.root, stop: () => node.stop() };
 }
 
 /** A storage client that records, per GET, whether the node promised its digest. */

@@ -5,8 +5,6 @@
 // Node 2 is a real `mogftp storage` behind a proxy that can rewrite the checksum of its PUT answers.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { before, describe, test } from 'node:test';
@@ -14,57 +12,32 @@ import { ErrorCodes, isMogError } from '../../src/errors.ts';
 import type { User } from '../../src/tracker/types.ts';
 import { Volume } from '../../src/vfs/volume.ts';
 import { useCluster, type NodeSpec } from '../harness/cluster.ts';
-import { startNodeProcess } from '../harness/nodes.ts';
+import { plainNode, proxiedNode } from '../harness/nodes.ts';
 
 type Answer = 'honest' | 'wrong digest' | 'no digest';
 
 /** A real node behind a proxy whose PUT answers say what `mode` asks. */
-async function proxiedNode(mode: { answer: Answer }): Promise<NodeSpec> {
-  const node = await startNodeProcess();
-  const agent = new http.Agent({ keepAlive: true });
-  const proxy = http.createServer((req, res) => {
-    const up = http.request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      const chunks: Buffer[] = [];
-      answer.on('data', (c: Buffer) => chunks.push(c));
-      answer.on('end', () => {
-        let body = Buffer.concat(chunks);
-        if (req.method === 'PUT' && answer.statusCode === 201 && mode.answer !== 'honest') {
-          const json = JSON.parse(body.toString()) as { checksum?: string };
-          if (mode.answer === 'no digest') delete json.checksum;
-          else json.checksum = createHash('sha256').update('not these bytes').digest('hex');
-          body = Buffer.from(JSON.stringify(json));
-        }
-        res.writeHead(answer.statusCode!, { ...answer.headers, 'content-length': body.length });
-        res.end(body);
-      });
+function digestRewritingNode(mode: { answer: Answer }): Promise<NodeSpec> {
+  return proxiedNode((req, answer, res) => {
+    const chunks: Buffer[] = [];
+    answer.on('data', (c: Buffer) => chunks.push(c));
+    answer.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (req.method === 'PUT' && answer.statusCode === 201 && mode.answer !== 'honest') {
+        const json = JSON.parse(body.toString()) as { checksum?: string };
+        if (mode.answer === 'no digest') delete json.checksum;
+        else json.checksum = createHash('sha256').update('not these bytes').digest('hex');
+        body = Buffer.from(JSON.stringify(json));
+      }
+      res.writeHead(answer.statusCode!, { ...answer.headers, 'content-length': body.length });
+      res.end(body);
     });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
   });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const port = (proxy.address() as AddressInfo).port;
-  return {
-    address: '127.0.0.1',
-    port,
-    root: node.root,
-    stop: async () => {
-      proxy.closeAllConnections();
-      await new Promise((r) => proxy.close(r));
-      agent.destroy();
-      await node.stop();
-    },
-  };
-}
-
-/** A real node, unproxied. */
-async function plainNode(): Promise<NodeSpec> {
-  const node = await startNodeProcess();
-  return { address: '127.0.0.1', port: node.port, root: node.root, stop: () => node.stop() };
 }
 
 describe('hash once: the nodes\' digests verify an upload', () => {
   const mode = { answer: 'honest' as Answer };
-  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false, makeNode: (i) => (i === 1 ? proxiedNode(mode) : plainNode()) });
+  const c = useCluster({ db: 'sqlite', nodes: 2, mindevcount: 2, auth: false, makeNode: (i) => (i === 1 ? digestRewritingNode(mode) : plainNode()) });
   let user: User;
   before(async () => {
     user = (await c.store.getUser('demo'))!;
