@@ -13,7 +13,7 @@ import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { curlRetr, curlStor, curlStorStream, mirrorDown, mirrorUp } from './lib/clients.ts';
-import { bigFileFloor, smallFileFloor } from './lib/floors.ts';
+import { bigFileFloor, bigReadFloor, smallFileFloor, smallReadFloor } from './lib/floors.ts';
 import { MiniFtp } from './lib/ftp-client.ts';
 import { realMogilefsMissing, startRealMogilefs, type RealMogilefs } from './lib/mogilefs-real.ts';
 import { startMogCluster, type MogCluster } from './lib/mogftp.ts';
@@ -50,10 +50,13 @@ async function oneRun(ctx: Ctx, servers: BenchServer[], run: number): Promise<vo
   const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
   const big = `big-${run}.bin`;
   if (!o.skip.has('floor')) {
-    // The disk's own floors, under this run's load (lib/floors.ts): 'floor' rows for STOR and mirror -R.
+    // The floors, under this run's load (lib/floors.ts): a 'floor' row for each transfer figure.
     const floor = { name: 'floor' } as BenchServer;
     await measure(ctx, 'stor', floor, run, () => bigFileFloor(ctx.work, o.bigBytes));
+    await measure(ctx, 'retr', floor, run, () => bigReadFloor(ctx.bigFile));
     await measure(ctx, 'up1', floor, run, () => smallFileFloor(ctx.work, o.smallFiles));
+    await measure(ctx, 'up8', floor, run, () => smallFileFloor(ctx.work, o.smallFiles, 8));
+    await measure(ctx, 'down', floor, run, () => smallReadFloor(ctx.smallDir));
   }
   for (const s of order) {
     const rss = s.name.startsWith('mogftp') ? sampleRss(s.pid) : null;

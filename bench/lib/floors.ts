@@ -2,17 +2,22 @@
 // same run (same load) as the servers, so each figure can also be read as "× the floor".
 //   small files: two chains side by side (two replicas), each per file: create, write 4 KiB,
 //                fsync the file, close, fsync the directory (a node's PUT, nothing else);
-//   big file:    two copies of the big file written side by side, each fsynced at the end.
+//                with --parallel=8, eight such pairs of chains at once over the same files;
+//   big file:    two copies of the big file written side by side, each fsynced at the end;
+//   big read:    one sha256 pass over the big file from the page cache (a verified read hashes
+//                every byte once, wherever it is done);
+//   small reads: each small file opened, read and hashed once (no disk flush on that path: this
+//                is what any verified read of them must do, so it is close to nothing).
 // mogftp does more on both paths (the database's commits, the hashing, the copies through the
 // front-end), so a floor is a lower bound, not a target.
-import { randomFillSync } from 'node:crypto';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { createHash, randomFillSync } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const elapsed = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 async function fsyncChain(dir: string, files: number, body: Buffer): Promise<void> {
-  await mkdir(dir);
+  await mkdir(dir, { recursive: true });
   const d = await open(dir, 'r');
   try {
     for (let i = 0; i < files; i++) {
@@ -27,14 +32,19 @@ async function fsyncChain(dir: string, files: number, body: Buffer): Promise<voi
   }
 }
 
-/** Seconds for `files` small files stored durably twice over (two chains at once). */
-export async function smallFileFloor(work: string, files: number): Promise<number> {
+/**
+ * Seconds for `files` small files stored durably twice over: two chains at once, or with
+ * `workers` > 1 that many pairs of chains at once, the files shared out among them (as
+ * `mirror -R --parallel=N` shares them among its connections).
+ */
+export async function smallFileFloor(work: string, files: number, workers = 1): Promise<number> {
   const base = join(work, 'floor-small');
   const body = randomFillSync(Buffer.alloc(4096));
   await rm(base, { recursive: true, force: true });
   await mkdir(base);
+  const share = (w: number) => Math.floor(files / workers) + (w < files % workers ? 1 : 0);
   const t0 = process.hrtime.bigint();
-  await Promise.all([fsyncChain(join(base, 'a'), files, body), fsyncChain(join(base, 'b'), files, body)]);
+  await Promise.all(Array.from({ length: workers }, (_, w) => ['a', 'b'].map((copy) => fsyncChain(join(base, copy, `w${w}`), share(w), body))).flat());
   const secs = elapsed(t0);
   await rm(base, { recursive: true, force: true });
   return secs;
@@ -59,4 +69,32 @@ export async function bigFileFloor(work: string, bytes: number): Promise<number>
   const secs = elapsed(t0);
   for (const p of paths) await rm(p, { force: true });
   return secs;
+}
+
+/** Seconds for one sha256 pass over `file`, read from the page cache (it was just written or read). */
+export async function bigReadFloor(file: string): Promise<number> {
+  const block = Buffer.allocUnsafe(8 * 1024 * 1024);
+  const f = await open(file, 'r');
+  try {
+    const t0 = process.hrtime.bigint();
+    const h = createHash('sha256');
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await f.read(block, 0, block.length, pos);
+      if (bytesRead === 0) break;
+      h.update(block.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    h.digest();
+    return elapsed(t0);
+  } finally {
+    await f.close();
+  }
+}
+
+/** Seconds to open, read and sha256 every file of `dir` once, one after another. */
+export async function smallReadFloor(dir: string): Promise<number> {
+  const names = await readdir(dir);
+  const t0 = process.hrtime.bigint();
+  for (const name of names) createHash('sha256').update(await readFile(join(dir, name))).digest();
+  return elapsed(t0);
 }
