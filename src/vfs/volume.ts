@@ -202,16 +202,15 @@ export class Volume {
   async openDownload(path: string, start = 0, opts: { verifyResume?: boolean } = {}): Promise<{ stream: Readable; size: number; name: string }> {
     const entry = await this.entryAt(this.resolve(path));
     if (entry.kind === 'dir' || entry.fid === null) throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory`);
-    // The file row and its replicas are read at the same time: one database round trip fewer.
-    const replicas = this.deps.tracker.replicasFor(entry.fid);
-    replicas.catch(() => {}); // unused when the file is gone or the offset is refused
-    const file = await this.deps.store.getFile(entry.fid);
-    if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
+    // The file row, its copies and their bad marks in one statement (after the path walk).
+    const plan = await this.deps.tracker.fileForRead(entry.fid);
+    if (!plan) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
+    const { file } = plan;
     if (start > file.length) throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot restart at byte ${start}: the file has ${file.length} bytes`);
     return {
       stream: openDownload(this.deps.tracker, this.deps.client, file, start, {
         verifyResume: opts.verifyResume,
-        replicas,
+        replicas: Promise.resolve(plan.replicas),
         verifyBeforeSend: this.deps.verifyBeforeSend ?? (envLimit ??= verifyBeforeSendFromEnv()),
         log: this.deps.log,
       }),
