@@ -12,7 +12,6 @@ import { dirname } from 'node:path';
 import type { ChecksumAlg } from '../checksum.ts';
 import { describeError } from '../errors.ts';
 import { parseChecksumAlg, parseContentDigest } from './digest.ts';
-import { DirSyncs } from './dir-sync.ts';
 import { NodeFailure, type PutAnswerBody } from './failures.ts';
 import { FileSink } from './file-sink.ts';
 import { IN_PROGRESS_MODE } from './layout.ts';
@@ -22,8 +21,6 @@ import type { NodeState } from './node-state.ts';
 import { tempPathBeside } from './node-sweep.ts';
 
 const DONE_MODE = 0o644;
-/** PUTs finishing in one directory at once share its fsync (dir-sync.ts says why that is still durable). */
-const dirSyncs = new DirSyncs();
 
 interface PutHeaders {
   alg: ChecksumAlg;
@@ -79,9 +76,7 @@ export async function receiveFile(state: NodeState, req: IncomingMessage, res: S
     if (!direct) await rename(path, file);
     placed = true;
     state.unfinished.delete(path);
-    // The entry exists now (created by openTarget, or by the rename): the directory fsync that
-    // makes it durable must start after this point, which dirSyncs guarantees.
-    await dirSyncs.sync(dir);
+    await fsyncDir(dir);
     const answer: PutAnswerBody = { length, checksum: hex, alg };
     sendJson(res, 201, answer);
   } catch (err) {
@@ -214,3 +209,11 @@ async function unlinkIfSame(path: string, ino: number): Promise<void> {
   if (st && st.ino === ino) await unlink(path).catch(() => {});
 }
 
+async function fsyncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
