@@ -182,7 +182,7 @@ async function extraPhases(ctx: Ctx, mogs: MogCluster[]): Promise<Pick<Report, '
       roundTrips.push({ server: m.name, rt });
       log(`  ${rt.statementsPerStor.toFixed(1)} statements, ${rt.storeCallsPerStor.toFixed(1)} store calls per STOR; STOR→226 ${rt.storMs.median.toFixed(1)} ms (max ${rt.storMs.max.toFixed(1)}, ${rt.slowStors} over 45 ms)`);
       for (const x of rt.timeline) log(`    ${x.name.padEnd(24)} ${x.start.toFixed(1).padStart(7)} → ${x.end.toFixed(1).padStart(7)}`);
-      log(`  RETR→226 ${rt.retrMs.median.toFixed(1)} ms; ${rt.nodeConnections} new connections to the nodes for ${2 * rt.files} transfers`);
+      log(`  RETR→226 ${rt.retrMs.median.toFixed(1)} ms, ${rt.statementsPerRetr.toFixed(1)} statements per RETR; ${rt.nodeConnections} new connections to the nodes for ${2 * rt.files} transfers`);
       for (const x of rt.retrTimeline) log(`    ${x.name.padEnd(24)} ${x.start.toFixed(1).padStart(7)} → ${x.end.toFixed(1).padStart(7)}`);
     }
   }

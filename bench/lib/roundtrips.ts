@@ -25,6 +25,8 @@ export interface RoundTrips {
   files: number;
   /** SQL statements per STOR (MySQL: network round trips, START TRANSACTION/COMMIT included). */
   statementsPerStor: number;
+  /** SQL statements per RETR, counted the same way. */
+  statementsPerRetr: number;
   storeCallsPerStor: number;
   /** Store method → calls per STOR. */
   byMethod: Record<string, number>;
@@ -185,6 +187,7 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
     }
     const retrLat: number[] = [];
     const perRetr: Span[][] = [];
+    sqlCount = 0;
     for (let i = 0; i < files; i++) {
       spans = [];
       await c.retr(`${dir}/f${i}`, () => (storSentAt = now()));
@@ -196,7 +199,7 @@ export async function measureRoundTrips(cluster: MogCluster, files: number): Pro
       nodeConnections: newConnections,
       slowStors: storLat.filter((x) => x > 45).length,
       retrMs: spread(retrLat),
-      retrTimeline: timeline(perRetr), files, statementsPerStor: statements / files, storeCallsPerStor: total / files, byMethod, latencyMs: spread(lat), storMs: spread(storLat), timeline: timeline(perStor) };
+      retrTimeline: timeline(perRetr), statementsPerRetr: sqlCount / files, files, statementsPerStor: statements / files, storeCallsPerStor: total / files, byMethod, latencyMs: spread(lat), storMs: spread(storLat), timeline: timeline(perStor) };
   } finally {
     await ftp.close();
     client.close();

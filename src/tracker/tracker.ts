@@ -11,7 +11,7 @@ import { chooseDevicesForUpload } from './policy.ts';
 import { LoginDenied, loginThrottleOf, processHashGate, type LoginSource } from './login-throttle.ts';
 import { hashPassword, isWeakerThanCurrent, UNKNOWN_USER_HASH, verifyPassword } from './passwords.ts';
 import { VerifiedLogins } from './verified-logins.ts';
-import type { Catalog, DeviceView, Entry, FileClass, InheritedClass, Queues, QuotaRequest, Replicas, Reservation, Uploads, User, Users } from './types.ts';
+import type { Catalog, DeviceView, Entry, FileClass, FileRow, InheritedClass, Queues, QuotaRequest, Replicas, Reservation, Uploads, User, Users } from './types.ts';
 
 /**
  * The store roles the tracker reads and writes: devices and classes (Catalog), accounts and the
@@ -21,7 +21,7 @@ import type { Catalog, DeviceView, Entry, FileClass, InheritedClass, Queues, Quo
 type TrackerStore = Pick<Catalog, 'listDevices' | 'getClassById' | 'getClass'> &
   Users &
   Pick<Uploads, 'reserveUpload'> &
-  Pick<Replicas, 'replicasOf' | 'badReplicasOf' | 'markBadReplica'> &
+  Pick<Replicas, 'replicasOf' | 'badReplicasOf' | 'fileForRead' | 'markBadReplica'> &
   Pick<Queues, 'enqueue'>;
 
 export interface TrackerOptions {
@@ -229,6 +229,16 @@ export class Tracker {
    */
   async replicasFor(fid: number): Promise<ReplicaLocation[]> {
     const [devids, devices, marked] = await Promise.all([this.store.replicasOf(fid), this.devices(), this.store.badReplicasOf(fid)]);
+    return this.readOrder(devids, devices, marked.map((m) => m.devid));
+  }
+
+  /** The file row and its readable copies in the order replicasFor gives, from one store read (a download's start). */
+  async fileForRead(fid: number): Promise<{ file: FileRow; replicas: ReplicaLocation[] } | null> {
+    const [plan, devices] = await Promise.all([this.store.fileForRead(fid), this.devices()]);
+    return plan && { file: plan.file, replicas: this.readOrder(plan.devids, devices, plan.bad) };
+  }
+
+  private readOrder(devids: number[], devices: DeviceView[], marked: number[]): ReplicaLocation[] {
     const byId = new Map(devices.map((d) => [d.id, d]));
     const usable = devids
       .map((id) => byId.get(id))
@@ -236,7 +246,7 @@ export class Tracker {
     const now = Date.now();
     // A copy a read found damaged comes after every other one: it is read only when nothing
     // else answers, and then the read's own checksum check still stands between it and the client.
-    const bad = new Set(marked.map((m) => m.devid));
+    const bad = new Set(marked);
     const rank = (d: DeviceView) => readRank(d) + ((this.suspects.get(d.id) ?? 0) > now ? 4 : 0) + (bad.has(d.id) ? 8 : 0);
     usable.sort((a, b) => rank(a) - rank(b));
     return usable.map(toLocation);

@@ -382,6 +382,11 @@ export interface Catalog {
 export interface Replicas extends BadReplicas {
   getFile(fid: number): Promise<FileRow | null>;
   replicasOf(fid: number): Promise<number[]>;
+  /**
+   * A download's plan in one read: the file row, its copies' devices (ascending) and those of
+   * them a read marked bad; null if the file is gone.
+   */
+  fileForRead(fid: number): Promise<{ file: FileRow; devids: number[]; bad: number[] } | null>;
   /** Idempotent; keeps files.devcount in step. */
   addReplica(fid: number, devid: number): Promise<void>;
   /** Idempotent; keeps files.devcount in step. */

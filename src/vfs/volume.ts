@@ -29,6 +29,12 @@ export interface VolumeStat {
   isDirectory(): boolean;
 }
 
+/**
+ * An upload that gets this far reads the WebDAV locks once before its commit too (openUpload): a
+ * client writing a large file to a locked path is refused after at most this much, not at the end.
+ */
+const EARLY_LOCK_CHECK_BYTES = 1024 * 1024;
+
 /** MOGFTP_VERIFY_BEFORE_SEND, read once per process. */
 let envLimit: number | undefined;
 
@@ -169,9 +175,15 @@ export class Volume {
     const place = await this.home.placeOf(this.notHome(this.resolve(path)));
     const { name, existing } = place;
     if (existing?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${name} is a directory`);
-    // Checked again just before the commit: a lock taken while the bytes stream in still counts.
+    // The WebDAV locks are read ONCE for a small upload, just before its commit (one database
+    // round trip per FTP STOR instead of two). Not reading them first changes nothing a client or
+    // another door can see: until commitUpload, the upload is a reservation row and replicas under
+    // a fid no entry points to, and a refusal at the commit aborts it (abortUpload releases the
+    // reservation and queues the replicas for deletion), so a locked path is never written. The
+    // check that decides was always the one before the commit (a lock taken while the bytes stream
+    // in counts); the one at the start only refused earlier. That early refusal is kept where it
+    // matters, for long uploads: the check also runs once when EARLY_LOCK_CHECK_BYTES have arrived.
     const lockCheck = () => this.assertUnlocked([{ path, member: !existing }]);
-    await lockCheck();
     const offset = opts.append ? (existing?.size ?? 0) : (opts.offset ?? 0);
     if (offset > 0 && (!existing || offset > existing.size))
       throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot resume at byte ${offset}: the file has ${existing?.size ?? 0} bytes`);
@@ -182,6 +194,7 @@ export class Volume {
       size: opts.size,
       isCancelled: opts.isCancelled,
       beforeCommit: lockCheck,
+      earlyCheckAfter: EARLY_LOCK_CHECK_BYTES,
     });
   }
 
@@ -189,16 +202,15 @@ export class Volume {
   async openDownload(path: string, start = 0, opts: { verifyResume?: boolean } = {}): Promise<{ stream: Readable; size: number; name: string }> {
     const entry = await this.entryAt(this.resolve(path));
     if (entry.kind === 'dir' || entry.fid === null) throw mogError(ErrorCodes.IS_A_DIRECTORY, `${entry.name} is a directory`);
-    // The file row and its replicas are read at the same time: one database round trip fewer.
-    const replicas = this.deps.tracker.replicasFor(entry.fid);
-    replicas.catch(() => {}); // unused when the file is gone or the offset is refused
-    const file = await this.deps.store.getFile(entry.fid);
-    if (!file) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
+    // The file row, its copies and their bad marks in one statement (after the path walk).
+    const plan = await this.deps.tracker.fileForRead(entry.fid);
+    if (!plan) throw mogError(ErrorCodes.NOT_FOUND, `${entry.name} was just removed`);
+    const { file } = plan;
     if (start > file.length) throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot restart at byte ${start}: the file has ${file.length} bytes`);
     return {
       stream: openDownload(this.deps.tracker, this.deps.client, file, start, {
         verifyResume: opts.verifyResume,
-        replicas,
+        replicas: Promise.resolve(plan.replicas),
         verifyBeforeSend: this.deps.verifyBeforeSend ?? (envLimit ??= verifyBeforeSendFromEnv()),
         log: this.deps.log,
       }),

@@ -4,11 +4,13 @@
 // WebDAV with its token, and `mogftp admin lock list` shows the lock.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ftplib, dav } from '../harness/clients.ts';
 import { BACKENDS, useCluster, type Cluster } from '../harness/cluster.ts';
+import { RawFtp } from '../ftp/protocol-raw.ts';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mogftp.js');
 
@@ -57,6 +59,31 @@ async function ftpCodes(c: Cluster, calls: Record<string, string>): Promise<Reco
   const r = await ftplib(c.port, body);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Record<string, string>;
+}
+
+async function dataSocket(port: number): Promise<Socket> {
+  const s = connect({ port, host: '127.0.0.1' });
+  s.on('error', () => {}); // the server may cut it when it refuses the upload
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('error', reject);
+  });
+  return s;
+}
+
+/** Writes 64 KiB blocks until the server's reply to the transfer arrives or `max` bytes are sent; the bytes sent. */
+async function sendUntilReply(s: Socket, ftp: RawFtp, max: number): Promise<{ sent: number; reply: Promise<Awaited<ReturnType<RawFtp['next']>>> }> {
+  const reply = ftp.next(120_000);
+  let answered = false;
+  void reply.then(() => (answered = true), () => (answered = true));
+  const block = Buffer.alloc(64 * 1024, 7);
+  let sent = 0;
+  while (!answered && !s.destroyed && sent < max) {
+    sent += block.length;
+    if (!s.write(block)) await new Promise((r) => { s.once('drain', r); s.once('close', r); });
+  }
+  s.end();
+  return { sent, reply };
 }
 
 const stor = (path: string, data: string) => `ftp.storbinary('STOR ${path}', io.BytesIO(b'${data}'))`;
@@ -163,6 +190,54 @@ for (const backend of BACKENDS) {
       const unknown = await admin(c.dbUrl, ['lock', 'clear', token]);
       assert.notEqual(unknown.code, 0);
       assert.match(unknown.stderr, /No lock has the token/);
+    });
+
+    test('an FTP upload is refused when a lock is taken while its bytes stream in; a long one to a locked path stops early', async () => {
+      assert.equal((await dav(c.dav.url, 'PUT', '/mid.txt', { body: 'original' })).status, 201);
+      assert.equal((await dav(c.dav.url, 'MKCOL', '/middir')).status, 201);
+      const fidBefore = await c.fidOf('/mid.txt');
+      const ftp = await RawFtp.login(c.port);
+      try {
+        assert.equal((await ftp.cmd('TYPE I'))?.code, 200);
+        // The lock is taken after the server said 150 and the first bytes went out.
+        for (const [path, lockPath, depth] of [['/mid.txt', '/mid.txt', '0'], ['/middir/new.txt', '/middir', 'infinity']] as const) {
+          const port = await ftp.epsv();
+          ftp.send(`STOR ${path}\r\n`);
+          const data = await dataSocket(port);
+          assert.equal((await ftp.next())?.code, 150, path);
+          data.write('part one, ');
+          const token = await lock(c, lockPath, depth);
+          data.end('part two');
+          const r = await ftp.next();
+          assert.equal(r?.code, 450, `${path}: ${r?.text}`);
+          assert.match(r?.text ?? '', /locked by a WebDAV client/);
+          assert.equal((await dav(c.dav.url, 'UNLOCK', lockPath, { headers: { 'Lock-Token': `<${token}>` } })).status, 204);
+        }
+        assert.equal(await c.fidOf('/mid.txt'), fidBefore);
+        assert.equal((await dav(c.dav.url, 'GET', '/mid.txt')).text, 'original');
+        assert.equal(await c.fidOf('/middir/new.txt'), null);
+
+        // A lock that was there before the STOR: a long upload is refused within its first
+        // MiBs (the early check), not after the whole 64 MiB (nor does anything get stored).
+        const token = await lock(c, '/mid.txt', '0');
+        const port = await ftp.epsv();
+        ftp.send('STOR /mid.txt\r\n');
+        const data = await dataSocket(port);
+        const first = await ftp.next();
+        let final = first;
+        let sent = 0;
+        if (first?.code === 150) {
+          const run = await sendUntilReply(data, ftp, 64 * 1024 * 1024);
+          sent = run.sent;
+          final = await run.reply;
+        } else data.destroy();
+        assert.equal(final?.code, 450, final?.text);
+        assert.ok(sent < 32 * 1024 * 1024, `refused only after ${sent} bytes`);
+        assert.equal((await dav(c.dav.url, 'GET', '/mid.txt')).text, 'original');
+        assert.equal((await dav(c.dav.url, 'UNLOCK', '/mid.txt', { headers: { 'Lock-Token': `<${token}>` } })).status, 204);
+      } finally {
+        ftp.close();
+      }
     });
   });
 }

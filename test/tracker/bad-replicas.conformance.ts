@@ -32,6 +32,18 @@ export function badReplicasSuite(name: string, open: OpenStore<Replicas & Catalo
       assert.deepEqual((await store.badReplicasOfFiles([fid, fid, 999_999])).map((m) => m.devid), [devs[1]!]);
     });
 
+    test("a download's plan: the file row, its copies and their marks in one read; null for a file that is not there", async () => {
+      const fid = await fileOn([devs[2]!, devs[0]!, devs[1]!]);
+      assert.equal(await store.markBadReplica(fid, devs[1]!, 'sha256 mismatch', 1000), true);
+      const plan = await store.fileForRead(fid);
+      assert.deepEqual(plan?.file, await store.getFile(fid));
+      assert.deepEqual(plan?.devids, [...devs].sort((a, b) => a - b));
+      assert.deepEqual(plan?.bad, [devs[1]!]);
+      await store.removeReplica(fid, devs[1]!);
+      assert.deepEqual(await store.fileForRead(fid), { file: await store.getFile(fid), devids: [devs[0]!, devs[2]!].sort((a, b) => a - b), bad: [] });
+      assert.equal(await store.fileForRead(999_999), null);
+    });
+
     test('no mark for a copy that is not recorded (deleted or repaired meanwhile)', async () => {
       const fid = await fileOn([devs[0]!]);
       assert.equal(await store.markBadReplica(fid, devs[2]!, 'sha256 mismatch', 1000), false);

@@ -8,6 +8,10 @@ import { all, get, placeholders, run } from './driver.ts';
 import { checkId, checkLimit, num, toFile } from './rows.ts';
 
 const FILE_COLS = 'fid, domain_id, class_id, length, checksum, checksum_alg, devcount, created_at';
+/** A download's plan: the file row on each of its copies' rows, with the copy's bad mark (bad_replicas.devid or NULL). */
+const READ_PLAN_SQL =
+  `SELECT ${FILE_COLS.split(', ').map((c) => `f.${c}`).join(', ')}, r.devid AS r_devid, b.devid AS b_devid FROM files f ` +
+  'LEFT JOIN replicas r ON r.fid = f.fid LEFT JOIN bad_replicas b ON b.fid = r.fid AND b.devid = r.devid WHERE f.fid = ? ORDER BY r.devid';
 /** Fids per IN list: well under both databases' parameter limits. */
 const IN_BATCH = 500;
 
@@ -43,6 +47,20 @@ export class SqlReplicas implements Replicas {
     checkLimit(limit);
     return this.driver.read(function* () {
       return (yield* all(`SELECT ${FILE_COLS} FROM files WHERE fid > ? ORDER BY fid LIMIT ?`, afterFid, limit)).map(toFile);
+    });
+  }
+
+  /** One statement where getFile, replicasOf and badReplicasOf were three (a round trip each on MariaDB). */
+  async fileForRead(fid: number): Promise<{ file: FileRow; devids: number[]; bad: number[] } | null> {
+    return this.driver.read(function* () {
+      const rows = yield* all(READ_PLAN_SQL, fid);
+      if (rows.length === 0) return null;
+      const copies = rows.filter((r) => r.r_devid != null);
+      return {
+        file: toFile(rows[0]!),
+        devids: copies.map((r) => num(r.r_devid)),
+        bad: copies.filter((r) => r.b_devid != null).map((r) => num(r.r_devid)),
+      };
     });
   }
 
