@@ -9,7 +9,7 @@ import type { NamePlace } from './home.ts';
 import { firstRequest, QUOTA_LEASE_MS, UploadQuota } from './upload-quota.ts';
 import { Upload, type UploadOptions } from './upload.ts';
 
-interface UploadStart extends Pick<UploadOptions, 'isCancelled' | 'beforeCommit' | 'earlyCheckAfter'> {
+interface UploadStart extends Pick<UploadOptions, 'isCancelled' | 'beforeCommit'> {
   domainId: number;
   /** Whose quota the upload is charged to. */
   holder: QuotaHolder;
@@ -43,7 +43,6 @@ export async function startUpload(deps: VolumeDeps, place: NamePlace, start: Upl
     quota,
     isCancelled: start.isCancelled,
     beforeCommit: start.beforeCommit,
-    earlyCheckAfter: start.earlyCheckAfter,
   });
   if (start.offset > 0 && prior) {
     try {

@@ -34,11 +34,6 @@ export interface UploadOptions {
   isCancelled?: () => boolean;
   /** Asked just before the commit, after the bytes are stored; a throw aborts the upload (a WebDAV lock taken meanwhile). */
   beforeCommit?: () => Promise<void>;
-  /**
-   * Also ask `beforeCommit` once as soon as this many bytes have arrived: an upload long enough to
-   * reach it, to a path a lock already stood in the way of, stops there instead of after its last byte.
-   */
-  earlyCheckAfter?: number;
 }
 
 export class Upload extends Writable {
@@ -48,7 +43,6 @@ export class Upload extends Writable {
   /** The nodes' digests are the check: the front-end hashes nothing (see the top of this file). */
   private readonly nodesHash: boolean;
   private bytes = 0;
-  private earlyChecked = false;
   private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
   private abortion: Promise<void> | null = null;
   commitResult: CommitResult | null = null;
@@ -141,19 +135,10 @@ export class Upload extends Writable {
     this.hash?.update(chunk);
     try {
       await this.fanout.write(chunk);
-      await this.earlyCheck();
     } catch (err) {
       await this.abort();
       throw err;
     }
-  }
-
-  /** `beforeCommit` once, mid-upload, when `earlyCheckAfter` bytes have arrived (the commit asks again). */
-  private async earlyCheck(): Promise<void> {
-    const after = this.opts.earlyCheckAfter;
-    if (this.earlyChecked || after === undefined || this.bytes < after || !this.opts.beforeCommit) return;
-    this.earlyChecked = true;
-    await this.opts.beforeCommit();
   }
 
   private async commit(): Promise<void> {

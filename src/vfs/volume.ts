@@ -29,12 +29,6 @@ export interface VolumeStat {
   isDirectory(): boolean;
 }
 
-/**
- * An upload that gets this far reads the WebDAV locks once before its commit too (openUpload): a
- * client writing a large file to a locked path is refused after at most this much, not at the end.
- */
-const EARLY_LOCK_CHECK_BYTES = 1024 * 1024;
-
 /** MOGFTP_VERIFY_BEFORE_SEND, read once per process. */
 let envLimit: number | undefined;
 
@@ -175,15 +169,9 @@ export class Volume {
     const place = await this.home.placeOf(this.notHome(this.resolve(path)));
     const { name, existing } = place;
     if (existing?.kind === 'dir') throw mogError(ErrorCodes.IS_A_DIRECTORY, `${name} is a directory`);
-    // The WebDAV locks are read ONCE for a small upload, just before its commit (one database
-    // round trip per FTP STOR instead of two). Not reading them first changes nothing a client or
-    // another door can see: until commitUpload, the upload is a reservation row and replicas under
-    // a fid no entry points to, and a refusal at the commit aborts it (abortUpload releases the
-    // reservation and queues the replicas for deletion), so a locked path is never written. The
-    // check that decides was always the one before the commit (a lock taken while the bytes stream
-    // in counts); the one at the start only refused earlier. That early refusal is kept where it
-    // matters, for long uploads: the check also runs once when EARLY_LOCK_CHECK_BYTES have arrived.
+    // Checked again just before the commit: a lock taken while the bytes stream in still counts.
     const lockCheck = () => this.assertUnlocked([{ path, member: !existing }]);
+    await lockCheck();
     const offset = opts.append ? (existing?.size ?? 0) : (opts.offset ?? 0);
     if (offset > 0 && (!existing || offset > existing.size))
       throw mogError(ErrorCodes.INVALID_OFFSET, `Cannot resume at byte ${offset}: the file has ${existing?.size ?? 0} bytes`);
@@ -194,7 +182,6 @@ export class Volume {
       size: opts.size,
       isCancelled: opts.isCancelled,
       beforeCommit: lockCheck,
-      earlyCheckAfter: EARLY_LOCK_CHECK_BYTES,
     });
   }
 
