@@ -1,7 +1,8 @@
 // The SQLite driver: better-sqlite3, synchronous, one connection per process.
 // Writes run inside BEGIN IMMEDIATE so the write lock is taken up front (a deferred transaction
 // that upgrades later can fail with SQLITE_BUSY without waiting); other processes wait up to
-// busy_timeout for it. Statements are prepared once and cached by their text.
+// busy_timeout for it. Writes asked for together share one transaction and one fsync
+// (sqlite-group.ts); reads run at once. Statements are prepared once and cached by their text.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +11,7 @@ import type { Dialect, Driver, Query, Row, RunResult, Work } from './driver.ts';
 import { driveSync, get } from './driver.ts';
 import { num } from './rows.ts';
 import { createSqlStore, type SqlStore } from './sql-store.ts';
+import { GroupCommit } from './sqlite-group.ts';
 
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -50,12 +52,14 @@ class SqliteDriver implements Driver {
   private readonly statements = new Map<string, Database.Statement>();
   /** One reusable transaction wrapper; its variants pick BEGIN DEFERRED or BEGIN IMMEDIATE. */
   private readonly txn: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly group: GroupCommit;
 
   constructor(
     private readonly db: Database.Database,
     private readonly location: string,
   ) {
     this.txn = db.transaction((fn: () => unknown) => fn());
+    this.group = new GroupCommit(db, (err) => mapSqliteError(err, location));
   }
 
   private statement(sql: string): Database.Statement {
@@ -90,17 +94,20 @@ class SqliteDriver implements Driver {
   }
 
   write<T>(work: () => Work<T>): Promise<T> {
-    return this.inTxn('immediate', work);
+    // Settles after the COMMIT that made it durable, possibly shared with other writes.
+    return this.group.submit(() => driveSync(work(), this.exec));
   }
 
   auto<T>(work: () => Work<T>): Promise<T> {
-    // One process-wide writer anyway: a single short IMMEDIATE transaction is cheapest.
-    return this.inTxn('immediate', work);
+    // One process-wide writer anyway: a short IMMEDIATE transaction, shared like write()'s.
+    return this.group.submit(() => driveSync(work(), this.exec));
   }
 
   async migrate<T>(work: () => Work<T>): Promise<T> {
     // DDL is transactional in SQLite: a failed step leaves nothing behind. The cache is dropped
-    // because statements prepared against the old schema are no use after it changed.
+    // because statements prepared against the old schema are no use after it changed. Writes
+    // already asked for go first, on the schema they were written for.
+    this.group.drain();
     try {
       return await this.inTxn('immediate', work);
     } finally {
@@ -109,8 +116,16 @@ class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // Writes already asked for are committed (and their promises settled), not dropped.
+    this.group.drain();
+    this.db.close();
   }
+}
+
+/** The driver on an opened connection (the tests open their own to set pragmas). */
+export function sqliteDriver(db: Database.Database, location: string): Driver {
+  return new SqliteDriver(db, location);
 }
 
 /**
@@ -140,5 +155,5 @@ export async function openSqliteStore(path: string, opts: { createDatabase?: boo
   } catch (err) {
     throw mogError(ErrorCodes.DB_UNAVAILABLE, `Cannot open the SQLite database ${location}: ${(err as Error).message}`, err);
   }
-  return createSqlStore(new SqliteDriver(db, location));
+  return createSqlStore(sqliteDriver(db, location));
 }
