@@ -1,7 +1,6 @@
 // Logging: pino underneath, JSON lines on stderr (one object per event, level as a word), or
 // coloured readable lines when stderr is a terminal. Callers get a plain function, so nothing
 // outside this file depends on pino.
-import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { createRequire } from 'node:module';
 
@@ -32,6 +31,9 @@ function loadPretty(): (opts: Record<string, unknown>) => DestinationStream {
 }
 
 export function createPino(opts: LoggerOptions = {}): Logger {
+  // Required here, not imported above: every command reads LOG_LEVELS from this file (through
+  // the settings), but only one that logs needs pino (~20 ms of CPU to load; admin does not).
+  const pino: typeof import('pino').default = createRequire(import.meta.url)('pino');
   const usePretty = opts.pretty ?? (process.stderr.isTTY === true && !opts.destination);
   const dest: DestinationStream =
     opts.destination ??

@@ -6,7 +6,6 @@
 import http from 'node:http';
 import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import got from 'got';
 import type { Got } from 'got';
 import { ErrorCodes, MogError, describeError, mogError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -57,26 +56,14 @@ const MAX_ERROR_BODY = 16 * 1024;
 export class RequestCore {
   /** Shared by got and the raw PUTs and GETs so all reuse the same warm sockets. */
   readonly agent: http.Agent;
-  private readonly gotClient: Got;
+  // Made at the first small request: got and its 17 packages cost ~0.1 s of CPU to load, which a
+  // process that never asks a node (an admin command, a daemon stopped early) need not pay.
+  private gotClient: Promise<Got> | undefined;
 
   constructor(readonly opts: RequestCoreOptions) {
     // Idle sockets are dropped after 15 s: well before our node (65 s) or nginx (75 s) would
     // close them, so we never send on a socket the server is closing.
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 128, timeout: 15_000, scheduling: 'lifo' });
-    this.gotClient = got.extend({
-      agent: { http: this.agent },
-      throwHttpErrors: false,
-      decompress: false,
-      followRedirect: false,
-      timeout: { connect: opts.connectTimeoutMs, socket: opts.idleTimeoutMs },
-      retry: {
-        limit: opts.retries,
-        methods: ['GET', 'HEAD', 'DELETE'],
-        statusCodes: [],
-        errorCodes: [...STALE_SOCKET],
-        calculateDelay: ({ computedValue }) => (computedValue === 0 ? 0 : 20),
-      },
-    });
   }
 
   /**
@@ -112,10 +99,34 @@ export class RequestCore {
     return { req, timers };
   }
 
+  /** The got instance for small requests, on the shared agent, loaded and made once. */
+  private smallClient(): Promise<Got> {
+    const opts = this.opts;
+    this.gotClient ??= import('got').then(({ default: got }) =>
+      got.extend({
+        agent: { http: this.agent },
+        throwHttpErrors: false,
+        decompress: false,
+        followRedirect: false,
+        timeout: { connect: opts.connectTimeoutMs, socket: opts.idleTimeoutMs },
+        retry: {
+          limit: opts.retries,
+          methods: ['GET', 'HEAD', 'DELETE'],
+          statusCodes: [],
+          errorCodes: [...STALE_SOCKET],
+          calculateDelay: ({ computedValue }) => (computedValue === 0 ? 0 : 20),
+        },
+      }),
+    );
+    return this.gotClient;
+  }
+
   /** A small request through got, its answer read whole; no answer at all is NODE_UNAVAILABLE. */
   async send(method: 'GET' | 'HEAD' | 'DELETE', url: string, call: CallOptions): Promise<SmallAnswer> {
+    // Outside the try: failing to load got is no unavailable node.
+    const client = await this.smallClient();
     try {
-      return await this.gotClient(url, {
+      return await client(url, {
         method,
         headers: this.credentials(method, url),
         ...(call.timeoutMs !== undefined ? { timeout: this.limits(call.timeoutMs) } : {}),

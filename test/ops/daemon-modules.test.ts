@@ -95,3 +95,39 @@ describe('modules each daemon loads', () => {
     assert.deepEqual(strays, [], 'mogftp sftp loaded other daemons\' code');
   });
 });
+
+/** The files (repository modules and packages, as paths under the repository) `mogftp <args>` loads, run to its end. */
+async function filesLoadedBy(name: string, args: string[]): Promise<string[]> {
+  const out = join(dir, `${name}.modules`);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOGFTP_')));
+  const proc = spawn(process.execPath, ['--import', pathToFileURL(RECORDER).href, BIN, ...args], {
+    env: { ...env, MOGFTP_TEST_MODULES_OUT: out },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, `mogftp ${args.join(' ')} failed\nstderr: ${stderr}`);
+  const root = pathToFileURL(REPO).href + '/';
+  return readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((url) => url.startsWith(root))
+    .map((url) => url.slice(root.length).replace(/^dist\//, ''));
+}
+
+// Hundreds of these run in the test suite and in operators' scripts: each should load what it
+// uses, not every command's packages (got alone is ~0.1 s of CPU).
+describe('modules a short command loads', () => {
+  test('mogftp admin domain list loads no other verb, storage client, metrics or got', async () => {
+    const loaded = await filesLoadedBy('admin-domain-list', ['admin', 'domain', 'list', '--db', dbUrl]);
+    assert.ok(loaded.some((f) => f.startsWith('src/cli/admin/domain.')), `src/cli/admin/domain not among:\n${loaded.join('\n')}`);
+    const strays = loaded.filter((f) => /^src\/cli\/admin\/(?:rebalance|orphans|host)\.|^src\/storage\/client|^src\/metrics\/|^node_modules\/(?:got|prom-client)\//.test(f));
+    assert.deepEqual(strays, [], 'mogftp admin domain list loaded what it does not use');
+  });
+
+  test('mogftp --version loads no command', async () => {
+    const loaded = await filesLoadedBy('version', ['--version']);
+    const strays = loaded.filter((f) => /^src\/(?!cli\/main\.|errors\.)|^node_modules\/(?!yargs|cliui|escalade|y18n|get-caller-file|string-width|strip-ansi|wrap-ansi|get-east-asian-width|emoji-regex|ansi-)/.test(f));
+    assert.deepEqual(strays, [], 'mogftp --version loaded command code');
+  });
+});

@@ -4,22 +4,50 @@
 import type { Argv, CommandModule } from 'yargs';
 import { configurable } from '../../config/cli.ts';
 import { mogError, ErrorCodes } from '../../errors.ts';
-import { initCommand } from './init.ts';
-import { hostCommand } from './host.ts';
-import { deviceCommand } from './device.ts';
-import { domainCommand } from './domain.ts';
-import { classCommand } from './class.ts';
-import { userCommand } from './user.ts';
-import { loginCommand } from './login.ts';
-import { lockCommand } from './lock.ts';
-import { fsckCommand } from './fsck.ts';
-import { fileCommand } from './file.ts';
-import { dirCommand } from './dir.ts';
-import { statsCommand } from './stats.ts';
-import { rebalanceCommand } from './rebalance.ts';
-import { orphansCommand } from './orphans.ts';
-import { storageKeyCommand } from './storage-key.ts';
-import { importCommand } from './import.ts';
+
+// Each verb's module is imported only when that verb runs (or all, for help and mistakes):
+// `admin domain list` should not load got for rebalance or prom-client for orphans. The order
+// is the order `mogftp admin --help` lists them in.
+type Loader = () => Promise<CommandModule<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- as in main.ts: each verb has its own args type
+const VERBS: Record<string, Loader> = {
+  init: async () => (await import('./init.ts')).initCommand,
+  host: async () => (await import('./host.ts')).hostCommand,
+  device: async () => (await import('./device.ts')).deviceCommand,
+  domain: async () => (await import('./domain.ts')).domainCommand,
+  class: async () => (await import('./class.ts')).classCommand,
+  user: async () => (await import('./user.ts')).userCommand,
+  login: async () => (await import('./login.ts')).loginCommand,
+  lock: async () => (await import('./lock.ts')).lockCommand,
+  file: async () => (await import('./file.ts')).fileCommand,
+  dir: async () => (await import('./dir.ts')).dirCommand,
+  stats: async () => (await import('./stats.ts')).statsCommand,
+  fsck: async () => (await import('./fsck.ts')).fsckCommand,
+  rebalance: async () => (await import('./rebalance.ts')).rebalanceCommand,
+  orphans: async () => (await import('./orphans.ts')).orphansCommand,
+  'storage-key': async () => (await import('./storage-key.ts')).storageKeyCommand,
+  import: async () => (await import('./import.ts')).importCommand,
+};
+
+/** The flags `admin` itself takes that are followed by a value (so that value is no verb). */
+const VALUE_FLAGS = new Set(['--db', '--config', '--db-password-file', '--storage-key-file', '--storage-token']);
+
+/**
+ * The verb `args` (what follows `admin`) names: its first word that is neither a flag nor a
+ * flag's value. Undefined when that word is no verb, or there is none: then every verb is
+ * loaded, so that help, "Did you mean" and errors read as before.
+ */
+function namedVerb(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (VALUE_FLAGS.has(a)) i++;
+      continue;
+    }
+    return Object.hasOwn(VERBS, a) ? a : undefined;
+  }
+  return undefined;
+}
 
 /**
  * yargs validation failures (missing flag, bad choice, unknown verb) become one MogError, which
@@ -32,36 +60,26 @@ function failOnOneLine(msg: string | null, err: Error | undefined): never {
   throw mogError(ErrorCodes.INVALID_ARGUMENT, `${text} (see 'mogftp admin --help')`);
 }
 
-export const adminCommand: CommandModule = {
-  command: 'admin',
-  describe: 'Manage hosts, devices, domains, classes and users; inspect and repair (needs --db, MOGFTP_DB or db: in --config)',
-  // Like the daemons, flag > MOGFTP_* > settings file; but only for the settings the cluster
-  // shares (admin's own flags, such as --port or --root, mean something else than a daemon's).
-  builder: (y: Argv) =>
-    configurable('admin', y, { only: ['db', 'db-password-file', 'storage-key-file', 'storage-token'] })
-      .option('db', {
-        type: 'string',
-        global: true,
-        describe: 'Database URL, e.g. sqlite:/var/lib/mogftp.db or mysql://user:pw@host/mogftp; env MOGFTP_DB, or db: in the --config file',
-      })
-      .command(initCommand)
-      .command(hostCommand)
-      .command(deviceCommand)
-      .command(domainCommand)
-      .command(classCommand)
-      .command(userCommand)
-      .command(loginCommand)
-      .command(lockCommand)
-      .command(fileCommand)
-      .command(dirCommand)
-      .command(statsCommand)
-      .command(fsckCommand)
-      .command(rebalanceCommand)
-      .command(orphansCommand)
-      .command(storageKeyCommand)
-      .command(importCommand)
-      .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, dir, stats, fsck, rebalance, storage-key or import')
-      .strict()
-      .fail(failOnOneLine),
-  handler: () => {},
-};
+/** `mogftp admin`, with the verb `args` (what follows `admin` on the command line) names, or all. */
+export async function adminCommandFor(args: readonly string[]): Promise<CommandModule> {
+  const verb = namedVerb(args);
+  const verbs = await Promise.all((verb ? [verb] : Object.keys(VERBS)).map((name) => VERBS[name]!()));
+  return {
+    command: 'admin',
+    describe: 'Manage hosts, devices, domains, classes and users; inspect and repair (needs --db, MOGFTP_DB or db: in --config)',
+    // Like the daemons, flag > MOGFTP_* > settings file; but only for the settings the cluster
+    // shares (admin's own flags, such as --port or --root, mean something else than a daemon's).
+    builder: (y: Argv) =>
+      configurable('admin', y, { only: ['db', 'db-password-file', 'storage-key-file', 'storage-token'] })
+        .option('db', {
+          type: 'string',
+          global: true,
+          describe: 'Database URL, e.g. sqlite:/var/lib/mogftp.db or mysql://user:pw@host/mogftp; env MOGFTP_DB, or db: in the --config file',
+        })
+        .command(verbs)
+        .demandCommand(1, 'Name an admin command: init, host, device, domain, class, user, file, dir, stats, fsck, rebalance, storage-key or import')
+        .strict()
+        .fail(failOnOneLine),
+    handler: () => {},
+  };
+}
