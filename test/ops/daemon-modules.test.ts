@@ -127,7 +127,8 @@ describe('modules a short command loads', () => {
 
   test('mogftp --version loads no command', async () => {
     const loaded = await filesLoadedBy('version', ['--version']);
-    const strays = loaded.filter((f) => /^src\/(?!cli\/main\.|errors\.)|^node_modules\/(?!yargs|cliui|escalade|y18n|get-caller-file|string-width|strip-ansi|wrap-ansi|get-east-asian-width|emoji-regex|ansi-)/.test(f));
+    // tsx and what it loads are there when bin/mogftp.js runs the sources (a build older than them).
+    const strays = loaded.filter((f) => /^src\/(?!cli\/main\.|errors\.)|^node_modules\/(?!yargs|cliui|escalade|y18n|get-caller-file|string-width|strip-ansi|wrap-ansi|get-east-asian-width|emoji-regex|ansi-|tsx\/|esbuild\/|@esbuild\/|get-tsconfig\/|resolve-pkg-maps\/)/.test(f));
     assert.deepEqual(strays, [], 'mogftp --version loaded command code');
   });
 });
