@@ -5,7 +5,8 @@
 // It runs from dist/ or from src/ (bin/mogftp.js chooses), so paths are compared without either.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,18 +31,24 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * Runs `mogftp <args>` until it has printed its listening and admin endpoint lines, stops it with
- * SIGTERM, and returns the repository's source modules it loaded, as `src/dav/server` (no dist/,
- * no extension).
- */
-async function modulesLoadedBy(name: string, args: string[]): Promise<string[]> {
+/** Starts `mogftp <args>` with the recorder, which writes every module URL it loads to `out`; no MOGFTP_* settings from this process. */
+function spawnRecorded(name: string, args: string[]): { proc: ChildProcessByStdio<null, Readable, Readable>; out: string } {
   const out = join(dir, `${name}.modules`);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOGFTP_')));
   const proc = spawn(process.execPath, ['--import', pathToFileURL(RECORDER).href, BIN, ...args], {
     env: { ...env, MOGFTP_TEST_MODULES_OUT: out },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return { proc, out };
+}
+
+/**
+ * Runs `mogftp <args>` until it has printed its listening and admin endpoint lines, stops it with
+ * SIGTERM, and returns the repository's source modules it loaded, as `src/dav/server` (no dist/,
+ * no extension).
+ */
+async function modulesLoadedBy(name: string, args: string[]): Promise<string[]> {
+  const { proc, out } = spawnRecorded(name, args);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -98,12 +105,7 @@ describe('modules each daemon loads', () => {
 
 /** The files (repository modules and packages, as paths under the repository) `mogftp <args>` loads, run to its end. */
 async function filesLoadedBy(name: string, args: string[]): Promise<string[]> {
-  const out = join(dir, `${name}.modules`);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOGFTP_')));
-  const proc = spawn(process.execPath, ['--import', pathToFileURL(RECORDER).href, BIN, ...args], {
-    env: { ...env, MOGFTP_TEST_MODULES_OUT: out },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { proc, out } = spawnRecorded(name, args);
   let stderr = '';
   proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
